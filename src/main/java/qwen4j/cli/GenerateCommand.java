@@ -1,0 +1,94 @@
+package qwen4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import qwen4j.Qwen4jException;
+import qwen4j.generate.Engine;
+import qwen4j.generate.Generation;
+import qwen4j.model.Session;
+
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Continue a prompt (greedy), streaming the text, then print timings.")
+final class GenerateCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @ArgGroup(multiplicity = "1")
+    Prompt prompt;
+
+    static final class Prompt {
+        @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text.") String text;
+        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.") Path file;
+        @Option(names = "--prompt-ids", paramLabel = "IDS", description = "Prompt as token ids: 1,2,3.") String ids;
+    }
+
+    @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "64",
+            description = "Tokens to generate (default ${DEFAULT-VALUE}; -1 runs to eos or the context end).")
+    int maxTokens;
+
+    @Option(names = "--no-parse-special", description = "Treat <|im_start|> etc. in the prompt as plain text.")
+    boolean noParseSpecial;
+
+    @Option(names = "--json", description = "Print one JSON object instead of streaming text.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx)) {
+            int[] ids;
+            if (prompt.ids != null) {
+                ids = Inputs.parseIds(prompt.ids, "--prompt-ids");
+                Inputs.checkIds(ids, engine.vocabLimit(), "--prompt-ids");
+            } else {
+                String text = prompt.text != null ? prompt.text : Inputs.readText(prompt.file);
+                ids = engine.tokenizer().encode(text, !noParseSpecial);
+            }
+            Session session = engine.newSession();
+            Generation g = engine.generator().generate(session, ids, maxTokens, piece -> {
+                if (!json) {
+                    out.print(piece);
+                    out.flush();
+                }
+            });
+            double loadMs = engine.loadNanos() / 1e6;
+            if (json) {
+                out.println(toJson(g, loadMs));
+            } else {
+                out.println();
+                System.err.printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s]%n",
+                        ids.length, g.prefillTokensPerSecond(), g.decodeNanos().length, g.decodeSecondsPerToken(),
+                        g.decodeTokensPerSecond(), loadMs, g.stopReason());
+            }
+        }
+        return 0;
+    }
+
+    static String toJson(Generation g, double loadMs) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        ArrayNode p = root.putArray("prompt_ids");
+        for (int id : g.promptIds()) p.add(id);
+        ArrayNode ids = root.putArray("ids");
+        for (int id : g.ids()) ids.add(id);
+        root.put("text", g.text());
+        root.put("stop_reason", g.stopReason());
+        ObjectNode t = root.putObject("timings");
+        t.put("load_ms", loadMs);
+        t.put("prefill_ms", g.prefillNanos() / 1e6);
+        t.put("prefill_tokens_per_s", g.prefillTokensPerSecond());
+        ArrayNode d = t.putArray("decode_ms");
+        for (long ns : g.decodeNanos()) d.add(ns / 1e6);
+        t.put("decode_tokens_per_s", g.decodeTokensPerSecond());
+        return mapper.writeValueAsString(root);
+    }
+}

@@ -1,0 +1,65 @@
+package qwen4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+import qwen4j.Qwen4jException;
+import qwen4j.model.Options;
+import qwen4j.tensor.Kernels;
+
+/** Options shared by every command that runs a model. */
+final class ModelOptions {
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH",
+            description = "HF model folder (config.json + *.safetensors) or .gguf file. Default: $QWEN4J_MODEL.")
+    Path model;
+
+    @Option(names = "--ctx", paramLabel = "N", defaultValue = "4096",
+            description = "Context length: KV cache size in tokens (default ${DEFAULT-VALUE}, at most the model's).")
+    int ctx;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N",
+            description = "Worker threads (default: all available processors).")
+    Integer threads;
+
+    @Option(names = "--kernels", paramLabel = "scalar|simd", defaultValue = "simd",
+            description = "Kernel implementation: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).",
+            converter = KernelsConverter.class)
+    Kernels kernels;
+
+    static final String HOW_TO_GET_A_MODEL = """
+            no model given: pass -m PATH (or set QWEN4J_MODEL).
+              PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
+              model.safetensors (or model-0000k-of-0000n.safetensors + index) and tokenizer.json,
+              e.g. https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct (git clone or huggingface-cli download),
+              or a single .gguf file, e.g. from https://huggingface.co/Qwen/Qwen2.5-7B-Instruct-GGUF""";
+
+    Path modelPath() {
+        Path p = model;
+        if (p == null) {
+            String env = System.getenv("QWEN4J_MODEL");
+            if (env == null || env.isBlank()) throw new Qwen4jException(HOW_TO_GET_A_MODEL);
+            p = Path.of(env);
+        }
+        if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");
+        return p;
+    }
+
+    Options options() {
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (t < 1) throw new Qwen4jException("--threads must be at least 1, got " + t);
+        if (ctx < 1) throw new Qwen4jException("--ctx must be at least 1, got " + ctx);
+        return Options.defaults().withThreads(t).withKernels(kernels);
+    }
+
+    static final class KernelsConverter implements picocli.CommandLine.ITypeConverter<Kernels> {
+        @Override
+        public Kernels convert(String value) {
+            return switch (value.toLowerCase()) {
+                case "scalar" -> Kernels.SCALAR;
+                case "simd" -> Kernels.SIMD;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                        "expected scalar or simd, got '" + value + "'");
+            };
+        }
+    }
+}

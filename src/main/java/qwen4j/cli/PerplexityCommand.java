@@ -1,0 +1,93 @@
+package qwen4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import qwen4j.Qwen4jException;
+import qwen4j.generate.Engine;
+import qwen4j.generate.Scoring;
+
+@Command(name = "perplexity", mixinStandardHelpOptions = true,
+        description = "Teacher-forced scoring: log-probability of each next token, top logits, perplexity.")
+final class PerplexityCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @ArgGroup(multiplicity = "1")
+    Input input;
+
+    static final class Input {
+        @Option(names = {"-f", "--file"}, paramLabel = "TEXT_FILE", description = "UTF-8 text to score.") Path file;
+        @Option(names = "--ids", paramLabel = "IDS", description = "Token ids to score: 1,2,3.") String ids;
+    }
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "0", description = "Also report the K largest logits per position.")
+    int top;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (top < 0) throw new Qwen4jException("--top must be 0 or more, got " + top);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx)) {
+            int[] ids;
+            if (input.ids != null) {
+                ids = Inputs.parseIds(input.ids, "--ids");
+                Inputs.checkIds(ids, engine.vocabLimit(), "--ids");
+            } else {
+                ids = engine.tokenizer().encode(Inputs.readText(input.file));
+            }
+            if (ids.length == 0) throw new Qwen4jException("nothing to score: the input has no tokens");
+            var session = engine.newSession();
+            if (ids.length > session.capacity()) {
+                throw new Qwen4jException("the input has " + ids.length + " tokens but the context holds "
+                        + session.capacity() + " (raise --ctx)");
+            }
+            Scoring.Result r = Scoring.score(engine.model(), session, ids, top, engine.vocabLimit());
+            if (json) {
+                out.println(toJson(r));
+            } else {
+                for (Scoring.Position p : r.positions()) {
+                    if (p.nextId() < 0) continue;
+                    out.printf("%5d  next %-7d logprob %9.4f  %s%n", p.index(), p.nextId(), p.logprob(),
+                            Tokens.quoted(engine.tokenizer(), p.nextId()));
+                }
+                out.printf("perplexity %.4f over %d predictions%n", r.perplexity(), ids.length - 1);
+            }
+        }
+        return 0;
+    }
+
+    static String toJson(Scoring.Result r) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        ArrayNode positions = root.putArray("positions");
+        for (Scoring.Position p : r.positions()) {
+            ObjectNode o = positions.addObject();
+            o.put("index", p.index());
+            if (p.nextId() >= 0) {
+                o.put("next_id", p.nextId());
+                o.put("logprob", p.logprob());
+            } else {
+                o.putNull("next_id");
+                o.putNull("logprob");
+            }
+            ArrayNode topArr = o.putArray("top");
+            for (int i = 0; i < p.topIds().length; i++) {
+                topArr.addArray().add(p.topIds()[i]).add(p.topLogits()[i]);
+            }
+        }
+        if (Double.isNaN(r.perplexity())) root.putNull("perplexity");
+        else root.put("perplexity", r.perplexity());
+        return mapper.writeValueAsString(root);
+    }
+}

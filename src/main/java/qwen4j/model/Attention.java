@@ -1,0 +1,82 @@
+package qwen4j.model;
+
+import qwen4j.tensor.FloatOps;
+
+/**
+ * Causal grouped-query attention of one new token over the KV cache, scores and softmax in
+ * float32. Query head h reads KV head h / (heads / kvHeads).
+ */
+public final class Attention {
+    /**
+     * IMPLICIT: loop over positions 0..pos only (causality by construction). PRECOMPUTED: score
+     * every cached slot and add a precomputed mask matrix row (0 or -inf), as static-shape
+     * frameworks do; same result, more work.
+     */
+    public enum Mask { IMPLICIT, PRECOMPUTED }
+
+    private final int heads, kvHeads, headDim, ctx;
+    private final float scale;
+    private final Mask mask;
+    private final float[] maskMatrix; // [ctx * ctx], PRECOMPUTED only
+
+    public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask) {
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+        this.ctx = ctx;
+        this.scale = (float) (1.0 / Math.sqrt(headDim));
+        this.mask = mask;
+        if (mask == Mask.PRECOMPUTED) {
+            maskMatrix = new float[Math.multiplyExact(ctx, ctx)];
+            for (int i = 0; i < ctx; i++) {
+                for (int j = i + 1; j < ctx; j++) maskMatrix[i * ctx + j] = Float.NEGATIVE_INFINITY;
+            }
+        } else {
+            maskMatrix = null;
+        }
+    }
+
+    /** Scores buffer size one head needs. */
+    public int scoresLength() { return ctx; }
+
+    /**
+     * For heads [from, to): out[h*headDim ..] = softmax(q_h . K^T * scale) V for the token at
+     * {@code pos}. {@code keys}/{@code values} are this layer's cache, [ctx * kvDim];
+     * {@code scores} is scratch of size heads * ctx.
+     */
+    public void attend(float[] q, float[] keys, float[] values, int pos, float[] scores, float[] out,
+                       int from, int to) {
+        int group = heads / kvHeads;
+        int kvDim = kvHeads * headDim;
+        int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
+        for (int h = from; h < to; h++) {
+            int qOff = h * headDim;
+            int kvOff = (h / group) * headDim;
+            int sOff = h * ctx;
+            for (int t = 0; t < len; t++) {
+                float s = FloatOps.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
+                if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
+                scores[sOff + t] = s;
+            }
+            softmax(scores, sOff, len);
+            java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+            for (int t = 0; t < len; t++) {
+                float a = scores[sOff + t];
+                FloatOps.axpy(a, values, t * kvDim + kvOff, out, qOff, headDim);
+            }
+        }
+    }
+
+    static void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        float inv = 1f / sum;
+        for (int i = 0; i < n; i++) x[off + i] *= inv;
+    }
+}

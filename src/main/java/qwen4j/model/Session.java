@@ -1,0 +1,48 @@
+package qwen4j.model;
+
+/**
+ * The mutable state of one conversation with a model: KV cache, position, and every scratch
+ * buffer the forward pass needs, all allocated once so that a decode step allocates nothing.
+ */
+public final class Session {
+    final KvCache cache;
+    final Attention attention;
+    int position; // number of tokens already in the cache
+
+    final float[] x, xb, xb2;       // residual stream and normed copies [hidden]
+    final float[] q, k, v;          // projections [hidden], [kvDim], [kvDim]
+    final float[] attnOut;          // [hidden]
+    final float[] gate, up;         // [intermediate]
+    final float[] scores;           // [heads * ctx]
+    final float[] logits;           // [vocab]
+
+    Session(Qwen2Config c, int ctx, Attention.Mask mask) {
+        cache = new KvCache(c.numLayers(), ctx, c.kvDim());
+        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, mask);
+        x = new float[c.hiddenSize()];
+        xb = new float[c.hiddenSize()];
+        xb2 = new float[c.hiddenSize()];
+        q = new float[c.hiddenSize()];
+        k = new float[c.kvDim()];
+        v = new float[c.kvDim()];
+        attnOut = new float[c.hiddenSize()];
+        gate = new float[c.intermediateSize()];
+        up = new float[c.intermediateSize()];
+        scores = new float[Math.multiplyExact(c.numHeads(), ctx)];
+        logits = new float[c.vocabSize()];
+    }
+
+    /** Tokens already processed (the position the next token will take). */
+    public int position() { return position; }
+
+    public int capacity() { return cache.capacity(); }
+
+    /** Forgets everything after the first {@code n} tokens (the cache beyond is simply overwritten). */
+    public void truncate(int n) {
+        if (n < 0 || n > position) throw new IllegalArgumentException("cannot truncate to " + n + " of " + position);
+        position = n;
+    }
+
+    /** Logits of the last forward step (valid until the next step). */
+    public float[] logits() { return logits; }
+}

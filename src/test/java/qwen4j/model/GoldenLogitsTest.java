@@ -1,0 +1,87 @@
+package qwen4j.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import qwen4j.Fixtures;
+import qwen4j.generate.Engine;
+import qwen4j.generate.Generation;
+import qwen4j.model.Session;
+import qwen4j.tensor.Kernels;
+
+/**
+ * The engine against the independent numpy reference (fixtures/tiny/golden.json), for every
+ * float form of the tiny model (HF folder, sharded HF folder, BF16 GGUF), both kernel
+ * implementations and 1 or 2 threads: teacher-forced logits within 1e-3 at every step for every
+ * reference top-20 and probe id, and greedy generation reproducing the reference tokens.
+ */
+class GoldenLogitsTest {
+    static final double TOLERANCE = 1e-3;
+
+    static Stream<Arguments> forms() {
+        Path tiny = Fixtures.tiny();
+        return Stream.of(
+                Arguments.of(tiny.resolve("hf"), Kernels.SIMD, 2),
+                Arguments.of(tiny.resolve("hf"), Kernels.SCALAR, 1),
+                Arguments.of(tiny.resolve("hf-sharded"), Kernels.SIMD, 1),
+                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SIMD, 2),
+                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SCALAR, 2));
+    }
+
+    static List<Golden> floatCases() {
+        return Golden.load(Fixtures.tiny().resolve("golden.json")).stream()
+                .filter(g -> g.weights().startsWith("F32/BF16"))
+                .toList();
+    }
+
+    @ParameterizedTest(name = "{0} {1} threads={2}")
+    @MethodSource("forms")
+    void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads) {
+        List<Golden> cases = floatCases();
+        assertThat(cases).hasSize(4);
+        Options options = Options.defaults().withKernels(kernels).withThreads(threads);
+        try (Engine engine = Engine.open(model, options, 512)) {
+            for (Golden g : cases) {
+                Session s = engine.newSession();
+                float[] logits = null;
+                for (int id : g.promptIds()) logits = engine.model().forward(s, id);
+                double worst = 0;
+                for (int step = 0; step < g.steps().size(); step++) {
+                    Golden.Step ref = g.steps().get(step);
+                    for (int i = 0; i < ref.ids().length; i++) {
+                        double diff = Math.abs(logits[ref.ids()[i]] - ref.logits()[i]);
+                        worst = Math.max(worst, diff);
+                        assertThat(diff)
+                                .as("%s case %s step %d id %d: logit %f vs reference %f", model.getFileName(),
+                                        g.prompt(), step, ref.ids()[i], logits[ref.ids()[i]], ref.logits()[i])
+                                .isLessThanOrEqualTo(TOLERANCE);
+                    }
+                    if (step + 1 < g.steps().size()) logits = engine.model().forward(s, g.greedyIds()[step]);
+                }
+                assertThat(worst).isLessThanOrEqualTo(TOLERANCE);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1} threads={2}")
+    @MethodSource("forms")
+    void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads) {
+        Options options = Options.defaults().withKernels(kernels).withThreads(threads);
+        try (Engine engine = Engine.open(model, options, 512)) {
+            for (Golden g : floatCases()) {
+                Generation gen = new qwen4j.generate.Generator(engine.model(), engine.tokenizer(), java.util.Set.of())
+                        .generate(engine.newSession(), g.promptIds(), g.greedyIds().length, piece -> {});
+                int check = g.greedyPrefixToCheck();
+                assertThat(check).isGreaterThan(0);
+                assertThat(java.util.Arrays.copyOf(gen.ids(), check))
+                        .as("%s case %s: first %d greedy tokens", model.getFileName(), g.prompt(), check)
+                        .containsExactly(java.util.Arrays.copyOf(g.greedyIds(), check));
+            }
+        }
+    }
+}
