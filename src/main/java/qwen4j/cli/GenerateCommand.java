@@ -3,12 +3,13 @@ package qwen4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
@@ -19,6 +20,8 @@ import qwen4j.model.Session;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continue a prompt (greedy), streaming the text, then print timings.")
 final class GenerateCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Mixin ModelOptions model;
 
     @ArgGroup(multiplicity = "1")
@@ -43,7 +46,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx)) {
             int[] ids;
             if (prompt.ids != null) {
@@ -65,7 +68,7 @@ final class GenerateCommand implements Callable<Integer> {
                 out.println(toJson(g, loadMs));
             } else {
                 out.println();
-                System.err.printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s]%n",
+                spec.commandLine().getErr().printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s]%n",
                         ids.length, g.prefillTokensPerSecond(), g.decodeNanos().length, g.decodeSecondsPerToken(),
                         g.decodeTokensPerSecond(), loadMs, g.stopReason());
             }

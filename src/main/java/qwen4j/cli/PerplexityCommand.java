@@ -3,12 +3,13 @@ package qwen4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
@@ -18,6 +19,8 @@ import qwen4j.generate.Scoring;
 @Command(name = "perplexity", mixinStandardHelpOptions = true,
         description = "Teacher-forced scoring: log-probability of each next token, top logits, perplexity.")
 final class PerplexityCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Mixin ModelOptions model;
 
     @ArgGroup(multiplicity = "1")
@@ -37,7 +40,7 @@ final class PerplexityCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (top < 0) throw new Qwen4jException("--top must be 0 or more, got " + top);
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx)) {
             int[] ids;
             if (input.ids != null) {

@@ -3,11 +3,12 @@ package qwen4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import qwen4j.Qwen4jException;
@@ -17,6 +18,8 @@ import qwen4j.tokenizer.Tokenizer;
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Show the token ids (and pieces) of a text.")
 final class TokenizeCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
             description = "HF model folder or .gguf file whose tokenizer to use. Default: $QWEN4J_MODEL.")
     Path model;
@@ -41,7 +44,7 @@ final class TokenizeCommand implements Callable<Integer> {
         Tokenizer tokenizer = TokenizerLoader.load(m.modelPath());
         String input = text != null ? text : Inputs.readText(file);
         int[] ids = tokenizer.encode(input, !noParseSpecial);
-        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintWriter out = spec.commandLine().getOut();
         if (json) {
             ObjectMapper mapper = new ObjectMapper();
             ObjectNode root = mapper.createObjectNode();

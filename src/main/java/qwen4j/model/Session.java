@@ -43,6 +43,23 @@ public final class Session {
         position = n;
     }
 
+    /**
+     * For benchmarks: pretends {@code depth} tokens were already processed by filling the KV cache
+     * with random values, so decode speed at a long context can be measured without a long prefill.
+     */
+    public void fillForBenchmark(int depth, long seed) {
+        if (depth < 0 || depth >= capacity()) throw new IllegalArgumentException("depth " + depth + " outside the context");
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        int n = depth * (cache.keys[0].length / capacity());
+        for (int l = 0; l < cache.keys.length; l++) {
+            for (int i = 0; i < n; i++) {
+                cache.keys[l][i] = (float) r.nextGaussian();
+                cache.values[l][i] = (float) r.nextGaussian();
+            }
+        }
+        position = depth;
+    }
+
     /** Logits of the last forward step (valid until the next step). */
     public float[] logits() { return logits; }
 }

@@ -1,0 +1,176 @@
+package qwen4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Option;
+import qwen4j.Qwen4jException;
+import qwen4j.bench.Bench;
+import qwen4j.bench.SyntheticModel;
+import qwen4j.format.LoadedModel;
+import qwen4j.format.ModelLoader;
+import qwen4j.model.Options;
+import qwen4j.model.Qwen2Config;
+import qwen4j.model.Qwen2Model;
+import qwen4j.model.Qwen2Weights;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+import qwen4j.tensor.MemoryBandwidth;
+import qwen4j.tensor.WorkerPool;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure prefill and decode speed (llama-bench style) on a model file or a synthetic model.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure.")
+    Path model;
+
+    @Option(names = "--synthetic", paramLabel = "SIZE",
+            description = "Random weights of a real Qwen2.5 shape: 0.5b, 1.5b, 3b, 7b (default 0.5b when no -m).")
+    String synthetic;
+
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "bf16",
+            description = "Weight type of the synthetic model: bf16, f16, f32 (default ${DEFAULT-VALUE}).")
+    String dtype;
+
+    @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N", defaultValue = "64", description = "Prompt tokens (pp test, default ${DEFAULT-VALUE}; 0 skips).")
+    int promptTokens;
+
+    @Option(names = {"-n", "--gen-tokens"}, paramLabel = "N", defaultValue = "32", description = "Generated tokens (tg test, default ${DEFAULT-VALUE}).")
+    int genTokens;
+
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Measured runs after one warm-up run (default ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = {"-d", "--depth"}, paramLabel = "N[,N...]", split = ",", defaultValue = "0",
+            description = "Tokens already in the KV cache when measuring (decode at long context), e.g. 0,512,4096.")
+    List<Integer> depths;
+
+    @Option(names = {"-t", "--threads"}, paramLabel = "N", description = "Worker threads (default: all processors).")
+    Integer threads;
+
+    @Option(names = "--kernels", paramLabel = "scalar|simd", defaultValue = "simd", converter = ModelOptions.KernelsConverter.class,
+            description = "Kernel implementation (default ${DEFAULT-VALUE}).")
+    Kernels kernels;
+
+    @Option(names = "--json", description = "Print one JSON object.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (t < 1 || promptTokens < 0 || genTokens < 1 || runs < 1) {
+            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1");
+        }
+        for (int d : depths) if (d < 0) throw new Qwen4jException("--depth must be >= 0, got " + d);
+        if (model != null && synthetic != null) throw new Qwen4jException("give -m PATH or --synthetic SIZE, not both");
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+
+        double machineGbS;
+        try (WorkerPool pool = new WorkerPool(t)) {
+            machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
+        }
+        if (!json) err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read, 1 GiB)%n", machineGbS, t);
+
+        Options options = Options.defaults().withThreads(t).withKernels(kernels);
+        String name;
+        String typeName;
+        AutoCloseable source;
+        Qwen2Config config;
+        Qwen2Weights weights;
+        if (model != null) {
+            LoadedModel lm = ModelLoader.load(model, kernels);
+            source = lm;
+            config = lm.config();
+            weights = lm.weights();
+            name = model.getFileName().toString();
+            typeName = weights.layers()[0].wq().type().toString();
+        } else {
+            String size = synthetic == null ? "0.5b" : synthetic;
+            DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
+                case "bf16" -> DType.BF16;
+                case "f16" -> DType.F16;
+                case "f32" -> DType.F32;
+                default -> throw new Qwen4jException("--dtype: '" + dtype + "' is not one of bf16, f16, f32");
+            };
+            if (!json) err.printf("building synthetic Qwen2.5-%s (%s, random weights: the output text is meaningless) ...%n", size.toUpperCase(Locale.ROOT), type);
+            SyntheticModel sm = new SyntheticModel(size, type, kernels);
+            source = sm;
+            config = sm.config();
+            weights = sm.weights();
+            name = "synthetic " + size.toUpperCase(Locale.ROOT);
+            typeName = type.toString();
+        }
+        int maxDepth = depths.stream().mapToInt(Integer::intValue).max().orElse(0);
+        int ctx = maxDepth + promptTokens + genTokens + 1;
+        List<Bench.Result> results = new ArrayList<>();
+        try (source; Qwen2Model m = new Qwen2Model(config, weights, options, ctx)) {
+            for (int depth : depths) {
+                Bench.Spec spec = new Bench.Spec(promptTokens, genTokens, depth, runs);
+                results.add(Bench.run(m, weights, spec, msg -> { if (!json) err.println("  depth " + depth + ": " + msg); }));
+            }
+        }
+        double sizeGb = Bench.weightBytesPerToken(weights) / 1e9;
+        if (json) {
+            out.println(toJson(name, typeName, sizeGb, t, machineGbS, results));
+        } else {
+            out.printf("| %-18s | %-5s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
+                    "model", "type", "size", "threads", "test", "tokens/s", "s/token", "GB/s", "roofline");
+            out.println("|--------------------|-------|----------|---------|--------------|--------------|-----------|----------|----------|");
+            for (int i = 0; i < results.size(); i++) {
+                Bench.Result r = results.get(i);
+                String at = depths.get(i) == 0 ? "" : " @ d" + depths.get(i);
+                if (promptTokens > 0) {
+                    out.printf(Locale.ROOT, "| %-18s | %-5s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9s | %8s | %8s |%n",
+                            name, typeName, sizeGb, t, "pp" + promptTokens + at, r.ppTokensPerS(), 100 * r.ppSpread(), "", "", "");
+                }
+                out.printf(Locale.ROOT, "| %-18s | %-5s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9.4f | %8.1f | %7.0f%% |%n",
+                        name, typeName, sizeGb, t, "tg" + genTokens + at, r.tgTokensPerS(), 100 * r.tgSpread(),
+                        r.tgSPerToken(), r.achievedGbS(), 100 * r.achievedGbS() / machineGbS);
+            }
+            Bench.Result first = results.get(0);
+            out.printf(Locale.ROOT, "warm-up run (JIT compiling): first token after %.0f ms, decode %.4f s/token (steady state %.4f)%n",
+                    first.warmupFirstTokenMs(), first.warmupTgSPerToken(), first.tgSPerToken());
+        }
+        return 0;
+    }
+
+    static String toJson(String name, String type, double sizeGb, int threads, double machineGbS, List<Bench.Result> results) throws Exception {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("model", name);
+        root.put("dtype", type);
+        root.put("size_gb", sizeGb);
+        root.put("threads", threads);
+        Bench.Result r0 = results.get(0);
+        fill(root, r0, machineGbS);
+        ArrayNode all = root.putArray("by_depth");
+        for (Bench.Result r : results) fill(all.addObject(), r, machineGbS);
+        return mapper.writeValueAsString(root);
+    }
+
+    private static void fill(ObjectNode o, Bench.Result r, double machineGbS) {
+        o.put("pp_tokens_per_s", r.ppTokensPerS());
+        o.put("pp_spread", r.ppSpread());
+        o.put("tg_tokens_per_s", r.tgTokensPerS());
+        o.put("tg_s_per_token", r.tgSPerToken());
+        o.put("tg_spread", r.tgSpread());
+        o.put("weight_bytes_per_token", r.weightBytesPerToken());
+        o.put("achieved_gb_s", r.achievedGbS());
+        o.put("machine_gb_s", machineGbS);
+        o.put("roofline", r.achievedGbS() / machineGbS);
+        o.put("warmup_first_token_ms", r.warmupFirstTokenMs());
+        o.put("warmup_tg_s_per_token", r.warmupTgSPerToken());
+    }
+}
