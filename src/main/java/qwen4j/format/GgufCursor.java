@@ -114,9 +114,15 @@ final class GgufCursor {
         if (len > Integer.MAX_VALUE - 16) {
             throw error(at, what + " has length " + len + ", too long for a string");
         }
-        byte[] b = new byte[(int) len];
-        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
+        String s;
+        try {
+            byte[] b = new byte[(int) len];
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
+            s = new String(b, StandardCharsets.UTF_8);
+        } catch (OutOfMemoryError e) {
+            throw error(at, what + " has length " + len + ", too long to hold in memory");
+        }
         pos += len;
-        return new String(b, StandardCharsets.UTF_8);
+        return s;
     }
 }

@@ -346,14 +346,25 @@ public final class GgufFile implements AutoCloseable {
                     + ", more than the " + c.remaining() + " bytes left in the file can hold");
         }
         int count = (int) n;
+        try {
+            return readElements(c, et, count, typeAt, what, depth);
+        } catch (OutOfMemoryError e) {
+            // Lengths are bounded by the file size, but a long[] takes up to 8x the bytes of a u8 array.
+            throw c.error(countAt, what + " has array count " + count + ", too many to hold in memory");
+        }
+    }
+
+    private static Object readElements(GgufCursor c, int et, int count, long typeAt, String what, int depth) {
+        // Lists start small and grow with what is actually read.
+        int initial = Math.min(count, 1 << 16);
         switch (et) {
             case T_STRING -> {
-                List<String> out = new ArrayList<>(count);
+                List<String> out = new ArrayList<>(initial);
                 for (int i = 0; i < count; i++) out.add(c.string(what + "[" + i + "]"));
                 return Collections.unmodifiableList(out);
             }
             case T_ARRAY -> {
-                List<Object> out = new ArrayList<>(count);
+                List<Object> out = new ArrayList<>(initial);
                 for (int i = 0; i < count; i++) out.add(readArray(c, what + "[" + i + "]", depth + 1));
                 return Collections.unmodifiableList(out);
             }

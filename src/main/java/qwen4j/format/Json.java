@@ -61,8 +61,10 @@ final class Json {
                         + (off >= 0 ? " (byte " + (baseOffset + off) + ")" : "");
             }
             String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
-            int nl = msg.indexOf('\n');
-            if (nl >= 0) msg = msg.substring(0, nl);
+            int cut = msg.indexOf('\n');
+            if (cut >= 0) msg = msg.substring(0, cut);
+            cut = msg.indexOf(" (start marker at");
+            if (cut >= 0) msg = msg.substring(0, cut);
             throw new Qwen4jException(what + ": malformed JSON" + where + ": " + msg.strip(), e);
         } catch (IOException e) {
             throw new Qwen4jException(what + ": cannot read JSON (" + MappedFiles.oneLine(e) + ")", e);
@@ -71,7 +73,7 @@ final class Json {
 
     /** Short rendering of a JSON value for error messages. */
     static String show(JsonNode n) {
-        if (n == null || n.isMissingNode()) return "nothing";
+        if (n == null || n.isMissingNode()) return "missing";
         String s = n.toString();
         return s.length() > 60 ? s.substring(0, 57) + "..." : s;
     }

@@ -35,6 +35,7 @@ final class TestFiles {
         Throwable t = catchThrowable(call);
         assertThat(t).as("expected a Qwen4jException").isInstanceOf(Qwen4jException.class);
         String m = t.getMessage();
+        if (System.getProperty("qwen4j.printErrors") != null) System.out.println("ERROR MESSAGE: " + m);
         assertThat(m).doesNotContain("\n").doesNotContain("\r");
         for (String p : parts) assertThat(m).contains(p);
         return m;
