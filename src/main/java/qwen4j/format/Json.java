@@ -1,0 +1,80 @@
+package qwen4j.format;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import qwen4j.Qwen4jException;
+
+/** Strict JSON reading with one-line errors naming the file and the position. */
+final class Json {
+    private Json() {}
+
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+
+    /** Largest JSON file read whole (config files, index.json); tokenizers are read elsewhere. */
+    static final long MAX_JSON_FILE = 64L << 20;
+
+    static JsonNode readFile(Path file) {
+        String name = MappedFiles.displayName(file);
+        byte[] bytes;
+        try {
+            long size = Files.size(file);
+            if (size > MAX_JSON_FILE) {
+                throw new Qwen4jException(name + ": " + size + " bytes is too large for a JSON file of this kind");
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new Qwen4jException(file + ": no such file");
+        } catch (IOException e) {
+            throw new Qwen4jException(name + ": cannot read (" + MappedFiles.oneLine(e) + ")", e);
+        }
+        return parse(bytes, name, 0);
+    }
+
+    /**
+     * Parses {@code bytes} as one JSON value. {@code baseOffset} is added to the reported byte
+     * offset (e.g. 8 for a safetensors header, which starts after the length field).
+     */
+    static JsonNode parse(byte[] bytes, String what, long baseOffset) {
+        try {
+            JsonNode n = MAPPER.readTree(bytes);
+            if (n == null || n.isMissingNode()) {
+                throw new Qwen4jException(what + ": malformed JSON (empty)");
+            }
+            return n;
+        } catch (JsonProcessingException e) {
+            JsonLocation loc = e.getLocation();
+            String where = "";
+            if (loc != null) {
+                long off = loc.getByteOffset() >= 0 ? loc.getByteOffset() : loc.getCharOffset();
+                where = " at line " + loc.getLineNr() + ", column " + loc.getColumnNr()
+                        + (off >= 0 ? " (byte " + (baseOffset + off) + ")" : "");
+            }
+            String msg = e.getOriginalMessage() == null ? "" : e.getOriginalMessage();
+            int cut = msg.indexOf('\n');
+            if (cut >= 0) msg = msg.substring(0, cut);
+            cut = msg.indexOf(" (start marker at");
+            if (cut >= 0) msg = msg.substring(0, cut);
+            throw new Qwen4jException(what + ": malformed JSON" + where + ": " + msg.strip(), e);
+        } catch (IOException e) {
+            throw new Qwen4jException(what + ": cannot read JSON (" + MappedFiles.oneLine(e) + ")", e);
+        }
+    }
+
+    /** Short rendering of a JSON value for error messages. */
+    static String show(JsonNode n) {
+        if (n == null || n.isMissingNode()) return "missing";
+        String s = n.toString();
+        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+    }
+}

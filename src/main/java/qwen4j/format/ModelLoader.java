@@ -1,0 +1,191 @@
+package qwen4j.format;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import qwen4j.Qwen4jException;
+import qwen4j.model.LayerWeights;
+import qwen4j.model.Qwen2Config;
+import qwen4j.model.Qwen2Weights;
+import qwen4j.tensor.Kernels;
+import qwen4j.tensor.Matrices;
+import qwen4j.tensor.Matrix;
+import qwen4j.tensor.Tensor;
+
+/**
+ * Opens a Qwen2 model from a Hugging Face folder (config.json + safetensors) or a GGUF file,
+ * checks every tensor against the config, and builds the weights.
+ */
+public final class ModelLoader {
+    private ModelLoader() {}
+
+    /** Per-layer tensor names, in {@link LayerWeights} order. */
+    private static final String[] HF_LAYER = {
+            "input_layernorm.weight",
+            "self_attn.q_proj.weight", "self_attn.q_proj.bias",
+            "self_attn.k_proj.weight", "self_attn.k_proj.bias",
+            "self_attn.v_proj.weight", "self_attn.v_proj.bias",
+            "self_attn.o_proj.weight",
+            "post_attention_layernorm.weight",
+            "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
+    private static final String[] GGUF_LAYER = {
+            "attn_norm.weight",
+            "attn_q.weight", "attn_q.bias",
+            "attn_k.weight", "attn_k.bias",
+            "attn_v.weight", "attn_v.bias",
+            "attn_output.weight",
+            "ffn_norm.weight",
+            "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
+
+    /** Tensor names of one format. */
+    private record Names(String embed, String layerPrefix, String[] layer, String norm, String output) {
+        String layer(int i, int part) { return layerPrefix + i + "." + layer[part]; }
+    }
+
+    private static final Names HF = new Names("model.embed_tokens.weight", "model.layers.", HF_LAYER,
+            "model.norm.weight", "lm_head.weight");
+    private static final Names GGUF = new Names("token_embd.weight", "blk.", GGUF_LAYER,
+            "output_norm.weight", "output.weight");
+
+    /**
+     * Loads the model at {@code path}: a folder with config.json (or a file inside one), or a
+     * GGUF file (any part of a split GGUF).
+     */
+    public static LoadedModel load(Path path, Kernels kernels) {
+        if (!Files.exists(path)) {
+            throw new Qwen4jException(path + ": no such file or folder");
+        }
+        if (Files.isDirectory(path)) return loadHf(path, path, kernels);
+        String name = MappedFiles.displayName(path).toLowerCase(Locale.ROOT);
+        if (name.endsWith(".gguf") || startsWithGgufMagic(path)) return loadGguf(path, kernels);
+        Path parent = path.toAbsolutePath().getParent();
+        if ((name.equals(HfConfig.CONFIG) || name.endsWith(".safetensors") || name.endsWith(".json"))
+                && parent != null && Files.isRegularFile(parent.resolve(HfConfig.CONFIG))) {
+            return loadHf(path, parent, kernels);
+        }
+        throw new Qwen4jException(path + ": not a GGUF file or a Hugging Face model folder (a folder with config.json)");
+    }
+
+    private static boolean startsWithGgufMagic(Path p) {
+        try (InputStream in = Files.newInputStream(p)) {
+            byte[] b = in.readNBytes(4);
+            return b.length == 4 && b[0] == 'G' && b[1] == 'G' && b[2] == 'U' && b[3] == 'F';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static LoadedModel loadHf(Path given, Path folder, Kernels kernels) {
+        Qwen2Config cfg = HfConfig.read(folder);
+        Arena arena = Arena.ofShared();
+        try {
+            SafetensorsCheckpoint ckpt = SafetensorsCheckpoint.open(folder, arena);
+            boolean tied = ckpt.find(HF.output).isEmpty();
+            if (tied != cfg.tieWordEmbeddings()) cfg = withTied(cfg, tied);
+            Function<String, Tensor> get = ckpt::tensor;
+            Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels);
+            return new LoadedModel(given, ModelFormat.HF, cfg, b.weights, Map.of(), Optional.of(folder),
+                    ckpt.tensorsByFile(), b.bytes, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static LoadedModel loadGguf(Path file, Kernels kernels) {
+        Arena arena = Arena.ofShared();
+        try {
+            GgufFile gguf = GgufFile.open(file, arena);
+            GgufConfig.checkArchitecture(gguf.metadata(), gguf.name());
+            Tensor embd = gguf.tensor(GGUF.embed);
+            if (embd.rank() != 2) {
+                throw new Qwen4jException(embd.source() + ": tensor " + embd.name() + " has shape "
+                        + embd.shapeString() + ", expected a matrix [vocab, hidden]");
+            }
+            if (embd.shape()[0] > Integer.MAX_VALUE) {
+                throw new Qwen4jException(embd.source() + ": tensor " + embd.name() + " has " + embd.shape()[0] + " rows, too many");
+            }
+            boolean hasOutput = gguf.find(GGUF.output).isPresent();
+            Qwen2Config cfg = GgufConfig.parse(gguf.metadata(), gguf.name(), (int) embd.shape()[0], hasOutput);
+            Built b = build(cfg, GGUF, gguf::tensor, gguf::find, "the " + GgufConfig.ARCH + ".* metadata", kernels);
+            return new LoadedModel(file, ModelFormat.GGUF, cfg, b.weights, gguf.metadata(), Optional.empty(),
+                    gguf.tensorsByFile(), b.bytes, arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    private static Qwen2Config withTied(Qwen2Config c, boolean tied) {
+        return new Qwen2Config(c.hiddenSize(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.intermediateSize(),
+                c.vocabSize(), c.ropeTheta(), c.rmsNormEps(), tied, c.maxPositionEmbeddings(), c.eosTokenIds(),
+                c.bosTokenId());
+    }
+
+    private record Built(Qwen2Weights weights, long bytes) {}
+
+    private static Built build(Qwen2Config cfg, Names n, Function<String, Tensor> get,
+                               Function<String, Optional<Tensor>> find, String implier, Kernels kernels) {
+        long h = cfg.hiddenSize(), kv = cfg.kvDim(), inter = cfg.intermediateSize(), vocab = cfg.vocabSize();
+        long[][] layerShapes = {
+                {h}, {h, h}, {h}, {kv, h}, {kv}, {kv, h}, {kv}, {h, h}, {h}, {inter, h}, {inter, h}, {h, inter}};
+        // Pass 1: every tensor present, with the shape the config implies.
+        Tensor embed = checked(get.apply(n.embed), new long[] {vocab, h}, implier);
+        Tensor[][] layerT = new Tensor[cfg.numLayers()][];
+        for (int i = 0; i < cfg.numLayers(); i++) {
+            layerT[i] = new Tensor[n.layer.length];
+            for (int p = 0; p < n.layer.length; p++) {
+                layerT[i][p] = checked(get.apply(n.layer(i, p)), layerShapes[p], implier);
+            }
+        }
+        Tensor norm = checked(get.apply(n.norm), new long[] {h}, implier);
+        Optional<Tensor> out = find.apply(n.output);
+        if (out.isPresent()) checked(out.get(), new long[] {vocab, h}, implier);
+
+        // Pass 2: kernel views (fails clearly for types without kernels) and float copies of small tensors.
+        Matrix embedM = Matrices.of(embed, kernels);
+        LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            Tensor[] t = layerT[i];
+            layers[i] = new LayerWeights(
+                    Matrices.toFloatArray(t[0]),
+                    Matrices.of(t[1], kernels), Matrices.toFloatArray(t[2]),
+                    Matrices.of(t[3], kernels), Matrices.toFloatArray(t[4]),
+                    Matrices.of(t[5], kernels), Matrices.toFloatArray(t[6]),
+                    Matrices.of(t[7], kernels),
+                    Matrices.toFloatArray(t[8]),
+                    Matrices.of(t[9], kernels), Matrices.of(t[10], kernels), Matrices.of(t[11], kernels));
+        }
+        Matrix output = out.isPresent() ? Matrices.of(out.get(), kernels) : embedM;
+        Qwen2Weights w = new Qwen2Weights(embedM, layers, Matrices.toFloatArray(norm), output);
+
+        Set<Matrix> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        distinct.add(embedM);
+        distinct.add(output);
+        for (LayerWeights l : layers) {
+            distinct.addAll(List.of(l.wq(), l.wk(), l.wv(), l.wo(), l.wGate(), l.wUp(), l.wDown()));
+        }
+        long bytes = 0;
+        for (Matrix m : distinct) bytes += m.byteSize();
+        return new Built(w, bytes);
+    }
+
+    private static Tensor checked(Tensor t, long[] expected, String implier) {
+        if (!Arrays.equals(t.shape(), expected)) {
+            throw new Qwen4jException(t.source() + ": tensor " + t.name() + " has shape " + t.shapeString() + ", "
+                    + implier + " implies " + Arrays.toString(expected));
+        }
+        return t;
+    }
+}
