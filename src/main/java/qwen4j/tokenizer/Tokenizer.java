@@ -353,6 +353,19 @@ public final class Tokenizer {
         return source;
     }
 
+    Bpe bpe() {
+        return bpe;
+    }
+
+    int byteId(int b) {
+        return byteIds[b & 0xFF];
+    }
+
+    /** Drops the word cache (for benchmarks of the uncached path). */
+    void clearCache() {
+        cache.clear();
+    }
+
     byte[] bytesOrEmpty(int id) {
         return id >= 0 && id < size ? bytes[id] : NO_BYTES;
     }
