@@ -1,5 +1,6 @@
 package qwen4j.tokenizer;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
@@ -24,8 +25,16 @@ final class TokenizerLoader {
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
     /** Ids above this are rejected, so that a corrupt file cannot make us allocate gigabytes. */
     private static final int MAX_ID = 1 << 24;
+    private static final long MAX_JSON_BYTES = 1L << 30;
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * Field-name canonicalization/interning is off: vocabularies have 150k distinct keys, which
+     * would only fill (and slow down) Jackson's symbol table.
+     */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .disable(JsonFactory.Feature.CANONICALIZE_FIELD_NAMES)
+            .disable(JsonFactory.Feature.INTERN_FIELD_NAMES)
+            .build());
 
     private TokenizerLoader() {}
 
@@ -371,7 +380,10 @@ final class TokenizerLoader {
     // ---------------------------------------------------------------- helpers
 
     private static JsonParser openJson(Path file) throws IOException {
-        return MAPPER.createParser(Files.newInputStream(file));
+        if (Files.isRegularFile(file) && Files.size(file) > MAX_JSON_BYTES) {
+            throw err(file.toString(), "file is too large for a tokenizer file (" + Files.size(file) + " bytes)");
+        }
+        return MAPPER.createParser(Files.readAllBytes(file));
     }
 
     static Qwen4jException err(String where, String what) {

@@ -47,6 +47,15 @@ class SpecialTokensTest {
     }
 
     @Test
+    void textIsNfcNormalizedBeforeSplitting() {
+        Tokenizer t = TokenizerFixtures.hfJson();
+        int[] expected = TokenizerFixtures.llamaCases().get(1).ids(); // "Führer", precomposed
+        assertThat(TokenizerFixtures.llamaCases().get(1).text()).isEqualTo("F\u00fchrer");
+        assertThat(t.encode("Fu\u0308hrer")).containsExactly(expected); // decomposed input
+        assertThat(t.decode(t.encode("Fu\u0308hrer"))).isEqualTo("F\u00fchrer");
+    }
+
+    @Test
     void longestMatchWinsAtOnePosition() {
         Tokenizer t = TokenizerFixtures.synthetic(List.of(), List.of("!<x>", "!<x><y>", "<q>"));
         int x = 256, xy = 257, q = 258;

@@ -42,7 +42,7 @@ final class TokenizerFixtures {
         return shared().resolve("qwen-tokenizer");
     }
 
-    private static Tokenizer hfJson, vocabMerges, hfSharded, ggufFromHfFiles, ggufFile;
+    private static Tokenizer hfJson, vocabMerges, hfSharded, tinyHf, ggufFromHfFiles, ggufFile;
 
     /** tokenizer.json. */
     static synchronized Tokenizer hfJson() {
@@ -69,6 +69,16 @@ final class TokenizerFixtures {
         return hfSharded;
     }
 
+    /** The tiny model's HF folder (tokenizer.json + tokenizer_config.json). */
+    static synchronized Tokenizer tinyHf() {
+        if (tinyHf == null) {
+            Path d = shared().resolve("fixtures/tiny/hf");
+            assumeTrue(Files.isDirectory(d), "fixtures/tiny/hf not found; skipping");
+            tinyHf = Tokenizer.fromHfFolder(d);
+        }
+        return tinyHf;
+    }
+
     /** GGUF metadata built in the test from vocab.json / merges.txt / tokenizer_config.json, as a converter would. */
     static synchronized Tokenizer ggufFromHfFiles() {
         if (ggufFromHfFiles == null) ggufFromHfFiles = Tokenizer.fromGgufMetadata(ggufMetadataFromHfFiles(qwenDir()), "built-metadata");
@@ -89,13 +99,14 @@ final class TokenizerFixtures {
             case "tokenizer.json" -> hfJson();
             case "vocab.json+merges.txt" -> vocabMerges();
             case "hf-sharded folder" -> hfSharded();
+            case "tiny hf folder" -> tinyHf();
             case "GGUF metadata (built)" -> ggufFromHfFiles();
             case "GGUF metadata (qwen2.5-vocab-only.gguf)" -> ggufFile();
             default -> throw new IllegalArgumentException(name);
         };
     }
 
-    static final List<String> SOURCES = List.of("tokenizer.json", "vocab.json+merges.txt", "hf-sharded folder",
+    static final List<String> SOURCES = List.of("tokenizer.json", "vocab.json+merges.txt", "hf-sharded folder", "tiny hf folder",
             "GGUF metadata (built)", "GGUF metadata (qwen2.5-vocab-only.gguf)");
 
     // ---------------------------------------------------------------- test vectors
