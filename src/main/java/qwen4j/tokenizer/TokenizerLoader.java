@@ -198,6 +198,9 @@ final class TokenizerLoader {
     }
 
     private static void collectRegexes(JsonNode n, List<String> out) {
+        if (n.isObject() && "ByteLevel".equals(n.path("type").asText()) && n.path("use_regex").asBoolean(false)) {
+            out.add("ByteLevel(use_regex=true)"); // the GPT-2 regex: not Qwen2's
+        }
         if (n.isObject()) {
             for (Map.Entry<String, JsonNode> e : n.properties()) {
                 if (e.getKey().equals("Regex") && e.getValue().isTextual()) out.add(e.getValue().textValue());

@@ -86,6 +86,8 @@ class ErrorsTest {
         assertThat(message(() -> Tokenizer.fromTokenizerJson(u))).isEqualTo(u + ": field added_tokens[0].id is missing");
         Path x = write("t6.json", "{\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\s+\"}}, \"model\": {}}");
         assertThat(message(() -> Tokenizer.fromTokenizerJson(x))).isEqualTo(x + ": pre_tokenizer regex '\\s+' is not supported (only the Qwen2 one)");
+        Path y = write("t7.json", "{\"pre_tokenizer\": {\"type\": \"ByteLevel\", \"use_regex\": true}, \"model\": {}}");
+        assertThat(message(() -> Tokenizer.fromTokenizerJson(y))).isEqualTo(y + ": pre_tokenizer regex 'ByteLevel(use_regex=true)' is not supported (only the Qwen2 one)");
     }
 
     @Test
