@@ -58,7 +58,14 @@ public final class Engine implements AutoCloseable {
     public Set<Integer> eosIds() { return new LinkedHashSet<>(model.config().eosTokenIds()); }
 
     /** Ids the sampler may pick: the tokenizer's ids, never the embedding's padding rows. */
-    public int vocabLimit() { return Math.min(tokenizer.size(), model.config().vocabSize()); }
+    public int vocabLimit() { return vocabLimit(tokenizer, model.config().vocabSize()); }
+
+    /** One past the last id that has a token (GGUF files list padding rows as "unused" tokens). */
+    public static int vocabLimit(Tokenizer tokenizer, int modelVocab) {
+        int n = Math.min(tokenizer.size(), modelVocab);
+        while (n > 0 && !tokenizer.hasToken(n - 1)) n--;
+        return n;
+    }
 
     public Generator generator() { return new Generator(model, tokenizer, eosIds()); }
 

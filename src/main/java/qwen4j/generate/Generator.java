@@ -40,7 +40,7 @@ public final class Generator {
             throw new Qwen4jException("prompt (" + prompt.length + " tokens) + -n " + maxTokens
                     + " exceeds the context of " + session.capacity() + " tokens (raise --ctx or lower -n)");
         }
-        int vocabLimit = Math.min(tokenizer.size(), model.config().vocabSize());
+        int vocabLimit = Engine.vocabLimit(tokenizer, model.config().vocabSize());
         StreamingDecoder decoder = tokenizer.streamingDecoder();
         StringBuilder text = new StringBuilder();
 

@@ -292,13 +292,13 @@ public final class Tokenizer {
     /** The token's surface text (its bytes decoded as UTF-8, invalid bytes as U+FFFD). */
     public String piece(int id) {
         checkId(id);
-        return Utf8.decode(bytes[id], 0, bytes[id].length);
+        return bytes[id] == null ? "" : Utf8.decode(bytes[id], 0, bytes[id].length);
     }
 
     /** The bytes the token stands for (a copy; empty for an id without a token). */
     public byte[] tokenBytes(int id) {
         checkId(id);
-        return bytes[id].clone();
+        return bytes[id] == null ? new byte[0] : bytes[id].clone();
     }
 
     /**
@@ -314,6 +314,11 @@ public final class Tokenizer {
     public OptionalInt tokenId(String tokenString) {
         Integer id = idsByString.get(tokenString);
         return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+    }
+
+    /** Whether the id stands for a token (false for GGUF "unused" padding ids and ids out of range). */
+    public boolean hasToken(int id) {
+        return id >= 0 && id < size && tokenStrings[id] != null;
     }
 
     /** Number of ids, added tokens included. */
