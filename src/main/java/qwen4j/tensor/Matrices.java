@@ -6,6 +6,10 @@ import qwen4j.Qwen4jException;
 public final class Matrices {
     private Matrices() {}
 
+    /**
+     * The kernels for a 2-D tensor: {@link Kernels#SCALAR} gives the plain reference loops,
+     * {@link Kernels#SIMD} the Vector API ones (same results up to float summation order).
+     */
     public static Matrix of(Tensor t, Kernels kernels) {
         if (t.rank() != 2) {
             throw new Qwen4jException(t.source() + ": tensor " + t.name() + " has shape " + t.shapeString()
@@ -13,10 +17,11 @@ public final class Matrices {
         }
         int rows = Math.toIntExact(t.shape()[0]);
         int cols = Math.toIntExact(t.shape()[1]);
+        boolean simd = kernels == Kernels.SIMD;
         return switch (t.type()) {
-            case F32 -> new F32Matrix(t.data(), rows, cols);
-            case BF16 -> new BF16Matrix(t.data(), rows, cols);
-            case F16 -> new F16Matrix(t.data(), rows, cols);
+            case F32 -> simd ? new SimdF32Matrix(t.data(), rows, cols) : new F32Matrix(t.data(), rows, cols);
+            case BF16 -> simd ? new SimdBF16Matrix(t.data(), rows, cols) : new BF16Matrix(t.data(), rows, cols);
+            case F16 -> simd ? new SimdF16Matrix(t.data(), rows, cols) : new F16Matrix(t.data(), rows, cols);
             default -> throw new Qwen4jException(t.source() + ": tensor " + t.name() + " has type " + t.type()
                     + ", which qwen4j cannot compute with yet");
         };

@@ -1,0 +1,71 @@
+package qwen4j.tensor;
+
+import static qwen4j.tensor.Simd.F;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * The roofline for weight streaming: how fast this machine reads memory from Java, measured as
+ * a multi-threaded sum of a large off-heap buffer with Vector API loads.
+ */
+public final class MemoryBandwidth {
+    private MemoryBandwidth() {}
+
+    private static final long BLOCK = 1 << 20;
+    private static final int RUNS = 5;
+
+    /**
+     * Reads a fresh {@code bytes}-byte off-heap buffer (rounded down to whole MiB, at least 1 MiB)
+     * {@value #RUNS} times with all of the pool's threads and returns the best rate, in GB/s
+     * (10^9 bytes per second). Use a buffer much larger than the last-level cache (1 GB is good).
+     */
+    public static double measure(WorkerPool pool, long bytes) {
+        int blocks = (int) Math.max(1, Math.min(bytes / BLOCK, Integer.MAX_VALUE));
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(blocks * BLOCK, 64);
+            seg.fill((byte) 0x3F); // touches every page; 0x3F3F3F3F is a normal float
+            Reader reader = new Reader(seg, blocks);
+            long best = Long.MAX_VALUE;
+            for (int run = 0; run < RUNS; run++) {
+                long t0 = System.nanoTime();
+                pool.parallelFor(blocks, reader);
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+            if (reader.checksum() != reader.checksum()) throw new AssertionError(); // keep the sums alive
+            return (double) seg.byteSize() / best;
+        }
+    }
+
+    private static final class Reader implements WorkerPool.RangeTask {
+        private final MemorySegment seg;
+        private final float[] sums;
+
+        Reader(MemorySegment seg, int blocks) {
+            this.seg = seg;
+            this.sums = new float[blocks];
+        }
+
+        @Override
+        public void run(int from, int to) {
+            int step = F.vectorByteSize();
+            for (int b = from; b < to; b++) {
+                FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+                for (long o = b * BLOCK, end = o + BLOCK; o < end; o += 4L * step) {
+                    s0 = s0.add(Simd.f32(seg, o));
+                    s1 = s1.add(Simd.f32(seg, o + step));
+                    s2 = s2.add(Simd.f32(seg, o + 2L * step));
+                    s3 = s3.add(Simd.f32(seg, o + 3L * step));
+                }
+                sums[b] = Simd.sum(s0.add(s1).add(s2.add(s3)));
+            }
+        }
+
+        double checksum() {
+            double s = 0;
+            for (float v : sums) s += v;
+            return s;
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package qwen4j.tensor;
+
+/** Plain-loop {@link FloatKernels}: the reference the Vector API versions are tested against. */
+final class ScalarFloatKernels implements FloatKernels {
+    static final ScalarFloatKernels INSTANCE = new ScalarFloatKernels();
+
+    private ScalarFloatKernels() {}
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    @Override
+    public void scale(float alpha, float[] x, int off, int n) {
+        for (int i = 0; i < n; i++) x[off + i] *= alpha;
+    }
+
+    @Override
+    public void add(float[] x, int xOff, float[] y, int yOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += x[xOff + i];
+    }
+
+    @Override
+    public void rmsnorm(float[] out, float[] x, float[] weight, float eps, int n) {
+        float ss = 0f;
+        for (int i = 0; i < n; i++) ss += x[i] * x[i];
+        float r = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) out[i] = weight[i] * (x[i] * r);
+    }
+
+    @Override
+    public void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        for (int i = 0; i < n; i++) x[off + i] /= sum;
+    }
+
+    @Override
+    public void swiglu(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package qwen4j.tensor;
+
+import static qwen4j.tensor.Simd.F;
+import static qwen4j.tensor.Simd.L;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Vector API twin of {@link BF16Matrix}: loads 16-bit lanes straight from the segment, widens
+ * them to float in registers and multiplies by x.
+ *
+ * <p>Per row the arithmetic is always the same, whichever path computes it: one vector
+ * accumulator fed by FMA, a fixed-order lane sum ({@link Simd#sum}), then the leftover columns
+ * one by one with FMA. So a row's result
+ * does not depend on how rows are grouped or split across threads. {@code rowsPerPass} rows
+ * (1 or 4) are computed together, sharing the loads of x.
+ */
+final class SimdBF16Matrix implements Matrix {
+    private static final int BYTES = 2;
+    private final MemorySegment data;
+    private final int rows, cols;
+    private final long rowBytes;
+    private final int rowsPerPass;
+
+    SimdBF16Matrix(MemorySegment data, int rows, int cols) {
+        this(data, rows, cols, 4);
+    }
+
+    /** rowsPerPass: 4 (default) or 1 (for measuring what sharing x loads is worth). */
+    SimdBF16Matrix(MemorySegment data, int rows, int cols, int rowsPerPass) {
+        if (rowsPerPass != 1 && rowsPerPass != 4) throw new IllegalArgumentException("rowsPerPass must be 1 or 4");
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.rowBytes = (long) cols * BYTES;
+        this.rowsPerPass = rowsPerPass;
+    }
+
+    private FloatVector load(long off) { return Simd.bf16(data, off); }
+
+    private float scalar(long off) { return BF16Matrix.bf16ToFloat(data.get(BF16Matrix.LE_SHORT, off)); }
+
+    @Override public DType type() { return DType.BF16; }
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public long byteSize() { return rows * rowBytes; }
+
+    @Override
+    public void matvec(float[] x, float[] out, int from, int to) {
+        if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
+        int r = from;
+        if (rowsPerPass == 4) {
+            for (; r + 4 <= to; r += 4) rows4(x, out, r);
+        }
+        for (; r < to; r++) out[r] = row1(x, r);
+    }
+
+    private float row1(float[] x, int r) {
+        long b = r * rowBytes;
+        FloatVector a = FloatVector.zero(F);
+        int j = 0;
+        for (; j + L <= cols; j += L) {
+            a = load(b + (long) j * BYTES).fma(FloatVector.fromArray(F, x, j), a);
+        }
+        return tail(Simd.sum(a), x, b, j);
+    }
+
+    private void rows4(float[] x, float[] out, int r) {
+        long b0 = r * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int j = 0;
+        for (; j + L <= cols; j += L) {
+            FloatVector xj = FloatVector.fromArray(F, x, j);
+            long o = (long) j * BYTES;
+            a0 = load(b0 + o).fma(xj, a0);
+            a1 = load(b1 + o).fma(xj, a1);
+            a2 = load(b2 + o).fma(xj, a2);
+            a3 = load(b3 + o).fma(xj, a3);
+        }
+        out[r] = tail(Simd.sum(a0), x, b0, j);
+        out[r + 1] = tail(Simd.sum(a1), x, b1, j);
+        out[r + 2] = tail(Simd.sum(a2), x, b2, j);
+        out[r + 3] = tail(Simd.sum(a3), x, b3, j);
+    }
+
+    /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */
+    private float tail(float sum, float[] x, long b, int j) {
+        for (; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[j], sum);
+        return sum;
+    }
+
+    @Override
+    public void row(int r, float[] dst, int dstOff) {
+        long b = r * rowBytes;
+        int j = 0;
+        for (; j + L <= cols; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
+        for (; j < cols; j++) dst[dstOff + j] = scalar(b + (long) j * BYTES);
+    }
+}

@@ -1,0 +1,112 @@
+package qwen4j.tensor;
+
+import static qwen4j.tensor.Simd.F;
+import static qwen4j.tensor.Simd.L;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Vector API {@link FloatKernels}. Sums use two vector accumulators (even and odd steps), a
+ * fixed-order lane sum and a scalar tail, so results never depend on JIT state.
+ */
+final class SimdFloatKernels implements FloatKernels {
+    static final SimdFloatKernels INSTANCE = new SimdFloatKernels();
+
+    private SimdFloatKernels() {}
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromArray(F, b, bOff + i + L), s1);
+        }
+        if (i + L <= n) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), s0);
+            i += L;
+        }
+        float s = Simd.sum(s0.add(s1));
+        for (; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
+        return s;
+    }
+
+    @Override
+    public void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).mul(alpha).add(FloatVector.fromArray(F, y, yOff + i))
+                    .intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+
+    @Override
+    public void scale(float alpha, float[] x, int off, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).mul(alpha).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] *= alpha;
+    }
+
+    @Override
+    public void add(float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, y, yOff + i).add(FloatVector.fromArray(F, x, xOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) y[yOff + i] += x[xOff + i];
+    }
+
+    @Override
+    public void rmsnorm(float[] out, float[] x, float[] weight, float eps, int n) {
+        float ss = dot(x, 0, x, 0, n);
+        float r = (float) (1.0 / Math.sqrt(ss / n + eps));
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, i).mul(r).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, i);
+        }
+        for (; i < n; i++) out[i] = weight[i] * (x[i] * r);
+    }
+
+    @Override
+    public void softmax(float[] x, int off, int n) {
+        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i + L <= n; i += L) vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
+        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
+        for (; i < n; i++) max = Math.max(max, x[off + i]);
+
+        FloatVector vsum = FloatVector.zero(F);
+        i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            vsum = vsum.add(e);
+        }
+        float sum = Simd.sum(vsum);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+
+        i = 0;
+        for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).div(sum).intoArray(x, off + i);
+        for (; i < n; i++) x[off + i] /= sum;
+    }
+
+    @Override
+    public void swiglu(float[] gate, float[] up, int n) {
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package qwen4j.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.Random;
+
+/** Random weight matrices in each stored type, for kernel tests. */
+final class TestData {
+    private TestData() {}
+
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat LE_FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    static final DType[] TYPES = {DType.F32, DType.BF16, DType.F16};
+
+    /** A rows x cols tensor of N(0, 1) values stored as type (rounded to it). */
+    static Tensor randomTensor(Arena arena, DType type, int rows, int cols, long seed) {
+        Random rnd = new Random(seed);
+        int bytes = type == DType.F32 ? 4 : 2;
+        MemorySegment seg = arena.allocate((long) rows * cols * bytes + 1, 1).asSlice(1); // misaligned on purpose
+        for (long i = 0; i < (long) rows * cols; i++) {
+            float f = (float) rnd.nextGaussian();
+            switch (type) {
+                case F32 -> seg.set(LE_FLOAT, 4 * i, f);
+                case BF16 -> seg.set(LE_SHORT, 2 * i, (short) (Float.floatToRawIntBits(f) >>> 16));
+                case F16 -> seg.set(LE_SHORT, 2 * i, Float.floatToFloat16(f));
+                default -> throw new IllegalArgumentException(type.toString());
+            }
+        }
+        return new Tensor("w", type, new long[] {rows, cols}, seg, "test");
+    }
+
+    static float[] randomVector(int n, long seed) {
+        Random rnd = new Random(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+}
