@@ -78,8 +78,11 @@ final class SimdF16Matrix implements Matrix {
             a0 = load(b0 + o).fma(xj, a0);
             a1 = load(b1 + o).fma(xj, a1);
         }
-        out[r] = tail(Simd.sum(a0), x, b0, j);
-        out[r + 1] = tail(Simd.sum(a1), x, b1, j);
+        // Both lane sums before any tail: C2 inlines in call order and a method has a node budget;
+        // a sum left out of line boxes its vector (allocation), a tail left out costs nothing.
+        float s0 = Simd.sum(a0), s1 = Simd.sum(a1);
+        out[r] = tail(s0, x, b0, j);
+        out[r + 1] = tail(s1, x, b1, j);
     }
 
     /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */
