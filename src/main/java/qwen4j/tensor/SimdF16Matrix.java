@@ -14,7 +14,9 @@ import jdk.incubator.vector.FloatVector;
  * accumulator fed by FMA, a fixed-order lane sum ({@link Simd#sum}), then the leftover columns
  * one by one with FMA. So a row's result
  * does not depend on how rows are grouped or split across threads. {@code rowsPerPass} rows
- * (1 or 4) are computed together, sharing the loads of x.
+ * (1 or 2) are computed together, sharing the loads of x. Not 4 as for BF16: the half-float
+ * conversion is long enough that four rows of it exceed C2's inlining budget for one method
+ * (NodeCountInliningCutoff), vectors get boxed, and the kernel allocates and runs 3x slower.
  */
 final class SimdF16Matrix implements Matrix {
     private static final int BYTES = 2;
@@ -24,12 +26,12 @@ final class SimdF16Matrix implements Matrix {
     private final int rowsPerPass;
 
     SimdF16Matrix(MemorySegment data, int rows, int cols) {
-        this(data, rows, cols, 4);
+        this(data, rows, cols, 2);
     }
 
-    /** rowsPerPass: 4 (default) or 1 (for measuring what sharing x loads is worth). */
+    /** rowsPerPass: 2 (default) or 1 (for measuring what sharing x loads is worth). */
     SimdF16Matrix(MemorySegment data, int rows, int cols, int rowsPerPass) {
-        if (rowsPerPass != 1 && rowsPerPass != 4) throw new IllegalArgumentException("rowsPerPass must be 1 or 4");
+        if (rowsPerPass != 1 && rowsPerPass != 2) throw new IllegalArgumentException("rowsPerPass must be 1 or 2");
         this.data = data;
         this.rows = rows;
         this.cols = cols;
@@ -50,7 +52,7 @@ final class SimdF16Matrix implements Matrix {
     public void matvec(float[] x, float[] out, int from, int to) {
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
         int r = from;
-        if (rowsPerPass == 4) {
+        if (rowsPerPass == 2) {
             for (; r + 2 <= to; r += 2) rows2(x, out, r);
         }
         for (; r < to; r++) out[r] = row1(x, r);
@@ -76,8 +78,11 @@ final class SimdF16Matrix implements Matrix {
             a0 = load(b0 + o).fma(xj, a0);
             a1 = load(b1 + o).fma(xj, a1);
         }
-        out[r] = tail(Simd.sum(a0), x, b0, j);
-        out[r + 1] = tail(Simd.sum(a1), x, b1, j);
+        // Both lane sums before any tail: C2 inlines in call order and a method has a node budget;
+        // a sum left out of line boxes its vector (allocation), a tail left out costs nothing.
+        float s0 = Simd.sum(a0), s1 = Simd.sum(a1);
+        out[r] = tail(s0, x, b0, j);
+        out[r + 1] = tail(s1, x, b1, j);
     }
 
     /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */

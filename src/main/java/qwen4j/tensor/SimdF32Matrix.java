@@ -78,10 +78,13 @@ final class SimdF32Matrix implements Matrix {
             a2 = load(b2 + o).fma(xj, a2);
             a3 = load(b3 + o).fma(xj, a3);
         }
-        out[r] = tail(Simd.sum(a0), x, b0, j);
-        out[r + 1] = tail(Simd.sum(a1), x, b1, j);
-        out[r + 2] = tail(Simd.sum(a2), x, b2, j);
-        out[r + 3] = tail(Simd.sum(a3), x, b3, j);
+        // All lane sums before any tail: C2 inlines in call order and a method has a node budget;
+        // a sum left out of line boxes its vector (allocation), a tail left out costs nothing.
+        float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
+        out[r] = tail(s0, x, b0, j);
+        out[r + 1] = tail(s1, x, b1, j);
+        out[r + 2] = tail(s2, x, b2, j);
+        out[r + 3] = tail(s3, x, b3, j);
     }
 
     /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */

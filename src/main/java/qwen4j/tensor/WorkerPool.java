@@ -214,6 +214,8 @@ public final class WorkerPool implements AutoCloseable {
 
     private final class Worker extends Thread {
         volatile boolean parked;
+        /** The last phase this worker ran; read here, before start(), so no dispatch is missed. */
+        private int seen = phase;
 
         Worker(String name) {
             super(name);
@@ -222,7 +224,7 @@ public final class WorkerPool implements AutoCloseable {
 
         @Override
         public void run() {
-            int seen = phase;
+            int seen = this.seen;
             while (true) {
                 seen = awaitPhase(seen);
                 if (closed) return;

@@ -1,0 +1,48 @@
+package qwen4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.lang.management.ManagementFactory;
+import org.junit.jupiter.api.Test;
+
+/** After warm-up, dispatching matvecs allocates nothing on the calling thread. */
+class NoAllocationTest {
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private static long allocated() { return THREADS.getCurrentThreadAllocatedBytes(); }
+
+    @Test
+    void thousandMatvecsAllocateNothing() {
+        try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
+            int cols = 512;
+            Matrix[] ms = {
+                Matrices.of(TestData.randomTensor(arena, DType.BF16, 256, cols, 1), Kernels.SIMD),
+                Matrices.of(TestData.randomTensor(arena, DType.F16, 128, cols, 2), Kernels.SIMD),
+                Matrices.of(TestData.randomTensor(arena, DType.F32, 64, cols, 3), Kernels.SIMD),
+            };
+            float[] x = TestData.randomVector(cols, 4);
+            float[] o0 = new float[256], o1 = new float[128], o2 = new float[64];
+            long overhead = -(allocated() - allocated()); // the probe itself: expected 0
+            long best = Long.MAX_VALUE;
+            // Warm up until C2 has compiled the kernels (interpreted Vector API code boxes
+            // vectors), then measure; the steady state must allocate nothing.
+            for (int attempt = 0; attempt < 20 && best != 0; attempt++) {
+                for (int i = 0; i < 2000; i++) {
+                    pool.matvec(ms[i % 3], x, i % 3 == 0 ? o0 : i % 3 == 1 ? o1 : o2);
+                    pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
+                }
+                long before = allocated();
+                for (int i = 0; i < 1000; i++) {
+                    pool.matvec(ms[0], x, o0);
+                    pool.matvec(ms[1], x, o1);
+                    pool.matvec(ms[2], x, o2);
+                    pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
+                }
+                best = Math.min(best, allocated() - before - overhead);
+            }
+            assertThat(best).as("bytes allocated by 4000 dispatches after warm-up").isZero();
+        }
+    }
+}
