@@ -41,27 +41,33 @@ final class Q2_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int blk = 0; blk < nb; blk++) {
-            long off = base + (long) blk * BB;
-            int xo = blk * QK;
-            float d = f16(seg, off + 80), dmin = f16(seg, off + 82);
+        // Loop bodies hold each vector operation once (C2 unrolls the constant-trip loops); fully
+        // hand-unrolled code exceeds C2's inlining node cutoff and the vector ops then box.
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            int dd = seg.get(LE_INT, off + 80);
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+            long s0 = seg.get(LE_LONG, off), s1 = seg.get(LE_LONG, off + 8);
             for (int h = 0; h < 2; h++) {
+                long sh = h == 0 ? s0 : s1;
                 for (int l = 0; l < 32; l += L) {
                     ByteVector qv = QuantSimd.load(seg, off + 16 + 32 * h + l);
-                    int s = 8 * h + l / 16;
                     int xb = xo + 128 * h + l;
-                    a0 = w(qv.and((byte) 3), d, dmin, u8(seg, off + s)).fma(QuantSimd.x(x, xb), a0);
-                    a1 = w(QuantSimd.shr(qv, 2, 3), d, dmin, u8(seg, off + s + 2)).fma(QuantSimd.x(x, xb + 32), a1);
-                    a2 = w(QuantSimd.shr(qv, 4, 3), d, dmin, u8(seg, off + s + 4)).fma(QuantSimd.x(x, xb + 64), a2);
-                    a3 = w(QuantSimd.shr(qv, 6, 3), d, dmin, u8(seg, off + s + 6)).fma(QuantSimd.x(x, xb + 96), a3);
+                    for (int j = 0; j < 4; j += 2) {
+                        int sc0 = (int) (sh >>> (8 * (2 * j + l / 16))) & 0xFF;
+                        int sc1 = (int) (sh >>> (8 * (2 * j + 2 + l / 16))) & 0xFF;
+                        FloatVector w0 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j, 3))
+                                .fma(d * (sc0 & 15), -(dmin * (sc0 >>> 4)));
+                        FloatVector w1 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j + 2, 3))
+                                .fma(d * (sc1 & 15), -(dmin * (sc1 >>> 4)));
+                        a0 = w0.fma(QuantSimd.x(x, xb + 32 * j), a0);
+                        a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32), a1);
+                    }
                 }
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector w(ByteVector q, float d, float dmin, int sc) {
-        return QuantSimd.toFloat(q).fma(d * (sc & 15), -(dmin * (sc >>> 4)));
-    }
 }

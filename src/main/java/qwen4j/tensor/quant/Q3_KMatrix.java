@@ -51,32 +51,38 @@ final class Q3_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int blk = 0; blk < nb; blk++) {
-            long off = base + (long) blk * BB;
-            int xo = blk * QK;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             float d = f16(seg, off + 108);
+            long sa = seg.get(LE_LONG, off + 96);
+            int sb = seg.get(LE_INT, off + 104);
             for (int l = 0; l < 32; l += L) {
                 ByteVector hm = QuantSimd.load(seg, off + l);
                 for (int h = 0; h < 2; h++) {
                     ByteVector qv = QuantSimd.load(seg, off + 32 + 32 * h + l);
-                    int s = 8 * h + l / 16;
                     int xb = xo + 128 * h + l;
-                    a0 = w(qv.and((byte) 3), hm, 4 * h, d * scale(seg, off, s)).fma(QuantSimd.x(x, xb), a0);
-                    a1 = w(QuantSimd.shr(qv, 2, 3), hm, 4 * h + 1, d * scale(seg, off, s + 2))
-                            .fma(QuantSimd.x(x, xb + 32), a1);
-                    a2 = w(QuantSimd.shr(qv, 4, 3), hm, 4 * h + 2, d * scale(seg, off, s + 4))
-                            .fma(QuantSimd.x(x, xb + 64), a2);
-                    a3 = w(QuantSimd.shr(qv, 6, 3), hm, 4 * h + 3, d * scale(seg, off, s + 6))
-                            .fma(QuantSimd.x(x, xb + 96), a3);
+                    for (int j = 0; j < 4; j += 2) {
+                        int s = 8 * h + 2 * j + l / 16;
+                        float dl0 = d * packedScale(sa, sb, s), dl1 = d * packedScale(sa, sb, s + 2);
+                        VectorMask<Byte> c0 = hm.and((byte) (1 << (4 * h + j))).compare(VectorOperators.EQ, (byte) 0);
+                        VectorMask<Byte> c1 = hm.and((byte) (2 << (4 * h + j))).compare(VectorOperators.EQ, (byte) 0);
+                        FloatVector w0 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j, 3).sub((byte) 4, c0)).mul(dl0);
+                        FloatVector w1 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j + 2, 3).sub((byte) 4, c1)).mul(dl1);
+                        a0 = w0.fma(QuantSimd.x(x, xb + 32 * j), a0);
+                        a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32), a1);
+                    }
                 }
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector w(ByteVector low2, ByteVector hm, int bit, float dl) {
-        VectorMask<Byte> clear = hm.and((byte) (1 << bit)).compare(VectorOperators.EQ, (byte) 0);
-        return QuantSimd.toFloat(low2.sub((byte) 4, clear)).mul(dl);
+    /** {@link #scale} from the 12 scale bytes held as a long (bytes 0..7) and an int (bytes 8..11). */
+    private static int packedScale(long sa, int sb, int i) {
+        int low4 = (int) (sa >>> (8 * (i & 7) + (i & 8) / 2)) & 15;
+        int high2 = (sb >>> (8 * (i & 3) + 2 * (i >>> 2))) & 3;
+        return (low4 | high2 << 4) - 32;
     }
+
 }

@@ -30,33 +30,42 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
-    private static FloatVector blockDot(MemorySegment seg, long off, float[] x, int xo) {
-        FloatVector t = null;
-        for (int k = 0; k < 16; k += L) {
-            ByteVector b = QuantSimd.load(seg, off + 2 + k);
-            FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 8));
-            FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 8));
-            t = t == null ? lo.mul(QuantSimd.x(x, xo + k)) : lo.fma(QuantSimd.x(x, xo + k), t);
-            t = hi.fma(QuantSimd.x(x, xo + 16 + k), t);
+    @Override
+    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        FloatVector acc = FloatVector.zero(F);
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector t = FloatVector.zero(F);
+            for (int k = 0; k < 16; k += L) {
+                ByteVector b = QuantSimd.load(seg, off + 2 + k);
+                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 8));
+                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 8));
+                t = hi.fma(QuantSimd.x(x, xo + 16 + k), lo.fma(QuantSimd.x(x, xo + k), t));
+            }
+            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        return t;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long off = base + (long) b * BB;
-            FloatVector t0 = blockDot(seg, off, x, b * QK);
-            FloatVector t1 = blockDot(seg, off + BB, x, b * QK + QK);
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector t0 = FloatVector.zero(F), t1 = t0;
+            for (int k = 0; k < 16; k += L) {
+                FloatVector xl = QuantSimd.x(x, xo + k), xh = QuantSimd.x(x, xo + 16 + k);
+                ByteVector b0 = QuantSimd.load(seg, off + 2 + k);
+                ByteVector b1 = QuantSimd.load(seg, off + stride + 2 + k);
+                t0 = QuantSimd.toFloat(b0.and((byte) 15).sub((byte) 8)).fma(xl, t0);
+                t1 = QuantSimd.toFloat(b1.and((byte) 15).sub((byte) 8)).fma(xl, t1);
+                t0 = QuantSimd.toFloat(QuantSimd.shr(b0, 4, 15).sub((byte) 8)).fma(xh, t0);
+                t1 = QuantSimd.toFloat(QuantSimd.shr(b1, 4, 15).sub((byte) 8)).fma(xh, t1);
+            }
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + BB)), acc1);
+            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
         }
-        if (b < nb) {
-            long off = base + (long) b * BB;
-            acc0 = blockDot(seg, off, x, b * QK).fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -49,31 +49,40 @@ final class Q4_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int blk = 0; blk < nb; blk++) {
-            long off = base + (long) blk * BB;
-            int xo = blk * QK;
-            float d = f16(seg, off), dmin = f16(seg, off + 2);
-            for (int c = 0; c < 4; c += 2) {
-                FloatVector d1 = FloatVector.broadcast(F, d * kScale(seg, off + 4, 2 * c));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * kMin(seg, off + 4, 2 * c)));
-                FloatVector d2 = FloatVector.broadcast(F, d * kScale(seg, off + 4, 2 * c + 1));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * kMin(seg, off + 4, 2 * c + 1)));
-                FloatVector d3 = FloatVector.broadcast(F, d * kScale(seg, off + 4, 2 * c + 2));
-                FloatVector m3 = FloatVector.broadcast(F, -(dmin * kMin(seg, off + 4, 2 * c + 2)));
-                FloatVector d4 = FloatVector.broadcast(F, d * kScale(seg, off + 4, 2 * c + 3));
-                FloatVector m4 = FloatVector.broadcast(F, -(dmin * kMin(seg, off + 4, 2 * c + 3)));
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            int dd = seg.get(LE_INT, off);
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+            long sa = seg.get(LE_LONG, off + 4);
+            int sb = seg.get(LE_INT, off + 12);
+            for (int c = 0; c < 4; c++) {
+                int p1 = packedScaleMin(sa, sb, 2 * c), p2 = packedScaleMin(sa, sb, 2 * c + 1);
+                FloatVector d1 = FloatVector.broadcast(F, d * (p1 & 63));
+                FloatVector m1 = FloatVector.broadcast(F, -(dmin * (p1 >>> 8)));
+                FloatVector d2 = FloatVector.broadcast(F, d * (p2 & 63));
+                FloatVector m2 = FloatVector.broadcast(F, -(dmin * (p2 >>> 8)));
                 for (int l = 0; l < 32; l += L) {
                     ByteVector b = QuantSimd.load(seg, off + 16 + 32 * c + l);
-                    ByteVector b2 = QuantSimd.load(seg, off + 48 + 32 * c + l);
                     int xb = xo + 64 * c + l;
-                    a0 = QuantSimd.toFloat(b.and((byte) 15)).fma(d1, m1).fma(QuantSimd.x(x, xb), a0);
-                    a1 = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15)).fma(d2, m2).fma(QuantSimd.x(x, xb + 32), a1);
-                    a2 = QuantSimd.toFloat(b2.and((byte) 15)).fma(d3, m3).fma(QuantSimd.x(x, xb + 64), a2);
-                    a3 = QuantSimd.toFloat(QuantSimd.shr(b2, 4, 15)).fma(d4, m4).fma(QuantSimd.x(x, xb + 96), a3);
+                    FloatVector lo = QuantSimd.toFloat(b.and((byte) 15));
+                    FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15));
+                    a0 = lo.fma(d1, m1).fma(QuantSimd.x(x, xb), a0);
+                    a1 = hi.fma(d2, m2).fma(QuantSimd.x(x, xb + 32), a1);
                 }
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Scale (bits 0..5) and min (bits 8..13) of sub-block s from the 12 bytes as a long + an int. */
+    static int packedScaleMin(long sa, int sb, int s) {
+        if (s < 4) {
+            return (int) (sa >>> (8 * s)) & 63 | ((int) (sa >>> (8 * s + 32)) & 63) << 8;
+        }
+        int hi = sb >>> (8 * (s - 4)); // byte s + 4
+        int sc = (hi & 15) | (((int) (sa >>> (8 * (s - 4) + 6)) & 3) << 4);
+        int mn = ((hi >>> 4) & 15) | (((int) (sa >>> (8 * s + 6)) & 3) << 4);
+        return sc | mn << 8;
     }
 }

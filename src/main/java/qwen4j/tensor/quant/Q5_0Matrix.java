@@ -38,37 +38,24 @@ final class Q5_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
-    private static FloatVector blockDot(MemorySegment seg, long off, float[] x, int xo) {
-        // q - 16 = low4 - 16 where the 5th bit is clear, low4 where it is set.
-        long nqh = ~(long) seg.get(LE_INT, off + 2);
-        FloatVector t = null;
-        for (int k = 0; k < 16; k += L) {
-            ByteVector b = QuantSimd.load(seg, off + 6 + k);
-            VectorMask<Byte> mlo = VectorMask.fromLong(B, nqh >>> k);
-            VectorMask<Byte> mhi = VectorMask.fromLong(B, nqh >>> (k + 16));
-            FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 16, mlo));
-            FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 16, mhi));
-            t = t == null ? lo.mul(QuantSimd.x(x, xo + k)) : lo.fma(QuantSimd.x(x, xo + k), t);
-            t = hi.fma(QuantSimd.x(x, xo + 16 + k), t);
-        }
-        return t;
-    }
-
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long off = base + (long) b * BB;
-            FloatVector t0 = blockDot(seg, off, x, b * QK);
-            FloatVector t1 = blockDot(seg, off + BB, x, b * QK + QK);
-            acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + BB)), acc1);
+        FloatVector acc = FloatVector.zero(F);
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            // q - 16 = low4 - 16 where the 5th bit is clear, low4 where it is set.
+            long nqh = ~(long) seg.get(LE_INT, off + 2);
+            FloatVector t = FloatVector.zero(F);
+            for (int k = 0; k < 16; k += L) {
+                ByteVector b = QuantSimd.load(seg, off + 6 + k);
+                VectorMask<Byte> mlo = VectorMask.fromLong(B, nqh >>> k);
+                VectorMask<Byte> mhi = VectorMask.fromLong(B, nqh >>> (k + 16));
+                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 16, mlo));
+                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 16, mhi));
+                t = hi.fma(QuantSimd.x(x, xo + 16 + k), lo.fma(QuantSimd.x(x, xo + k), t));
+            }
+            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        if (b < nb) {
-            long off = base + (long) b * BB;
-            acc0 = blockDot(seg, off, x, b * QK).fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }

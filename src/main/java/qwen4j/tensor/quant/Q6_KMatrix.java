@@ -41,33 +41,31 @@ final class Q6_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int blk = 0; blk < nb; blk++) {
-            long off = base + (long) blk * BB;
-            int xo = blk * QK;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             float d = f16(seg, off + 208);
+            long s0 = seg.get(LE_LONG, off + 192), s1 = seg.get(LE_LONG, off + 200);
             for (int h = 0; h < 2; h++) {
+                long sh = h == 0 ? s0 : s1;
                 for (int l = 0; l < 32; l += L) {
-                    ByteVector a = QuantSimd.load(seg, off + 64 * h + l);
-                    ByteVector b = QuantSimd.load(seg, off + 64 * h + 32 + l);
                     ByteVector hh = QuantSimd.load(seg, off + 128 + 32 * h + l);
-                    long sc = off + 192 + 8 * h + l / 16;
                     int xb = xo + 128 * h + l;
-                    ByteVector q0 = a.and((byte) 15).or(QuantSimd.shl(hh, 4, 0x30));
-                    ByteVector q1 = b.and((byte) 15).or(QuantSimd.shl(hh, 2, 0x30));
-                    ByteVector q2 = QuantSimd.shr(a, 4, 15).or(hh.and((byte) 0x30));
-                    ByteVector q3 = QuantSimd.shr(b, 4, 15).or(QuantSimd.shr(hh, 2, 0x30));
-                    a0 = w(q0, d * seg.get(BYTE, sc)).fma(QuantSimd.x(x, xb), a0);
-                    a1 = w(q1, d * seg.get(BYTE, sc + 2)).fma(QuantSimd.x(x, xb + 32), a1);
-                    a2 = w(q2, d * seg.get(BYTE, sc + 4)).fma(QuantSimd.x(x, xb + 64), a2);
-                    a3 = w(q3, d * seg.get(BYTE, sc + 6)).fma(QuantSimd.x(x, xb + 96), a3);
+                    for (int k2 = 0; k2 < 2; k2++) { // k = 2*k2 (low nibble of ql[64h+l]...) and k = 2*k2+1
+                        ByteVector a = QuantSimd.load(seg, off + 64 * h + l);
+                        ByteVector b = QuantSimd.load(seg, off + 64 * h + 32 + l);
+                        ByteVector la = QuantSimd.shr(a, 4 * k2, 15), lb = QuantSimd.shr(b, 4 * k2, 15);
+                        ByteVector q0 = la.or(QuantSimd.shl(QuantSimd.shr(hh, 4 * k2, 3), 4, 0x30));
+                        ByteVector q1 = lb.or(QuantSimd.shl(QuantSimd.shr(hh, 4 * k2 + 2, 3), 4, 0x30));
+                        int s = 4 * k2 + l / 16; // sub-block (e / 16) - 8h for k = 2*k2; +2 for k = 2*k2+1
+                        float ds0 = d * (byte) (sh >>> (8 * s)), ds1 = d * (byte) (sh >>> (8 * (s + 2)));
+                        a0 = QuantSimd.toFloat(q0.sub((byte) 32)).mul(ds0).fma(QuantSimd.x(x, xb + 64 * k2), a0);
+                        a1 = QuantSimd.toFloat(q1.sub((byte) 32)).mul(ds1).fma(QuantSimd.x(x, xb + 64 * k2 + 32), a1);
+                    }
                 }
             }
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector w(ByteVector q, float ds) {
-        return QuantSimd.toFloat(q.sub((byte) 32)).mul(ds);
-    }
 }

@@ -5,6 +5,7 @@ import static qwen4j.tensor.quant.QuantSimd.L;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
 
@@ -24,30 +25,39 @@ final class Q8_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
-    /** sum_e q[e] * x[xo + e] for the block at off (without its scale). */
-    private static FloatVector blockDot(MemorySegment seg, long off, float[] x, int xo) {
-        FloatVector t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2)).mul(QuantSimd.x(x, xo));
-        for (int k = L; k < QK; k += L) {
-            t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 + k)).fma(QuantSimd.x(x, xo + k), t);
+    @Override
+    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
+        // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
+        FloatVector acc = FloatVector.zero(F);
+        long off = base;
+        for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
+            FloatVector t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2)).mul(QuantSimd.x(x, xo));
+            for (int k = L; k < QK; k += L) {
+                t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 + k)).fma(QuantSimd.x(x, xo + k), t);
+            }
+            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        return t;
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
-        int b = 0;
-        for (; b + 1 < nb; b += 2) {
-            long off = base + (long) b * BB;
-            FloatVector t0 = blockDot(seg, off, x, b * QK);
-            FloatVector t1 = blockDot(seg, off + BB, x, b * QK + QK);
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        long off = base;
+        for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
+            FloatVector xv = QuantSimd.x(x, xo);
+            FloatVector t0 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2)).mul(xv);
+            FloatVector t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride + 2)).mul(xv);
+            for (int k = L; k < QK; k += L) {
+                xv = QuantSimd.x(x, xo + k);
+                t0 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 + k)).fma(xv, t0);
+                t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride + 2 + k)).fma(xv, t1);
+            }
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + BB)), acc1);
+            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
         }
-        if (b < nb) {
-            long off = base + (long) b * BB;
-            acc0 = blockDot(seg, off, x, b * QK).fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-        }
-        return acc0.add(acc1).reduceLanes(jdk.incubator.vector.VectorOperators.ADD);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -22,6 +22,7 @@ public abstract sealed class QuantMatrix implements Matrix
 
     static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     final MemorySegment data;
@@ -97,7 +98,9 @@ public abstract sealed class QuantMatrix implements Matrix
         java.util.Objects.checkFromToIndex(from, to, out.length);
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
         if (simd) {
-            for (int r = from; r < to; r++) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
+            int r = from;
+            for (; r + 1 < to; r += 2) dotTwoRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
+            if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
         } else {
             matvecScalar(x, out, from, to);
         }
@@ -124,6 +127,15 @@ public abstract sealed class QuantMatrix implements Matrix
 
     /** SIMD dot of the row starting at {@code base} (nb blocks) with x. */
     abstract float dotRowSimd(MemorySegment seg, long base, float[] x, int nb);
+
+    /**
+     * out[r] and out[r + 1] for the rows at base and base + stride. Types override this to stream two
+     * rows at once (x loaded once for both, two independent memory streams in flight).
+     */
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        out[r] = dotRowSimd(seg, base, x, nb);
+        out[r + 1] = dotRowSimd(seg, base + stride, x, nb);
+    }
 
     static float f16(MemorySegment seg, long off) {
         return Float.float16ToFloat(seg.get(LE_SHORT, off));
