@@ -41,31 +41,35 @@ final class Q6_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        // The per-block work is its own method returning a float: the Q6_K decode is large enough that
+        // one method holding all of it exceeds C2's inlining node budget (and its vectors would box).
+        float sum = 0f;
         long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d = f16(seg, off + 208);
-            long s0 = seg.get(LE_LONG, off + 192), s1 = seg.get(LE_LONG, off + 200);
-            for (int h = 0; h < 2; h++) {
-                long sh = h == 0 ? s0 : s1;
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector hh = QuantSimd.load(seg, off + 128 + 32 * h + l);
-                    int xb = xo + 128 * h + l;
-                    for (int k2 = 0; k2 < 2; k2++) { // k = 2*k2 (low nibble of ql[64h+l]...) and k = 2*k2+1
-                        ByteVector a = QuantSimd.load(seg, off + 64 * h + l);
-                        ByteVector b = QuantSimd.load(seg, off + 64 * h + 32 + l);
-                        ByteVector la = QuantSimd.shr(a, 4 * k2, 15), lb = QuantSimd.shr(b, 4 * k2, 15);
-                        ByteVector q0 = la.or(QuantSimd.shl(QuantSimd.shr(hh, 4 * k2, 3), 4, 0x30));
-                        ByteVector q1 = lb.or(QuantSimd.shl(QuantSimd.shr(hh, 4 * k2 + 2, 3), 4, 0x30));
-                        int s = 4 * k2 + l / 16; // sub-block (e / 16) - 8h for k = 2*k2; +2 for k = 2*k2+1
-                        float ds0 = d * (byte) (sh >>> (8 * s)), ds1 = d * (byte) (sh >>> (8 * (s + 2)));
-                        a0 = QuantSimd.toFloat(q0.sub((byte) 32)).mul(ds0).fma(QuantSimd.x(x, xb + 64 * k2), a0);
-                        a1 = QuantSimd.toFloat(q1.sub((byte) 32)).mul(ds1).fma(QuantSimd.x(x, xb + 64 * k2 + 32), a1);
-                    }
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) sum += blockDot(seg, off, x, xo);
+        return sum;
+    }
+
+    private static float blockDot(MemorySegment seg, long off, float[] x, int xo) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        float d = f16(seg, off + 208);
+        for (int h = 0; h < 2; h++) {
+            long sh = seg.get(LE_LONG, off + 192 + 8 * h);
+            for (int l = 0; l < 32; l += L) {
+                ByteVector a = QuantSimd.load(seg, off + 64 * h + l);
+                ByteVector b = QuantSimd.load(seg, off + 64 * h + 32 + l);
+                ByteVector hh = QuantSimd.load(seg, off + 128 + 32 * h + l);
+                int xb = xo + 128 * h + l;
+                for (int k2 = 0; k2 < 2; k2++) { // k = 2*k2 (nibble k2 of ql[64h+l]) and k = 2*k2+1 (of ql[64h+32+l])
+                    ByteVector hk = QuantSimd.shr(hh, 4 * k2, 15); // high2 of k in bits 0-1, of k+1 in bits 2-3
+                    ByteVector q0 = QuantSimd.shr(a, 4 * k2, 15).or(QuantSimd.shl(hk, 4, 0x30));
+                    ByteVector q1 = QuantSimd.shr(b, 4 * k2, 15).or(QuantSimd.shl(hk, 2, 0x30));
+                    int s = 4 * k2 + l / 16; // sub-block e / 16 - 8h for k = 2*k2; s + 2 for k = 2*k2+1
+                    float ds0 = d * (byte) (sh >>> (8 * s)), ds1 = d * (byte) (sh >>> (8 * (s + 2)));
+                    a0 = QuantSimd.toFloat(q0.sub((byte) 32)).mul(ds0).fma(QuantSimd.x(x, xb + 64 * k2), a0);
+                    a1 = QuantSimd.toFloat(q1.sub((byte) 32)).mul(ds1).fma(QuantSimd.x(x, xb + 64 * k2 + 32), a1);
                 }
             }
         }
         return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
-
 }
