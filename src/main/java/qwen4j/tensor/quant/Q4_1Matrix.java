@@ -1,0 +1,51 @@
+package qwen4j.tensor.quant;
+
+import static qwen4j.tensor.quant.QuantSimd.F;
+import static qwen4j.tensor.quant.QuantSimd.L;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+
+/** Q4_1: blocks of 32 = fp16 d, fp16 m, 16 bytes of nibbles (as Q4_0); y = q * d + m. */
+final class Q4_1Matrix extends QuantMatrix {
+    static final int QK = 32, BB = 20;
+
+    Q4_1Matrix(MemorySegment data, int rows, int cols, Kernels k) { super(data, rows, cols, k); }
+
+    @Override public DType type() { return DType.Q4_1; }
+
+    static void dequant(MemorySegment seg, long off, float[] dst, int o) {
+        float d = f16(seg, off), m = f16(seg, off + 2);
+        for (int j = 0; j < 16; j++) {
+            int b = u8(seg, off + 4 + j);
+            dst[o + j] = (float) (b & 15) * d + m;
+            dst[o + j + 16] = (float) (b >>> 4) * d + m;
+        }
+    }
+
+    @Override
+    void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
+
+    @Override
+    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        for (int blk = 0; blk < nb; blk++) {
+            long off = base + (long) blk * BB;
+            int xo = blk * QK;
+            FloatVector d = FloatVector.broadcast(F, f16(seg, off));
+            FloatVector m = FloatVector.broadcast(F, f16(seg, off + 2));
+            for (int k = 0; k < 16; k += L) {
+                ByteVector b = QuantSimd.load(seg, off + 4 + k);
+                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15)).fma(d, m);
+                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15)).fma(d, m);
+                acc0 = lo.fma(QuantSimd.x(x, xo + k), acc0);
+                acc1 = hi.fma(QuantSimd.x(x, xo + 16 + k), acc1);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+}

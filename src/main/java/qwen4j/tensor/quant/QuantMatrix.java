@@ -1,0 +1,152 @@
+package qwen4j.tensor.quant;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import qwen4j.Qwen4jException;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+import qwen4j.tensor.Matrix;
+
+/**
+ * A ggml block-quantized weight matrix (GGUF layout: each row is {@code cols / QK} blocks back to back).
+ *
+ * <p>{@link #row} dequantizes bit-exactly as ggml's {@code to_float} does (same float32 operation order,
+ * so even signed zeros match). The {@link Kernels#SCALAR} matvec is the reference: dequantize one block
+ * to float32, then a sequential float32 dot with x. The {@link Kernels#SIMD} matvec decodes blocks in
+ * vector registers and FMAs them with float32 x (activations stay float32; see {@code QuantSimd}).
+ */
+public abstract sealed class QuantMatrix implements Matrix
+        permits Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix,
+                Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
+
+    static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
+
+    final MemorySegment data;
+    final int rows, cols;
+    final int blocksPerRow;
+    final long rowBytes;
+    final boolean simd;
+
+    QuantMatrix(MemorySegment data, int rows, int cols, Kernels kernels) {
+        DType t = type();
+        if (rows < 0 || cols <= 0 || cols % t.blockSize() != 0) {
+            throw new Qwen4jException(t + " matrix: cols " + cols + " is not a positive multiple of the block size "
+                    + t.blockSize());
+        }
+        this.data = data;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocksPerRow = cols / t.blockSize();
+        this.rowBytes = (long) blocksPerRow * t.blockBytes();
+        if (data.byteSize() < rowBytes * rows) {
+            throw new Qwen4jException(t + " matrix [" + rows + ", " + cols + "] needs " + rowBytes * rows
+                    + " bytes, has " + data.byteSize());
+        }
+        this.simd = kernels == Kernels.SIMD;
+    }
+
+    /** The quantized types with kernels here. */
+    public static boolean supports(DType type) {
+        return switch (type) {
+            case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /** The kernel view of {@code rows x cols} weights of a quantized type stored in {@code data}. */
+    public static QuantMatrix of(DType type, MemorySegment data, int rows, int cols, Kernels kernels) {
+        return switch (type) {
+            case Q8_0 -> new Q8_0Matrix(data, rows, cols, kernels);
+            case Q4_0 -> new Q4_0Matrix(data, rows, cols, kernels);
+            case Q4_1 -> new Q4_1Matrix(data, rows, cols, kernels);
+            case Q5_0 -> new Q5_0Matrix(data, rows, cols, kernels);
+            case Q5_1 -> new Q5_1Matrix(data, rows, cols, kernels);
+            case Q2_K -> new Q2_KMatrix(data, rows, cols, kernels);
+            case Q3_K -> new Q3_KMatrix(data, rows, cols, kernels);
+            case Q4_K -> new Q4_KMatrix(data, rows, cols, kernels);
+            case Q5_K -> new Q5_KMatrix(data, rows, cols, kernels);
+            case Q6_K -> new Q6_KMatrix(data, rows, cols, kernels);
+            default -> throw new Qwen4jException("no quantized kernels for type " + type);
+        };
+    }
+
+    @Override public int rows() { return rows; }
+    @Override public int cols() { return cols; }
+    @Override public long byteSize() { return rowBytes * rows; }
+
+    /** Whether this instance runs the Vector API kernels. */
+    public boolean isSimd() { return simd; }
+
+    @Override
+    public final void row(int r, float[] dst, int dstOff) {
+        java.util.Objects.checkIndex(r, rows);
+        java.util.Objects.checkFromIndexSize(dstOff, cols, dst.length);
+        int qk = type().blockSize(), bb = type().blockBytes();
+        long base = r * rowBytes;
+        for (int b = 0; b < blocksPerRow; b++) {
+            dequantizeBlock(data, base + (long) b * bb, dst, dstOff + b * qk);
+        }
+    }
+
+    @Override
+    public final void matvec(float[] x, float[] out, int from, int to) {
+        java.util.Objects.checkFromToIndex(from, to, rows);
+        java.util.Objects.checkFromToIndex(from, to, out.length);
+        if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
+        if (simd) {
+            int r = from;
+            for (; r + 1 < to; r += 2) dotTwoRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
+            if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
+        } else {
+            matvecScalar(x, out, from, to);
+        }
+    }
+
+    /** Reference: dequantize a block (bit-exact), then a sequential float32 dot. */
+    final void matvecScalar(float[] x, float[] out, int from, int to) {
+        int qk = type().blockSize(), bb = type().blockBytes();
+        float[] w = new float[qk];
+        for (int r = from; r < to; r++) {
+            long base = r * rowBytes;
+            float sum = 0f;
+            for (int b = 0; b < blocksPerRow; b++) {
+                dequantizeBlock(data, base + (long) b * bb, w, 0);
+                int xo = b * qk;
+                for (int i = 0; i < qk; i++) sum += w[i] * x[xo + i];
+            }
+            out[r] = sum;
+        }
+    }
+
+    /** Writes the block at byte offset {@code off} as float32, bit-exactly as ggml's to_float. */
+    abstract void dequantizeBlock(MemorySegment seg, long off, float[] dst, int dstOff);
+
+    /** SIMD dot of the row starting at {@code base} (nb blocks) with x. */
+    abstract float dotRowSimd(MemorySegment seg, long base, float[] x, int nb);
+
+    /**
+     * out[r] and out[r + 1] for the rows at base and base + stride. Types override this to stream two
+     * rows at once (x loaded once for both, two independent memory streams in flight).
+     */
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        out[r] = dotRowSimd(seg, base, x, nb);
+        out[r + 1] = dotRowSimd(seg, base + stride, x, nb);
+    }
+
+    static float f16(MemorySegment seg, long off) {
+        return Float.float16ToFloat(seg.get(LE_SHORT, off));
+    }
+
+    static int u8(MemorySegment seg, long off) {
+        return seg.get(BYTE, off) & 0xFF;
+    }
+
+    @Override
+    public String toString() {
+        return type() + " matrix [" + rows + ", " + cols + "]" + (simd ? " (SIMD)" : " (scalar)");
+    }
+}

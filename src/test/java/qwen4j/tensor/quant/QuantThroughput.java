@@ -1,0 +1,78 @@
+package qwen4j.tensor.quant;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+
+/**
+ * Streaming throughput of the quantized matvecs: a random off-heap matrix of about {@code -Dmb=128} MB
+ * (cols {@code -Dcols=18944}), x float32, rows split over 1 and 2 plain Java threads. Reports GB/s of
+ * weight bytes read (best of the timed repetitions). Not a unit test; run it with
+ * {@code java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes qwen4j.tensor.quant.QuantThroughput [TYPES...]}.
+ */
+public final class QuantThroughput {
+    public static void main(String[] args) throws Exception {
+        int cols = Integer.getInteger("cols", 18944);
+        long mb = Long.getLong("mb", 128);
+        int reps = Integer.getInteger("reps", 15);
+        boolean scalar = Boolean.parseBoolean(System.getProperty("scalar", "true"));
+        List<DType> types = new ArrayList<>();
+        if (args.length == 0) {
+            for (DType t : QuantMatrixRandomTest.TYPES) types.add(t);
+        } else {
+            for (String a : args) types.add(DType.valueOf(a));
+        }
+        System.out.printf(Locale.ROOT, "species %s, cols %d, ~%d MB per matrix%n", QuantSimd.F, cols, mb);
+        System.out.printf(Locale.ROOT, "%-5s %8s %10s %10s %10s %10s%n", "type", "MB", "simd 1T", "simd 2T", "scalar 1T",
+                "scalar 2T");
+        try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
+            for (DType t : types) {
+                long rowBytes = t.bytesFor(cols);
+                int rows = (int) (mb * 1_000_000 / rowBytes);
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment seg = arena.allocate(rowBytes * rows, 4096);
+                    RandomBlocks.fill(seg, t, 7);
+                    float[] x = RandomBlocks.vector(cols, 8);
+                    QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+                    QuantMatrix ref = QuantMatrix.of(t, seg, rows, cols, Kernels.SCALAR);
+                    double s1 = gbps(simd, x, 1, pool, reps), s2 = gbps(simd, x, 2, pool, reps);
+                    double r1 = scalar ? gbps(ref, x, 1, pool, 3) : Double.NaN;
+                    double r2 = scalar ? gbps(ref, x, 2, pool, 3) : Double.NaN;
+                    System.out.printf(Locale.ROOT, "%-5s %8.1f %10.2f %10.2f %10.2f %10.2f%n", t, rowBytes * rows / 1e6, s1,
+                            s2, r1, r2);
+                }
+            }
+        }
+    }
+
+    static double gbps(QuantMatrix m, float[] x, int threads, ExecutorService pool, int reps) throws Exception {
+        float[] out = new float[m.rows()];
+        long best = Long.MAX_VALUE;
+        for (int i = 0; i < reps + 3; i++) {
+            long t0 = System.nanoTime();
+            run(m, x, out, threads, pool);
+            long dt = System.nanoTime() - t0;
+            if (i >= 3) best = Math.min(best, dt);
+        }
+        return m.byteSize() / (double) best;
+    }
+
+    static void run(QuantMatrix m, float[] x, float[] out, int threads, ExecutorService pool) throws Exception {
+        if (threads == 1) {
+            pool.submit(() -> m.matvec(x, out, 0, m.rows())).get();
+            return;
+        }
+        int half = m.rows() / 2;
+        Future<?> f = pool.submit(() -> m.matvec(x, out, half, m.rows()));
+        Future<?> g = pool.submit(() -> m.matvec(x, out, 0, half));
+        f.get();
+        g.get();
+    }
+}
