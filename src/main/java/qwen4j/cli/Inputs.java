@@ -21,8 +21,12 @@ final class Inputs {
                     .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
         } catch (CharacterCodingException e) {
             throw new Qwen4jException(file + ": not valid UTF-8 text");
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new Qwen4jException(file + ": no such file");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new Qwen4jException(file + ": permission denied");
         } catch (IOException e) {
-            throw new Qwen4jException(file + ": cannot read (" + e.getClass().getSimpleName() + ": " + e.getMessage() + ")");
+            throw new Qwen4jException(file + ": cannot read (" + e.getMessage() + ")");
         }
     }
 

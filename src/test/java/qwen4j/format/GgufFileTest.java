@@ -123,8 +123,18 @@ class GgufFileTest {
         try (GgufFile g = GgufFile.open(TestFiles.tiny().resolve("tiny-Q4_0.gguf"))) {
             assertTinyTensors(g, DType.Q4_0, DType.Q8_0);
             assertThat(g.metadata()).containsEntry("general.file_type", 2L);
-            assertError(() -> Matrices.of(g.tensor("blk.0.attn_q.weight"), qwen4j.tensor.Kernels.SCALAR),
-                    "tiny-Q4_0.gguf", "blk.0.attn_q.weight", "Q4_0", "cannot compute");
+            assertThat(Matrices.of(g.tensor("blk.0.attn_q.weight"), qwen4j.tensor.Kernels.SCALAR).type())
+                    .isEqualTo(DType.Q4_0);
+        }
+    }
+
+    @Test
+    void typesWithoutKernelsFailClearlyWhenComputedWith() {
+        try (GgufFile g = GgufFile.open(TestFiles.tiny().resolve("tiny-Q4_0.gguf"))) {
+            qwen4j.tensor.Tensor t = g.tensor("blk.0.attn_q.weight");
+            qwen4j.tensor.Tensor iq = new qwen4j.tensor.Tensor(t.name(), DType.IQ2_XXS, new long[] {64, 256}, t.data(), t.source());
+            assertError(() -> Matrices.of(iq, qwen4j.tensor.Kernels.SIMD),
+                    "tiny-Q4_0.gguf", "blk.0.attn_q.weight", "IQ2_XXS", "cannot compute");
         }
     }
 

@@ -174,16 +174,19 @@ class ModelLoaderTest {
         }
     }
 
-    // ---- quantized files parse, but cannot be computed with yet ----
+    // ---- quantized files load with their own kernels (any part of a split names the whole) ----
 
     @Test
-    void quantizedFilesFailClearlyUntilKernelsExist() {
+    void quantizedFilesLoad() {
         Path tiny = TestFiles.tiny();
-        assertError(() -> ModelLoader.load(tiny.resolve("tiny-Q8_0-split-00002-of-00003.gguf"), Kernels.SCALAR),
-                "tiny-Q8_0-split-00001-of-00003.gguf: tensor token_embd.weight has type Q8_0",
-                "cannot compute with");
-        assertError(() -> ModelLoader.load(tiny.resolve("tiny-Q4_0.gguf"), Kernels.SCALAR),
-                "tiny-Q4_0.gguf: tensor token_embd.weight has type Q8_0", "cannot compute with");
+        try (LoadedModel m = ModelLoader.load(tiny.resolve("tiny-Q8_0-split-00002-of-00003.gguf"), Kernels.SIMD)) {
+            assertThat(m.weights().layers()[1].wUp().type()).isEqualTo(qwen4j.tensor.DType.Q8_0);
+            assertThat(m.weights().tokenEmbedding().type()).isEqualTo(qwen4j.tensor.DType.Q8_0);
+        }
+        try (LoadedModel m = ModelLoader.load(tiny.resolve("tiny-Q4_0.gguf"), Kernels.SCALAR)) {
+            assertThat(m.weights().layers()[0].wq().type()).isEqualTo(qwen4j.tensor.DType.Q4_0);
+            assertThat(m.weights().tokenEmbedding().type()).isEqualTo(qwen4j.tensor.DType.Q8_0);
+        }
     }
 
     // ---- bad input ----

@@ -23,26 +23,35 @@ import qwen4j.tensor.Kernels;
 class GoldenLogitsTest {
     static final double TOLERANCE = 1e-3;
 
+    static final String FLOAT = "F32/BF16";
+
     static Stream<Arguments> forms() {
         Path tiny = Fixtures.tiny();
+        Path q8 = tiny.resolve("tiny-Q8_0-split-00001-of-00003.gguf");
+        Path q4 = tiny.resolve("tiny-Q4_0.gguf");
         return Stream.of(
-                Arguments.of(tiny.resolve("hf"), Kernels.SIMD, 2),
-                Arguments.of(tiny.resolve("hf"), Kernels.SCALAR, 1),
-                Arguments.of(tiny.resolve("hf-sharded"), Kernels.SIMD, 1),
-                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SIMD, 2),
-                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SCALAR, 2));
+                Arguments.of(tiny.resolve("hf"), Kernels.SIMD, 2, FLOAT),
+                Arguments.of(tiny.resolve("hf"), Kernels.SCALAR, 1, FLOAT),
+                Arguments.of(tiny.resolve("hf-sharded"), Kernels.SIMD, 1, FLOAT),
+                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SIMD, 2, FLOAT),
+                Arguments.of(tiny.resolve("tiny-BF16.gguf"), Kernels.SCALAR, 2, FLOAT),
+                // quantized files are judged against the reference run on their own dequantized weights
+                Arguments.of(q8, Kernels.SIMD, 2, "Q8_0"),
+                Arguments.of(q8, Kernels.SCALAR, 1, "Q8_0"),
+                Arguments.of(q4, Kernels.SIMD, 2, "Q4_0"),
+                Arguments.of(q4, Kernels.SCALAR, 1, "Q4_0"));
     }
 
-    static List<Golden> floatCases() {
+    static List<Golden> cases(String weights) {
         return Golden.load(Fixtures.tiny().resolve("golden.json")).stream()
-                .filter(g -> g.weights().startsWith("F32/BF16"))
+                .filter(g -> g.weights().startsWith(weights))
                 .toList();
     }
 
-    @ParameterizedTest(name = "{0} {1} threads={2}")
+    @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
     @MethodSource("forms")
-    void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads) {
-        List<Golden> cases = floatCases();
+    void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads, String weights) {
+        List<Golden> cases = cases(weights);
         assertThat(cases).hasSize(4);
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
@@ -68,12 +77,12 @@ class GoldenLogitsTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1} threads={2}")
+    @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
     @MethodSource("forms")
-    void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads) {
+    void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights) {
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
-            for (Golden g : floatCases()) {
+            for (Golden g : cases(weights)) {
                 Generation gen = new qwen4j.generate.Generator(engine.model(), engine.tokenizer(), java.util.Set.of())
                         .generate(engine.newSession(), g.promptIds(), g.greedyIds().length, piece -> {});
                 int check = g.greedyPrefixToCheck();
