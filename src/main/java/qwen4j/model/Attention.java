@@ -1,6 +1,6 @@
 package qwen4j.model;
 
-import qwen4j.tensor.FloatOps;
+import qwen4j.tensor.FloatKernels;
 
 /**
  * Causal grouped-query attention of one new token over the KV cache, scores and softmax in
@@ -18,8 +18,10 @@ public final class Attention {
     private final float scale;
     private final Mask mask;
     private final float[] maskMatrix; // [ctx * ctx], PRECOMPUTED only
+    private final FloatKernels ops;
 
-    public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask) {
+    public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask, FloatKernels ops) {
+        this.ops = ops;
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -54,29 +56,16 @@ public final class Attention {
             int kvOff = (h / group) * headDim;
             int sOff = h * ctx;
             for (int t = 0; t < len; t++) {
-                float s = FloatOps.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
+                float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
                 if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
                 scores[sOff + t] = s;
             }
-            softmax(scores, sOff, len);
+            ops.softmax(scores, sOff, len);
             java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
             for (int t = 0; t < len; t++) {
                 float a = scores[sOff + t];
-                FloatOps.axpy(a, values, t * kvDim + kvOff, out, qOff, headDim);
+                ops.axpy(a, values, t * kvDim + kvOff, out, qOff, headDim);
             }
         }
-    }
-
-    static void softmax(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
-        float sum = 0f;
-        for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-        float inv = 1f / sum;
-        for (int i = 0; i < n; i++) x[off + i] *= inv;
     }
 }

@@ -1,6 +1,8 @@
 package qwen4j.model;
 
 import qwen4j.Qwen4jException;
+import qwen4j.tensor.FloatKernels;
+import qwen4j.tensor.FloatOps;
 import qwen4j.tensor.WorkerPool;
 
 /**
@@ -16,15 +18,18 @@ import qwen4j.tensor.WorkerPool;
  * </pre>
  *
  * Activations and accumulation are float32; weights are read in their stored type by the
- * kernels behind {@link qwen4j.tensor.Matrix}. Threads split the rows of every product.
+ * kernels behind {@link qwen4j.tensor.Matrix}. Threads split the rows of every product (q/k/v in
+ * one dispatch, gate/up in one) and the heads of attention. A step allocates nothing.
  */
 public final class Qwen2Model implements AutoCloseable {
     private final Qwen2Config config;
     private final Qwen2Weights weights;
     private final Options options;
     private final WorkerPool pool;
+    private final FloatKernels ops;
     private final Rope rope;
     private final int maxContext;
+    private final AttentionTask attentionTask = new AttentionTask();
 
     public Qwen2Model(Qwen2Config config, Qwen2Weights weights, Options options, int maxContext) {
         this.config = config;
@@ -32,10 +37,13 @@ public final class Qwen2Model implements AutoCloseable {
         this.options = options;
         this.maxContext = maxContext;
         this.pool = new WorkerPool(options.threads());
+        this.ops = FloatOps.of(options.kernels());
         this.rope = new Rope(options.rope(), config.headDim(), config.ropeTheta(), maxContext);
     }
 
     public Qwen2Config config() { return config; }
+
+    public Qwen2Weights weights() { return weights; }
 
     public Options options() { return options; }
 
@@ -46,7 +54,7 @@ public final class Qwen2Model implements AutoCloseable {
         if (ctx < 1 || ctx > maxContext) {
             throw new Qwen4jException("context " + ctx + " is outside 1.." + maxContext);
         }
-        return new Session(config, ctx, options.mask());
+        return new Session(config, ctx, options.mask(), ops);
     }
 
     /** Runs one token through the model at the session's next position; returns the logits. */
@@ -59,7 +67,8 @@ public final class Qwen2Model implements AutoCloseable {
             throw new Qwen4jException("token id " + token + " is outside the vocabulary 0.." + (config.vocabSize() - 1));
         }
         Qwen2Config c = config;
-        int kvDim = c.kvDim();
+        int hidden = c.hiddenSize(), kvDim = c.kvDim(), ffn = c.intermediateSize();
+        float eps = c.rmsNormEps();
         weights.tokenEmbedding().row(token, s.x, 0);
 
         for (int l = 0; l < c.numLayers(); l++) {
@@ -67,48 +76,51 @@ public final class Qwen2Model implements AutoCloseable {
             float[] keys = s.cache.keys[l], values = s.cache.values[l];
 
             // attention block
-            rmsnorm(s.xb, s.x, w.attnNorm(), c.rmsNormEps());
-            pool.matvec(w.wq(), s.xb, s.q);
-            pool.matvec(w.wk(), s.xb, s.k);
-            pool.matvec(w.wv(), s.xb, s.v);
-            addInPlace(s.q, w.bq());
-            addInPlace(s.k, w.bk());
-            addInPlace(s.v, w.bv());
+            ops.rmsnorm(s.xb, s.x, w.attnNorm(), eps, hidden);
+            pool.matvec3(w.wq(), s.q, w.wk(), s.k, w.wv(), s.v, s.xb);
+            ops.add(w.bq(), 0, s.q, 0, hidden);
+            ops.add(w.bk(), 0, s.k, 0, kvDim);
+            ops.add(w.bv(), 0, s.v, 0, kvDim);
             rope.apply(s.q, 0, c.numHeads(), pos);
             rope.apply(s.k, 0, c.numKvHeads(), pos);
             System.arraycopy(s.k, 0, keys, pos * kvDim, kvDim);
             System.arraycopy(s.v, 0, values, pos * kvDim, kvDim);
-            s.attention.attend(s.q, keys, values, pos, s.scores, s.attnOut, 0, c.numHeads());
+            attentionTask.set(s, keys, values, pos);
+            pool.parallelFor(c.numHeads(), attentionTask);
             pool.matvec(w.wo(), s.attnOut, s.xb2);
-            addInPlace(s.x, s.xb2);
+            ops.add(s.xb2, 0, s.x, 0, hidden);
 
             // feed-forward block (SwiGLU)
-            rmsnorm(s.xb, s.x, w.ffnNorm(), c.rmsNormEps());
-            pool.matvec(w.wGate(), s.xb, s.gate);
-            pool.matvec(w.wUp(), s.xb, s.up);
-            for (int i = 0; i < s.gate.length; i++) {
-                float g = s.gate[i];
-                s.gate[i] = g / (1f + (float) Math.exp(-g)) * s.up[i];
-            }
+            ops.rmsnorm(s.xb, s.x, w.ffnNorm(), eps, hidden);
+            pool.matvec2(w.wGate(), s.gate, w.wUp(), s.up, s.xb);
+            ops.swiglu(s.gate, s.up, ffn);
             pool.matvec(w.wDown(), s.gate, s.xb2);
-            addInPlace(s.x, s.xb2);
+            ops.add(s.xb2, 0, s.x, 0, hidden);
         }
 
-        rmsnorm(s.xb, s.x, weights.outputNorm(), c.rmsNormEps());
+        ops.rmsnorm(s.xb, s.x, weights.outputNorm(), eps, hidden);
         pool.matvec(weights.output(), s.xb, s.logits);
         s.position = pos + 1;
         return s.logits;
     }
 
-    static void rmsnorm(float[] out, float[] x, float[] weight, float eps) {
-        float ss = 0f;
-        for (float v : x) ss += v * v;
-        float inv = (float) (1.0 / Math.sqrt(ss / x.length + eps));
-        for (int i = 0; i < x.length; i++) out[i] = weight[i] * (x[i] * inv);
-    }
+    /** Attention over a range of heads; one reusable instance so a step allocates nothing. */
+    private static final class AttentionTask implements WorkerPool.RangeTask {
+        private Session s;
+        private float[] keys, values;
+        private int pos;
 
-    private static void addInPlace(float[] y, float[] x) {
-        for (int i = 0; i < y.length; i++) y[i] += x[i];
+        void set(Session s, float[] keys, float[] values, int pos) {
+            this.s = s;
+            this.keys = keys;
+            this.values = values;
+            this.pos = pos;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            s.attention.attend(s.q, keys, values, pos, s.scores, s.attnOut, from, to);
+        }
     }
 
     @Override

@@ -16,9 +16,9 @@ public final class Session {
     final float[] scores;           // [heads * ctx]
     final float[] logits;           // [vocab]
 
-    Session(Qwen2Config c, int ctx, Attention.Mask mask) {
+    Session(Qwen2Config c, int ctx, Attention.Mask mask, qwen4j.tensor.FloatKernels ops) {
         cache = new KvCache(c.numLayers(), ctx, c.kvDim());
-        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, mask);
+        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, mask, ops);
         x = new float[c.hiddenSize()];
         xb = new float[c.hiddenSize()];
         xb2 = new float[c.hiddenSize()];

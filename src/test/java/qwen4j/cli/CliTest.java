@@ -121,4 +121,21 @@ class CliTest {
         assertThat(r.err().strip().lines().count()).isEqualTo(1);
         assertThat(r.err()).contains("junk.gguf");
     }
+
+    @Test
+    void benchJsonReportsEveryField() throws Exception {
+        Run r = run("bench", "-m", Fixtures.tiny().resolve("tiny-BF16.gguf").toString(), "-p", "4", "-n", "3", "-r", "1",
+                "-d", "0,8", "--json");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode j = json(r.out());
+        for (String f : List.of("pp_tokens_per_s", "tg_tokens_per_s", "tg_s_per_token", "weight_bytes_per_token",
+                "achieved_gb_s", "machine_gb_s", "roofline")) {
+            assertThat(j.get(f)).as(f).isNotNull();
+            assertThat(j.get(f).asDouble()).as(f).isPositive();
+        }
+        // tiny model: 2 layers x (q,k,v,o,gate,up,down) + the tied output matrix, all BF16
+        long expected = 2L * 2 * (64 * 64 + 32 * 64 + 32 * 64 + 64 * 64 + 3 * 128 * 64) + 2L * 151936 * 64;
+        assertThat(j.get("weight_bytes_per_token").asLong()).isEqualTo(expected);
+        assertThat(j.get("by_depth").size()).isEqualTo(2);
+    }
 }
