@@ -87,7 +87,7 @@ public final class SyntheticModel implements AutoCloseable {
 
     private Matrix matrix(int rows, int cols, long seed, Kernels kernels) {
         long bytes = dtype.bytesFor((long) rows * cols);
-        MemorySegment seg = arena.allocate(bytes, 64);
+        MemorySegment seg = qwen4j.tensor.HugePageMemory.allocate(bytes, arena);
         fill(seg, seed);
         return Matrices.of(new Tensor("synthetic", dtype, new long[] {rows, cols}, seg, "synthetic"), kernels);
     }

@@ -1,0 +1,97 @@
+package qwen4j.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Off-heap memory backed by transparent huge pages (2 MB) where Linux offers them.
+ *
+ * <p>Why: streaming a multi-GB weight set through 4 KB pages costs a page-table walk every 4 KB,
+ * and on a virtual machine (nested paging) those walks stop fitting in cache once the page
+ * tables of the weights outgrow it: measured here, a 7B model streamed at 15 GB/s from 4 KB
+ * pages against 26 GB/s for a 1 GB model. With 2 MB pages the page tables of 15 GB fit in
+ * about 60 KB. Linux's default THP mode is "madvise", so memory must ask for it: this class maps
+ * anonymous memory with mmap and marks it MADV_HUGEPAGE. Elsewhere it falls back to
+ * {@link Arena#allocate}.
+ */
+public final class HugePageMemory {
+    private static final long HUGE_PAGE = 2L << 20;
+    private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
+    private static final MethodHandle MMAP, MADVISE, MUNMAP;
+
+    static {
+        MethodHandle mmap = null, madvise = null, munmap = null;
+        try {
+            if (System.getProperty("os.name", "").toLowerCase().contains("linux")) {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup libc = linker.defaultLookup();
+                mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.ADDRESS,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                        ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+                madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+                munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT,
+                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+            }
+        } catch (RuntimeException e) {
+            mmap = madvise = munmap = null; // no native access: plain allocation
+        }
+        MMAP = mmap;
+        MADVISE = madvise;
+        MUNMAP = munmap;
+    }
+
+    private HugePageMemory() {}
+
+    /** Whether huge-page allocation is available (Linux with native access). */
+    public static boolean available() {
+        return MMAP != null;
+    }
+
+    /**
+     * Allocates {@code bytes} of zeroed memory, 2 MB aligned, asking for huge pages; freed when
+     * {@code arena} closes.
+     */
+    public static MemorySegment allocate(long bytes, Arena arena) {
+        if (MMAP == null || bytes < HUGE_PAGE) return arena.allocate(bytes, 64);
+        long len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        try {
+            // over-map by one huge page so the start can be aligned to 2 MB
+            long mapLen = len + HUGE_PAGE;
+            MemorySegment raw = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, mapLen,
+                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
+            if (raw.address() == -1L) throw new OutOfMemoryError("mmap of " + mapLen + " bytes failed");
+            long start = (raw.address() + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+            MemorySegment aligned = MemorySegment.ofAddress(start);
+            int ignored = (int) MADVISE.invokeExact(aligned, len, MADV_HUGEPAGE); // advice only: failure is harmless
+            MemorySegment whole = MemorySegment.ofAddress(raw.address());
+            return aligned.reinterpret(bytes, arena, seg -> unmap(whole, mapLen));
+        } catch (Throwable t) {
+            if (t instanceof Error e) throw e;
+            return arena.allocate(bytes, 64);
+        }
+    }
+
+    private static void unmap(MemorySegment base, long len) {
+        try {
+            int ignored = (int) MUNMAP.invokeExact(base, len);
+        } catch (Throwable ignored) {
+            // nothing to do: the process is going away or the mapping is already gone
+        }
+    }
+
+    /**
+     * Copies a (memory-mapped file) segment into huge-page memory: weights then stream through
+     * 2 MB pages instead of the page cache's 4 KB ones.
+     */
+    public static MemorySegment copyOf(MemorySegment src, Arena arena) {
+        MemorySegment dst = allocate(src.byteSize(), arena);
+        dst.copyFrom(src);
+        return dst;
+    }
+}
