@@ -23,15 +23,14 @@ import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
 import qwen4j.tensor.Matrices;
 import qwen4j.tensor.Matrix;
-import qwen4j.tensor.MemoryBandwidth;
 import qwen4j.tensor.Tensor;
 import qwen4j.tensor.WorkerPool;
 
 /**
  * Matvec over a weight that streams from RAM (default 3584 x 18944, the Qwen2.5-7B MLP down
  * projection transposed: 136 MB in BF16). Reports ms/op; GB/s = byteSize / time, printed at
- * setup ("bytes=") so the division is easy. {@link #roofline} reads the same number of bytes with
- * {@link MemoryBandwidth}'s streaming kernel, for comparison.
+ * setup ("bytes=") so the division is easy. {@link RooflineBenchmark} gives the machine's
+ * streaming-read rate ({@link qwen4j.tensor.MemoryBandwidth}) to compare with.
  *
  * <p>Run with {@code bin/jmh MatvecBenchmark} (see that script for options).
  */
@@ -97,25 +96,5 @@ public class MatvecBenchmark {
     public void matvec(Blackhole bh) {
         pool.matvec(matrix, x, out);
         bh.consume(out);
-    }
-
-    /** MemoryBandwidth.measure on the same thread count (1 GiB, best of 5), as GB/s per "op". */
-    @State(Scope.Benchmark)
-    public static class Roofline {
-        @Param({"1", "2"})
-        public int threads;
-    }
-
-    @Benchmark
-    @BenchmarkMode(Mode.SingleShotTime)
-    @Warmup(iterations = 1)
-    @Measurement(iterations = 3)
-    @OutputTimeUnit(TimeUnit.SECONDS)
-    public double roofline(Roofline r) {
-        try (WorkerPool p = new WorkerPool(r.threads)) {
-            double gbs = MemoryBandwidth.measure(p, 1L << 30);
-            System.out.printf("%nroofline threads=%d: %.2f GB/s%n", r.threads, gbs);
-            return gbs;
-        }
     }
 }
