@@ -25,6 +25,7 @@ public final class SyntheticModel implements AutoCloseable {
     private final Qwen2Config config;
     private final Qwen2Weights weights;
     private final DType dtype;
+    private final boolean hugePages;
 
     /** The real Qwen2.5 shapes (from the models' config.json). */
     public static Qwen2Config shape(String size) {
@@ -50,7 +51,9 @@ public final class SyntheticModel implements AutoCloseable {
         return dtype.bytesFor(matrices);
     }
 
-    public SyntheticModel(String size, DType dtype, Kernels kernels) {
+    /** @param hugePages build the weights in 2 MB-page memory (else ordinary 4 KB-page memory) */
+    public SyntheticModel(String size, DType dtype, Kernels kernels, boolean hugePages) {
+        this.hugePages = hugePages;
         if (dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.F32) {
             throw new Qwen4jException("--dtype " + dtype + " is not available for synthetic models (use bf16, f16 or f32)");
         }
@@ -87,7 +90,7 @@ public final class SyntheticModel implements AutoCloseable {
 
     private Matrix matrix(int rows, int cols, long seed, Kernels kernels) {
         long bytes = dtype.bytesFor((long) rows * cols);
-        MemorySegment seg = qwen4j.tensor.HugePageMemory.allocate(bytes, arena);
+        MemorySegment seg = hugePages ? qwen4j.tensor.HugePageMemory.allocate(bytes, arena) : arena.allocate(bytes, 64);
         fill(seg, seed);
         return Matrices.of(new Tensor("synthetic", dtype, new long[] {rows, cols}, seg, "synthetic"), kernels);
     }

@@ -63,6 +63,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Kernel implementation (default ${DEFAULT-VALUE}).")
     Kernels kernels;
 
+    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "huge", converter = ModelOptions.WeightMemoryConverter.class,
+            description = "Weight memory: huge (2 MB pages; synthetic models are built there) or mmap (4 KB pages; "
+                    + "-m: in place from the file). Default ${DEFAULT-VALUE}.")
+    qwen4j.format.WeightMemory weightMemory;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -90,7 +95,7 @@ final class BenchCommand implements Callable<Integer> {
         Qwen2Config config;
         Qwen2Weights weights;
         if (model != null) {
-            LoadedModel lm = ModelLoader.load(model, kernels);
+            LoadedModel lm = ModelLoader.load(model, kernels, weightMemory);
             source = lm;
             config = lm.config();
             weights = lm.weights();
@@ -105,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
                 default -> throw new Qwen4jException("--dtype: '" + dtype + "' is not one of bf16, f16, f32");
             };
             if (!json) err.printf("building synthetic Qwen2.5-%s (%s, random weights: the output text is meaningless) ...%n", size.toUpperCase(Locale.ROOT), type);
-            SyntheticModel sm = new SyntheticModel(size, type, kernels);
+            SyntheticModel sm = new SyntheticModel(size, type, kernels, weightMemory == qwen4j.format.WeightMemory.HUGE_PAGES);
             source = sm;
             config = sm.config();
             weights = sm.weights();

@@ -26,6 +26,11 @@ final class ModelOptions {
             converter = KernelsConverter.class)
     Kernels kernels;
 
+    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "huge", converter = WeightMemoryConverter.class,
+            description = "Where weights live: huge = copied once into 2 MB-page memory (fastest decode), "
+                    + "mmap = used in place from the file mapping (instant load). Default ${DEFAULT-VALUE}.")
+    qwen4j.format.WeightMemory weights;
+
     static final String HOW_TO_GET_A_MODEL = """
             no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
@@ -49,6 +54,18 @@ final class ModelOptions {
         if (t < 1) throw new Qwen4jException("--threads must be at least 1, got " + t);
         if (ctx < 1) throw new Qwen4jException("--ctx must be at least 1, got " + ctx);
         return Options.defaults().withThreads(t).withKernels(kernels);
+    }
+
+    static final class WeightMemoryConverter implements picocli.CommandLine.ITypeConverter<qwen4j.format.WeightMemory> {
+        @Override
+        public qwen4j.format.WeightMemory convert(String value) {
+            return switch (value.toLowerCase()) {
+                case "mmap" -> qwen4j.format.WeightMemory.MMAP;
+                case "huge" -> qwen4j.format.WeightMemory.HUGE_PAGES;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                        "expected mmap or huge, got '" + value + "'");
+            };
+        }
     }
 
     static final class KernelsConverter implements picocli.CommandLine.ITypeConverter<Kernels> {

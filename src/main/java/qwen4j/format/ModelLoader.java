@@ -63,16 +63,24 @@ public final class ModelLoader {
      * GGUF file (any part of a split GGUF).
      */
     public static LoadedModel load(Path path, Kernels kernels) {
+        return load(path, kernels, WeightMemory.MMAP);
+    }
+
+    /**
+     * Loads as {@link #load(Path, Kernels)}; {@code memory} says whether matrices are used straight
+     * from the file mapping or copied into huge-page memory first.
+     */
+    public static LoadedModel load(Path path, Kernels kernels, WeightMemory memory) {
         if (!Files.exists(path)) {
             throw new Qwen4jException(path + ": no such file or folder");
         }
-        if (Files.isDirectory(path)) return loadHf(path, path, kernels);
+        if (Files.isDirectory(path)) return loadHf(path, path, kernels, memory);
         String name = MappedFiles.displayName(path).toLowerCase(Locale.ROOT);
-        if (name.endsWith(".gguf") || startsWithGgufMagic(path)) return loadGguf(path, kernels);
+        if (name.endsWith(".gguf") || startsWithGgufMagic(path)) return loadGguf(path, kernels, memory);
         Path parent = path.toAbsolutePath().getParent();
         if ((name.equals(HfConfig.CONFIG) || name.endsWith(".safetensors") || name.endsWith(".json"))
                 && parent != null && Files.isRegularFile(parent.resolve(HfConfig.CONFIG))) {
-            return loadHf(path, parent, kernels);
+            return loadHf(path, parent, kernels, memory);
         }
         throw new Qwen4jException(path + ": not a GGUF file or a Hugging Face model folder (a folder with config.json)");
     }
@@ -86,7 +94,7 @@ public final class ModelLoader {
         }
     }
 
-    private static LoadedModel loadHf(Path given, Path folder, Kernels kernels) {
+    private static LoadedModel loadHf(Path given, Path folder, Kernels kernels, WeightMemory memory) {
         Qwen2Config cfg = HfConfig.read(folder);
         Arena arena = Arena.ofShared();
         try {
@@ -94,7 +102,7 @@ public final class ModelLoader {
             boolean tied = ckpt.find(HF.output).isEmpty();
             if (tied != cfg.tieWordEmbeddings()) cfg = withTied(cfg, tied);
             Function<String, Tensor> get = ckpt::tensor;
-            Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels);
+            Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels, memory, arena);
             return new LoadedModel(given, ModelFormat.HF, cfg, b.weights, Map.of(), Optional.of(folder),
                     ckpt.tensorsByFile(), b.bytes, arena);
         } catch (RuntimeException e) {
@@ -103,7 +111,7 @@ public final class ModelLoader {
         }
     }
 
-    private static LoadedModel loadGguf(Path file, Kernels kernels) {
+    private static LoadedModel loadGguf(Path file, Kernels kernels, WeightMemory memory) {
         Arena arena = Arena.ofShared();
         try {
             GgufFile gguf = GgufFile.open(file, arena);
@@ -118,7 +126,8 @@ public final class ModelLoader {
             }
             boolean hasOutput = gguf.find(GGUF.output).isPresent();
             Qwen2Config cfg = GgufConfig.parse(gguf.metadata(), gguf.name(), (int) embd.shape()[0], hasOutput);
-            Built b = build(cfg, GGUF, gguf::tensor, gguf::find, "the " + GgufConfig.ARCH + ".* metadata", kernels);
+            Built b = build(cfg, GGUF, gguf::tensor, gguf::find, "the " + GgufConfig.ARCH + ".* metadata", kernels,
+                    memory, arena);
             return new LoadedModel(file, ModelFormat.GGUF, cfg, b.weights, gguf.metadata(), Optional.empty(),
                     gguf.tensorsByFile(), b.bytes, arena);
         } catch (RuntimeException e) {
@@ -136,7 +145,8 @@ public final class ModelLoader {
     private record Built(Qwen2Weights weights, long bytes) {}
 
     private static Built build(Qwen2Config cfg, Names n, Function<String, Tensor> get,
-                               Function<String, Optional<Tensor>> find, String implier, Kernels kernels) {
+                               Function<String, Optional<Tensor>> find, String implier, Kernels kernels,
+                               WeightMemory memory, Arena arena) {
         long h = cfg.hiddenSize(), kv = cfg.kvDim(), inter = cfg.intermediateSize(), vocab = cfg.vocabSize();
         long[][] layerShapes = {
                 {h}, {h, h}, {h}, {kv, h}, {kv}, {kv, h}, {kv}, {h, h}, {h}, {inter, h}, {inter, h}, {h, inter}};
@@ -154,20 +164,21 @@ public final class ModelLoader {
         if (out.isPresent()) checked(out.get(), new long[] {vocab, h}, implier);
 
         // Pass 2: kernel views (fails clearly for types without kernels) and float copies of small tensors.
-        Matrix embedM = Matrices.of(embed, kernels);
+        Function<Tensor, Matrix> matrix = t -> Matrices.of(memory.place(t, arena), kernels);
+        Matrix embedM = matrix.apply(embed);
         LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             Tensor[] t = layerT[i];
             layers[i] = new LayerWeights(
                     Matrices.toFloatArray(t[0]),
-                    Matrices.of(t[1], kernels), Matrices.toFloatArray(t[2]),
-                    Matrices.of(t[3], kernels), Matrices.toFloatArray(t[4]),
-                    Matrices.of(t[5], kernels), Matrices.toFloatArray(t[6]),
-                    Matrices.of(t[7], kernels),
+                    matrix.apply(t[1]), Matrices.toFloatArray(t[2]),
+                    matrix.apply(t[3]), Matrices.toFloatArray(t[4]),
+                    matrix.apply(t[5]), Matrices.toFloatArray(t[6]),
+                    matrix.apply(t[7]),
                     Matrices.toFloatArray(t[8]),
-                    Matrices.of(t[9], kernels), Matrices.of(t[10], kernels), Matrices.of(t[11], kernels));
+                    matrix.apply(t[9]), matrix.apply(t[10]), matrix.apply(t[11]));
         }
-        Matrix output = out.isPresent() ? Matrices.of(out.get(), kernels) : embedM;
+        Matrix output = out.isPresent() ? matrix.apply(out.get()) : embedM;
         Qwen2Weights w = new Qwen2Weights(embedM, layers, Matrices.toFloatArray(norm), output);
 
         Set<Matrix> distinct = Collections.newSetFromMap(new IdentityHashMap<>());

@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 import qwen4j.format.LoadedModel;
 import qwen4j.format.ModelLoader;
+import qwen4j.format.WeightMemory;
 import qwen4j.model.Options;
 import qwen4j.model.Qwen2Model;
 import qwen4j.model.Session;
@@ -29,8 +30,13 @@ public final class Engine implements AutoCloseable {
 
     /** Opens an HF folder or a GGUF file; {@code ctx} is the largest context sessions may use. */
     public static Engine open(Path path, Options options, int ctx) {
+        return open(path, options, ctx, WeightMemory.MMAP);
+    }
+
+    /** As {@link #open(Path, Options, int)}, choosing where the weight matrices live. */
+    public static Engine open(Path path, Options options, int ctx, WeightMemory memory) {
         long t0 = System.nanoTime();
-        LoadedModel files = ModelLoader.load(path, options.kernels());
+        LoadedModel files = ModelLoader.load(path, options.kernels(), memory);
         try {
             Tokenizer tokenizer = files.ggufMetadata().isEmpty()
                     ? Tokenizer.fromHfFolder(files.hfFolder().orElseThrow())
