@@ -63,9 +63,9 @@ final class BenchCommand implements Callable<Integer> {
             description = "Kernel implementation (default ${DEFAULT-VALUE}).")
     Kernels kernels;
 
-    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "huge", converter = ModelOptions.WeightMemoryConverter.class,
-            description = "Weight memory: huge (2 MB pages; synthetic models are built there) or mmap (4 KB pages; "
-                    + "-m: in place from the file). Default ${DEFAULT-VALUE}.")
+    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "mmap", converter = ModelOptions.WeightMemoryConverter.class,
+            description = "Weight memory: mmap (-m: in place from the file; synthetic: ordinary memory) or huge "
+                    + "(2 MB pages). Default ${DEFAULT-VALUE}.")
     qwen4j.format.WeightMemory weightMemory;
 
     @Option(names = "--json", description = "Print one JSON object.")

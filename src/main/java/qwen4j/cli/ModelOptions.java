@@ -26,9 +26,9 @@ final class ModelOptions {
             converter = KernelsConverter.class)
     Kernels kernels;
 
-    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "huge", converter = WeightMemoryConverter.class,
-            description = "Where weights live: huge = copied once into 2 MB-page memory (fastest decode), "
-                    + "mmap = used in place from the file mapping (instant load). Default ${DEFAULT-VALUE}.")
+    @Option(names = "--weights", paramLabel = "mmap|huge", defaultValue = "mmap", converter = WeightMemoryConverter.class,
+            description = "Where weights live: mmap = used in place from the file mapping (no copy), "
+                    + "huge = copied once into 2 MB-page memory. Default ${DEFAULT-VALUE}.")
     qwen4j.format.WeightMemory weights;
 
     static final String HOW_TO_GET_A_MODEL = """

@@ -8,7 +8,8 @@ import qwen4j.tensor.Tensor;
  * Where weight matrices live while the model runs. Either way they stay in their stored type.
  * MMAP: used in place from the memory-mapped file (no copy, instant load, pages shared with the
  * page cache, but 4 KB pages). HUGE_PAGES: copied once into 2 MB-page anonymous memory, which
- * streams faster on machines where page-table walks are expensive (see {@link HugePageMemory}).
+ * may stream faster where page-table walks are expensive (see {@link HugePageMemory}; no
+ * difference measured on our machines).
  */
 public enum WeightMemory {
     MMAP,

@@ -26,8 +26,7 @@ public final class MemoryBandwidth {
     public static double measure(WorkerPool pool, long bytes) {
         int blocks = (int) Math.max(1, Math.min(bytes / BLOCK, Integer.MAX_VALUE));
         try (Arena arena = Arena.ofShared()) {
-            // same page size as the weights (see HugePageMemory), so the roofline is comparable
-            MemorySegment seg = HugePageMemory.allocate(blocks * BLOCK, arena);
+            MemorySegment seg = arena.allocate(blocks * BLOCK, 64);
             // Distinct contents on every page: a constant fill lets the hypervisor or kernel merge
             // identical pages (KSM), and then the "stream" hits cache (measured: 78 GB/s).
             // Values are normal floats in [0.5, 1).
