@@ -9,33 +9,53 @@ import qwen4j.Fixtures;
 import qwen4j.generate.Engine;
 import qwen4j.tensor.Kernels;
 
-/** The decode loop allocates nothing: 100 steps, zero bytes on the calling thread and no GC. */
+/**
+ * The decode loop allocates nothing once compiled: a window of 100 decode steps allocates zero
+ * bytes on every thread (caller and workers) and runs no GC.
+ *
+ * <p>Until C2 has compiled the kernels, the Vector API runs its Java fallback, which allocates a
+ * vector object per operation; how long that takes depends on the machine's load (C2 compiles in
+ * the background). So the test warms up in rounds and requires a zero-allocation window within
+ * a bounded number of rounds, rather than guessing one warm-up length.
+ */
 class ZeroAllocationTest {
     @Test
     void hundredDecodeStepsAllocateNothing() {
-        var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Options options = Options.defaults().withKernels(Kernels.SIMD).withThreads(2);
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), options, 512)) {
             Qwen2Model model = engine.model();
-            // JIT warm-up: until C2 compiles the kernels, the Vector API allocates its vectors
-            for (int round = 0; round < 10; round++) {
-                Session warm = engine.newSession();
-                for (int i = 0; i < 500; i++) model.forward(warm, (i * 7919) % 151000);
+            long[] ids = engineThreads();
+            assertThat(ids).hasSizeGreaterThanOrEqualTo(2); // caller + at least one worker
+            long lastAllocated = -1, lastGcs = -1;
+            for (int round = 0; round < 40; round++) {
+                Session s = engine.newSession();
+                int token = 785;
+                for (int i = 0; i < 300; i++) token = argmax(model.forward(s, token)); // warm-up
+                long gcBefore = gcCount();
+                long before = allocatedBy(threads, ids);
+                for (int i = 0; i < 100; i++) token = argmax(model.forward(s, token));
+                lastAllocated = allocatedBy(threads, ids) - before;
+                lastGcs = gcCount() - gcBefore;
+                if (lastAllocated == 0 && lastGcs == 0) break;
             }
-            Session s = engine.newSession();
-            model.forward(s, 785);
-            long gcBefore = gcCount();
-            long before = threadBean.getCurrentThreadAllocatedBytes();
-            int token = 785;
-            for (int i = 0; i < 100; i++) {
-                float[] logits = model.forward(s, token);
-                token = argmax(logits);
-            }
-            long allocated = threadBean.getCurrentThreadAllocatedBytes() - before;
-            assertThat(allocated).as("bytes allocated by 100 decode steps").isZero();
-            assertThat(gcCount()).as("GC cycles during 100 decode steps").isEqualTo(gcBefore);
-            assertThat(s.position()).isEqualTo(101);
+            assertThat(lastAllocated).as("bytes allocated by 100 decode steps (all threads), after warm-up").isZero();
+            assertThat(lastGcs).as("GC cycles during 100 decode steps").isZero();
         }
+    }
+
+    /** Bytes allocated so far by the given threads (reading a counter allocates nothing). */
+    private static long allocatedBy(com.sun.management.ThreadMXBean threads, long[] ids) {
+        long sum = 0;
+        for (long id : ids) sum += Math.max(0, threads.getThreadAllocatedBytes(id));
+        return sum;
+    }
+
+    /** The calling thread and the engine's worker threads. */
+    private static long[] engineThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t == Thread.currentThread() || t.getName().startsWith("qwen4j-worker"))
+                .mapToLong(Thread::threadId).toArray();
     }
 
     private static int argmax(float[] a) {
