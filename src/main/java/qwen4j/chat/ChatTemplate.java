@@ -92,6 +92,45 @@ public final class ChatTemplate {
 
     public String source() { return source; }
 
+    /**
+     * The model's own template: GGUF {@code tokenizer.chat_template}, or for an HF folder
+     * {@code tokenizer_config.json}'s {@code chat_template} (a string, or a list of named templates: "default"),
+     * else {@code chat_template.jinja}. bos/eos token variables come from the tokenizer.
+     */
+    public static ChatTemplate forModel(qwen4j.format.LoadedModel files, qwen4j.tokenizer.Tokenizer tokenizer) {
+        String bos = tokenizer.bosTokenId().isPresent() ? tokenizer.tokenString(tokenizer.bosTokenId().getAsInt()) : "";
+        String eos = tokenizer.eosTokenId().isPresent() ? tokenizer.tokenString(tokenizer.eosTokenId().getAsInt()) : "";
+        String source = null;
+        String where;
+        if (!files.ggufMetadata().isEmpty()) {
+            where = files.path() + " (GGUF metadata tokenizer.chat_template)";
+            if (files.ggufMetadata().get("tokenizer.chat_template") instanceof String s) source = s;
+        } else {
+            java.nio.file.Path folder = files.hfFolder().orElseThrow();
+            where = folder + " (tokenizer_config.json chat_template or chat_template.jinja)";
+            java.nio.file.Path config = folder.resolve("tokenizer_config.json");
+            try {
+                if (java.nio.file.Files.isRegularFile(config)) {
+                    JsonNode t = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile()).get("chat_template");
+                    if (t != null && t.isTextual()) source = t.asText();
+                    else if (t != null && t.isArray()) {
+                        for (JsonNode named : t) {
+                            if ("default".equals(named.path("name").asText()) || source == null) {
+                                source = named.path("template").asText(null);
+                            }
+                        }
+                    }
+                }
+                java.nio.file.Path jinja = folder.resolve("chat_template.jinja");
+                if (source == null && java.nio.file.Files.isRegularFile(jinja)) source = java.nio.file.Files.readString(jinja);
+            } catch (IOException e) {
+                throw new Qwen4jException(config + ": cannot read the chat template (" + e.getMessage() + ")");
+            }
+        }
+        if (source == null) throw new Qwen4jException("the model has no chat template: " + where);
+        return new ChatTemplate(source, bos, eos);
+    }
+
     /** Renders a conversation: {@code messages} (maps with role, content, tool_calls, name...), {@code tools} (nullable). */
     public String render(List<?> messages, List<?> tools, boolean addGenerationPrompt) {
         return render(messages, tools, addGenerationPrompt, Map.of());
