@@ -72,18 +72,21 @@ class ChatTemplateTest {
                 "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}",
                 "", "", 1_000_000, 2_000);
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> loop.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class);
+        assertThatThrownBy(() -> loop.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class)
+                .hasMessageContaining("runaway");
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(10);
 
         ChatTemplate emptyLoops = new ChatTemplate(
                 "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}{% endfor %}{% endfor %}{% endfor %}",
                 "", "", 1_000_000, 2_000);
         long t1 = System.nanoTime();
-        assertThatThrownBy(() -> emptyLoops.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class);
+        assertThatThrownBy(() -> emptyLoops.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class)
+                .hasMessageContaining("runaway");
         assertThat((System.nanoTime() - t1) / 1e9).isLessThan(10);
 
-        ChatTemplate big = new ChatTemplate("{% for a in range(10000) %}{{ 'y' * 10000 }}{% endfor %}", "", "");
-        assertThatThrownBy(() -> big.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class);
+        ChatTemplate big = new ChatTemplate("{% for a in range(10000) %}{% for b in range(1000) %}yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy{% endfor %}{% endfor %}", "", "");
+        assertThatThrownBy(() -> big.render(List.of(), null, false)).isInstanceOf(Qwen4jException.class)
+                .hasMessageContaining("OutputTooBig");
 
         for (String src : List.of("{% include '/etc/passwd' %}", "{% import '/etc/passwd' as p %}",
                 "{% extends '/etc/passwd' %}", "{% from '/etc/passwd' import x %}")) {
