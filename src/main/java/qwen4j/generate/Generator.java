@@ -33,15 +33,26 @@ public final class Generator {
      * @param maxTokens   token budget; negative runs to eos or the end of the context
      * @param stopStrings generation stops before the first occurrence of any; the text never includes it
      * @param cancelled   polled before every model step; true stops with reason "cancelled"
+     * @param onToken     nullable; told every generated id with the model's raw logits it was picked from
      */
-    public record Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled) {
+    public record Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled, TokenObserver onToken) {
         public Params {
             stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);
             for (String s : stopStrings) if (s.isEmpty()) throw new Qwen4jException("a stop string may not be empty");
             if (cancelled == null) cancelled = () -> false;
         }
 
+        public Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled) {
+            this(maxTokens, stopStrings, cancelled, null);
+        }
+
         public static Params maxTokens(int n) { return new Params(n, List.of(), null); }
+    }
+
+    /** Sees each generated id with the logits it was chosen from (before any sampler stage); must not keep them. */
+    @FunctionalInterface
+    public interface TokenObserver {
+        void token(int id, float[] logits);
     }
 
     /** Greedy generation of up to {@code maxTokens} tokens (negative: to eos or the context end). */
@@ -95,6 +106,7 @@ public final class Generator {
             stop = "length";
             while (n < budget) {
                 int next = sampler == null ? Greedy.argmax(logits, vocabLimit) : sampler.sample(logits);
+                if (params.onToken() != null) params.onToken().token(next, logits);
                 if (n == out.length) {
                     out = Arrays.copyOf(out, out.length * 2);
                     decodeNanos = Arrays.copyOf(decodeNanos, out.length);
