@@ -15,10 +15,18 @@ import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
 import qwen4j.generate.Engine;
 import qwen4j.generate.Generation;
+import qwen4j.generate.Generator;
+import qwen4j.generate.Sampler;
+import qwen4j.generate.SamplerSettings;
 import qwen4j.model.Session;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Continue a prompt (greedy), streaming the text, then print timings.")
+        description = {"Continue a prompt, streaming the text, then print timings.",
+                "Without sampling flags this is deterministic greedy decoding. --temp T > 0 turns sampling on, with "
+                        + "the other stages (top-k, top-p, repetition penalty) from the model's generation_config.json "
+                        + "(HF folders; llama.cpp's defaults for GGUF) unless given. --chat wraps the prompt as a user "
+                        + "message with the model's chat template and samples with those defaults (--temp 0 for greedy). "
+                        + "Penalty flags also apply to greedy decoding."})
 final class GenerateCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
@@ -43,13 +51,30 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print one JSON object instead of streaming text.")
     boolean json;
 
+    @Option(names = "--chat", description = "Wrap the prompt as a user message with the model's chat template.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System prompt for --chat (default: the template's).")
+    String system;
+
+    @Mixin SamplingOptions sampling;
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
         PrintWriter out = spec.commandLine().getOut();
         try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx, model.weights)) {
             int[] ids;
-            if (prompt.ids != null) {
+            if (system != null && !chat) throw new Qwen4jException("--system needs --chat");
+            if (chat) {
+                if (prompt.ids != null) throw new Qwen4jException("--chat needs a text prompt (-p or --prompt-file), not --prompt-ids");
+                String text = prompt.text != null ? prompt.text : Inputs.readText(prompt.file);
+                qwen4j.chat.ChatTemplate template = qwen4j.chat.ChatTemplate.forModel(engine.files(), engine.tokenizer());
+                java.util.List<qwen4j.chat.Message> messages = new java.util.ArrayList<>();
+                if (system != null) messages.add(qwen4j.chat.Message.system(system));
+                messages.add(qwen4j.chat.Message.user(text));
+                ids = engine.tokenizer().encode(template.render(messages, null, true), true);
+            } else if (prompt.ids != null) {
                 ids = Inputs.parseIds(prompt.ids, "--prompt-ids");
                 Inputs.checkIds(ids, engine.vocabLimit(), "--prompt-ids");
             } else {
@@ -57,7 +82,10 @@ final class GenerateCommand implements Callable<Integer> {
                 ids = engine.tokenizer().encode(text, !noParseSpecial);
             }
             Session session = engine.newSession();
-            Generation g = engine.generator().generate(session, ids, maxTokens, piece -> {
+            SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
+            Sampler sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
+            Generation g = engine.generator().generate(session, ids, sampler,
+                    new Generator.Params(maxTokens, sampling.stopStrings(), null), piece -> {
                 if (!json) {
                     out.print(piece);
                     out.flush();
@@ -65,18 +93,18 @@ final class GenerateCommand implements Callable<Integer> {
             });
             double loadMs = engine.loadNanos() / 1e6;
             if (json) {
-                out.println(toJson(g, loadMs));
+                out.println(toJson(g, loadMs, settings));
             } else {
                 out.println();
-                spec.commandLine().getErr().printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s]%n",
+                spec.commandLine().getErr().printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s | %s]%n",
                         ids.length, g.prefillTokensPerSecond(), g.decodeNanos().length, g.decodeSecondsPerToken(),
-                        g.decodeTokensPerSecond(), loadMs, g.stopReason());
+                        g.decodeTokensPerSecond(), loadMs, g.stopReason(), settings);
             }
         }
         return 0;
     }
 
-    static String toJson(Generation g, double loadMs) throws Exception {
+    static String toJson(Generation g, double loadMs, SamplerSettings settings) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         ArrayNode p = root.putArray("prompt_ids");
@@ -85,6 +113,17 @@ final class GenerateCommand implements Callable<Integer> {
         for (int id : g.ids()) ids.add(id);
         root.put("text", g.text());
         root.put("stop_reason", g.stopReason());
+        ObjectNode smp = root.putObject("sampling");
+        smp.put("greedy", settings.isGreedy());
+        smp.put("temperature", settings.temperature());
+        smp.put("top_k", settings.topK());
+        smp.put("top_p", settings.topP());
+        smp.put("min_p", settings.minP());
+        smp.put("repeat_penalty", settings.repeatPenalty());
+        smp.put("repeat_last_n", settings.repeatLastN());
+        smp.put("presence_penalty", settings.presencePenalty());
+        smp.put("frequency_penalty", settings.frequencyPenalty());
+        smp.put("seed", settings.seed());
         ObjectNode t = root.putObject("timings");
         t.put("load_ms", loadMs);
         t.put("prefill_ms", g.prefillNanos() / 1e6);

@@ -1,0 +1,44 @@
+package qwen4j.cli;
+
+import java.util.concurrent.Callable;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.TerminalBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import qwen4j.Qwen4jException;
+import qwen4j.chat.ChatTemplate;
+import qwen4j.chat.Conversation;
+import qwen4j.generate.Engine;
+import qwen4j.generate.SamplerSettings;
+
+@Command(name = "chat", mixinStandardHelpOptions = true,
+        description = {"Chat with a model in the terminal, using its chat template.",
+                "Samples with the model's generation_config.json defaults (llama.cpp's for GGUF) unless flags say "
+                        + "otherwise; --temp 0 is greedy. The KV cache is kept across turns: only the new turn is prefilled.",
+                "", ChatRepl.HELP})
+final class ChatCommand implements Callable<Integer> {
+    @Mixin ModelOptions model;
+
+    @Mixin SamplingOptions sampling;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "System prompt (default: the template's).")
+    String system;
+
+    @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "-1",
+            description = "Most tokens per answer (default ${DEFAULT-VALUE}: until the model stops or the context is full).")
+    int maxTokens;
+
+    @Override
+    public Integer call() throws Exception {
+        if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
+        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx, model.weights);
+             Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
+            ChatTemplate template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
+            SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), true);
+            Conversation conversation = new Conversation(engine, template, settings, system);
+            new ChatRepl(conversation, terminal, ChatRepl.defaultHistory(), maxTokens, sampling.stopStrings()).run();
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,170 @@
+package qwen4j.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jline.reader.EndOfFileException;
+import org.jline.reader.LineReader;
+import org.jline.reader.LineReaderBuilder;
+import org.jline.reader.UserInterruptException;
+import org.jline.terminal.Terminal;
+import qwen4j.Qwen4jException;
+import qwen4j.chat.Conversation;
+import qwen4j.generate.Generation;
+
+/**
+ * The terminal chat loop: reads a message (a trailing backslash continues it on the next line; pasted
+ * multi-line text arrives whole), streams the answer, prints its speed. Slash commands: /reset, /system,
+ * /stats, /help, /quit. Ctrl-C during an answer stops that answer; at the prompt it clears the line; Ctrl-D quits.
+ */
+final class ChatRepl {
+    static final String HELP = """
+            /reset          forget the conversation (keeps the system prompt)
+            /system TEXT    set the system prompt (no TEXT: show it)
+            /stats          context use, cache reuse and speed
+            /quit           leave (also /exit or Ctrl-D)
+            End a line with \\ to continue the message on the next line. Ctrl-C stops an answer.""";
+
+    private final Conversation conversation;
+    private final Terminal terminal;
+    private final LineReader reader;
+    private final PrintWriter out;
+    private final int maxTokens;
+    private final List<String> stops;
+
+    ChatRepl(Conversation conversation, Terminal terminal, Path historyFile, int maxTokens, List<String> stops) {
+        this.conversation = conversation;
+        this.terminal = terminal;
+        LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal).appName("qwen4j");
+        if (historyFile != null) b.variable(LineReader.HISTORY_FILE, historyFile);
+        this.reader = b.build();
+        this.reader.setOpt(LineReader.Option.DISABLE_EVENT_EXPANSION); // "!" is ordinary text
+        this.out = terminal.writer();
+        this.maxTokens = maxTokens;
+        this.stops = stops;
+    }
+
+    /** Runs until /quit or end of input. */
+    void run() {
+        out.println("qwen4j chat: " + conversation.capacity() + "-token context, sampling: " + conversation.settings()
+                + ". /help for commands.");
+        out.flush();
+        while (true) {
+            String input;
+            try {
+                input = readMessage();
+            } catch (EndOfFileException e) {
+                break;
+            }
+            if (input == null) continue;
+            String line = input.strip();
+            if (line.isEmpty()) continue;
+            if (line.startsWith("/")) {
+                if (!command(line)) break;
+                continue;
+            }
+            answer(input);
+        }
+        out.flush();
+    }
+
+    /** One message, joining lines that end with a backslash; null after Ctrl-C at the prompt. */
+    private String readMessage() {
+        StringBuilder message = new StringBuilder();
+        String prompt = "> ";
+        while (true) {
+            String line;
+            try {
+                line = reader.readLine(prompt);
+            } catch (UserInterruptException e) {
+                return null;
+            }
+            if (line.endsWith("\\")) {
+                message.append(line, 0, line.length() - 1).append('\n');
+                prompt = ". ";
+                continue;
+            }
+            message.append(line);
+            return message.toString();
+        }
+    }
+
+    /** Handles a slash command; false to quit. */
+    private boolean command(String line) {
+        String name = line.split("\\s+", 2)[0];
+        String arg = line.length() > name.length() ? line.substring(name.length()).strip() : "";
+        switch (name) {
+            case "/quit", "/exit", "/q" -> {
+                return false;
+            }
+            case "/reset" -> {
+                conversation.reset();
+                out.println("[conversation reset" + (conversation.system() != null ? "; system prompt kept" : "") + "]");
+            }
+            case "/system" -> {
+                if (arg.isEmpty()) {
+                    out.println(conversation.system() == null ? "[no system prompt: the template's default applies]"
+                            : "[system: " + conversation.system() + "]");
+                } else {
+                    conversation.setSystem(arg);
+                    out.println("[system prompt set]");
+                }
+            }
+            case "/stats" -> {
+                out.printf("[context %d / %d tokens | %d messages | prompt tokens reused from cache %d, prefilled %d | generated %d]%n",
+                        conversation.contextTokens(), conversation.capacity(), conversation.messages().size(),
+                        conversation.reusedTotal(), conversation.prefilledTotal(), conversation.generatedTotal());
+                Conversation.Turn t = conversation.lastTurn();
+                if (t != null) {
+                    out.printf("[last answer: %d tokens, %.2f tokens/s; prefill %d tokens at %.1f tokens/s]%n",
+                            t.generation().ids().length, t.generation().decodeTokensPerSecond(), t.prefilledTokens(),
+                            t.generation().prefillTokensPerSecond());
+                }
+                out.println("[sampling: " + conversation.settings() + "]");
+            }
+            case "/help", "/?" -> out.println(HELP);
+            default -> out.println("[unknown command " + name + "; /help lists them]");
+        }
+        out.flush();
+        return true;
+    }
+
+    private void answer(String message) {
+        AtomicBoolean cancel = new AtomicBoolean();
+        Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, s -> cancel.set(true));
+        try {
+            Conversation.Turn t = conversation.send(message, maxTokens, stops, cancel::get, piece -> {
+                out.print(piece);
+                out.flush();
+            });
+            Generation g = t.generation();
+            out.println();
+            String why = switch (g.stopReason()) {
+                case "cancelled" -> " | stopped";
+                case "context" -> " | context full: answer cut; /reset to start over (keeps the system prompt)";
+                case "length" -> " | token limit";
+                default -> "";
+            };
+            out.printf("[%d tokens, %.2f tokens/s | prefill %d tokens (%d reused from cache), %.1f tokens/s | context %d/%d%s]%n",
+                    g.ids().length, g.decodeTokensPerSecond(), t.prefilledTokens(), t.reusedTokens(),
+                    g.prefillTokensPerSecond(), t.contextTokens(), conversation.capacity(), why);
+        } catch (Conversation.ContextFullException e) {
+            out.println("[context full: " + e.getMessage() + ". /reset to start over (keeps the system prompt)]");
+        } catch (Qwen4jException e) {
+            out.println("[error: " + e.getMessage() + "]");
+        } finally {
+            terminal.handle(Terminal.Signal.INT, previous);
+            out.flush();
+        }
+    }
+
+    /** ~/.qwen4j_history when the home folder is writable, else none. */
+    static Path defaultHistory() {
+        String home = System.getProperty("user.home");
+        if (home == null) return null;
+        Path h = Path.of(home);
+        return Files.isDirectory(h) && Files.isWritable(h) ? h.resolve(".qwen4j_history") : null;
+    }
+}

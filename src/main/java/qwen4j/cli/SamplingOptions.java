@@ -1,0 +1,63 @@
+package qwen4j.cli;
+
+import java.util.List;
+import picocli.CommandLine.Option;
+import qwen4j.generate.SamplerSettings;
+
+/** Sampling flags shared by generate and chat (and later the server); null = not given. */
+final class SamplingOptions {
+    @Option(names = "--temp", paramLabel = "T",
+            description = "Temperature; 0 = greedy. Giving T > 0 turns sampling on (other stages from the model's defaults).")
+    Float temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", description = "Keep the K most likely tokens (0 = off).")
+    Integer topK;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "Nucleus: keep the smallest set with probability >= P (1 = off).")
+    Float topP;
+
+    @Option(names = "--min-p", paramLabel = "P", description = "Keep tokens with probability >= P x the top one (0 = off).")
+    Float minP;
+
+    @Option(names = "--repeat-penalty", paramLabel = "X", description = "Repetition penalty over the last --repeat-last-n tokens (1 = off).")
+    Float repeatPenalty;
+
+    @Option(names = "--repeat-last-n", paramLabel = "N", description = "Tokens the penalties look back over (default 64 for flags, the whole context for generation_config; -1 = context, 0 = off).")
+    Integer repeatLastN;
+
+    @Option(names = "--presence-penalty", paramLabel = "X", description = "Subtract X from every token seen in the window (0 = off).")
+    Float presencePenalty;
+
+    @Option(names = "--frequency-penalty", paramLabel = "X", description = "Subtract X per occurrence in the window (0 = off).")
+    Float frequencyPenalty;
+
+    @Option(names = "--seed", paramLabel = "N", description = "RNG seed (default: random, printed); same seed + prompt = same output.")
+    Long seed;
+
+    @Option(names = "--stop", paramLabel = "STR", description = "Stop before this text (repeatable); it is not printed.")
+    List<String> stop;
+
+    /**
+     * The settings to use: {@code modelDefaults} when {@code sampleByDefault} or {@code --temp} > 0 was
+     * given, greedy otherwise; every flag given overrides.
+     */
+    SamplerSettings resolve(SamplerSettings modelDefaults, boolean sampleByDefault) {
+        boolean sample = temperature != null ? temperature > 0 : sampleByDefault;
+        SamplerSettings s = sample ? modelDefaults : SamplerSettings.greedy();
+        if (temperature != null) s = s.withTemperature(temperature);
+        if (topK != null) s = s.withTopK(topK);
+        if (topP != null) s = s.withTopP(topP);
+        if (minP != null) s = s.withMinP(minP);
+        if (repeatPenalty != null) {
+            s = s.withRepeatPenalty(repeatPenalty);
+            if (repeatLastN == null && s.repeatLastN() == 0) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
+        }
+        if (repeatLastN != null) s = s.withRepeatLastN(repeatLastN);
+        if (presencePenalty != null) s = s.withPresencePenalty(presencePenalty);
+        if (frequencyPenalty != null) s = s.withFrequencyPenalty(frequencyPenalty);
+        s = s.withSeed(seed != null ? seed : System.nanoTime() ^ 0x5DEECE66DL);
+        return s.validate();
+    }
+
+    List<String> stopStrings() { return stop == null ? List.of() : stop; }
+}
