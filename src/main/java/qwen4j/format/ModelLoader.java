@@ -31,7 +31,7 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     /** Per-layer tensor names, in {@link LayerWeights} order. */
-    private static final String[] HF_LAYER = {
+    static final String[] HF_LAYER = {
             "input_layernorm.weight",
             "self_attn.q_proj.weight", "self_attn.q_proj.bias",
             "self_attn.k_proj.weight", "self_attn.k_proj.bias",
@@ -39,7 +39,7 @@ public final class ModelLoader {
             "self_attn.o_proj.weight",
             "post_attention_layernorm.weight",
             "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
-    private static final String[] GGUF_LAYER = {
+    static final String[] GGUF_LAYER = {
             "attn_norm.weight",
             "attn_q.weight", "attn_q.bias",
             "attn_k.weight", "attn_k.bias",
@@ -49,13 +49,13 @@ public final class ModelLoader {
             "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
 
     /** Tensor names of one format. */
-    private record Names(String embed, String layerPrefix, String[] layer, String norm, String output) {
+    record Names(String embed, String layerPrefix, String[] layer, String norm, String output) {
         String layer(int i, int part) { return layerPrefix + i + "." + layer[part]; }
     }
 
-    private static final Names HF = new Names("model.embed_tokens.weight", "model.layers.", HF_LAYER,
+    static final Names HF = new Names("model.embed_tokens.weight", "model.layers.", HF_LAYER,
             "model.norm.weight", "lm_head.weight");
-    private static final Names GGUF = new Names("token_embd.weight", "blk.", GGUF_LAYER,
+    static final Names GGUF = new Names("token_embd.weight", "blk.", GGUF_LAYER,
             "output_norm.weight", "output.weight");
 
     /**
