@@ -43,6 +43,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Weight type of the synthetic model: bf16, f16, f32 (default ${DEFAULT-VALUE}).")
     String dtype;
 
+    @Option(names = "--quantize", paramLabel = "q8_0|q4_0",
+            description = "With -m: quantize BF16/F16/F32 matrices to this type on load.")
+    String quantize;
+
     @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N", defaultValue = "64", description = "Prompt tokens (pp test, default ${DEFAULT-VALUE}; 0 skips).")
     int promptTokens;
 
@@ -95,7 +99,13 @@ final class BenchCommand implements Callable<Integer> {
         Qwen2Config config;
         Qwen2Weights weights;
         if (model != null) {
-            LoadedModel lm = ModelLoader.load(model, kernels, weightMemory);
+            DType q = null;
+            if (quantize != null) {
+                q = qwen4j.format.QuantPlan.parse(quantize);
+                if (q != DType.Q8_0 && q != DType.Q4_0) throw new Qwen4jException("--quantize: on load only q8_0 or q4_0");
+            }
+            LoadedModel lm = ModelLoader.load(model, kernels, weightMemory, q,
+                    q == null || json ? qwen4j.format.Progress.NONE : new ProgressBar(err, "quantizing to " + q));
             source = lm;
             config = lm.config();
             weights = lm.weights();
