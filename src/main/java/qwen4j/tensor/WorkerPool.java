@@ -43,6 +43,10 @@ public final class WorkerPool implements AutoCloseable {
     private boolean dispatching;
     private Thread caller;
 
+    /** x quantized for int8-activation matrices: written once per dispatch, before the workers start. */
+    private final Int8Activations xq = new Int8Activations();
+    private boolean int8A, int8B, int8C;
+
     private final AtomicInteger nextChunk = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
     private volatile int phase;
@@ -85,12 +89,15 @@ public final class WorkerPool implements AutoCloseable {
         int rowsA = a.rows(), rowsB = b == null ? 0 : b.rows(), rowsC = c == null ? 0 : c.rows();
         int n = rowsA + rowsB + rowsC;
         int chunkRows = matvecChunk(n);
+        boolean ia = int8(a), ib = int8(b), ic = int8(c);
+        if (ia || ib || ic) xq.quantize(x, a.cols()); // once for all threads (q/k/v and gate/up share x)
         if (threads == 1 || n <= chunkRows) {
-            a.matvec(x, outA, 0, rowsA);
-            if (b != null) b.matvec(x, outB, 0, rowsB);
-            if (c != null) c.matvec(x, outC, 0, rowsC);
+            if (ia) ((Int8Matvec) a).matvec(xq, outA, 0, rowsA); else a.matvec(x, outA, 0, rowsA);
+            if (b != null) { if (ib) ((Int8Matvec) b).matvec(xq, outB, 0, rowsB); else b.matvec(x, outB, 0, rowsB); }
+            if (c != null) { if (ic) ((Int8Matvec) c).matvec(xq, outC, 0, rowsC); else c.matvec(x, outC, 0, rowsC); }
             return;
         }
+        this.int8A = ia; this.int8B = ib; this.int8C = ic;
         // Each matrix is padded to a whole number of chunks, so no chunk spans two matrices and
         // every chunk starts on a multiple of ROW_ALIGN of its own matrix.
         int padA = roundUp(rowsA, chunkRows), padB = roundUp(rowsB, chunkRows), padC = roundUp(rowsC, chunkRows);
@@ -182,13 +189,20 @@ public final class WorkerPool implements AutoCloseable {
             if (mode == MODE_TASK) {
                 task.run(from, to);
             } else if (from < endA) {
-                ma.matvec(x, outA, from, Math.min(to, ma.rows()));
+                if (int8A) ((Int8Matvec) ma).matvec(xq, outA, from, Math.min(to, ma.rows()));
+                else ma.matvec(x, outA, from, Math.min(to, ma.rows()));
             } else if (from < endB) {
-                mb.matvec(x, outB, from - endA, Math.min(to - endA, mb.rows()));
+                if (int8B) ((Int8Matvec) mb).matvec(xq, outB, from - endA, Math.min(to - endA, mb.rows()));
+                else mb.matvec(x, outB, from - endA, Math.min(to - endA, mb.rows()));
             } else {
-                mc.matvec(x, outC, from - endB, Math.min(to - endB, mc.rows()));
+                if (int8C) ((Int8Matvec) mc).matvec(xq, outC, from - endB, Math.min(to - endB, mc.rows()));
+                else mc.matvec(x, outC, from - endB, Math.min(to - endB, mc.rows()));
             }
         }
+    }
+
+    private static boolean int8(Matrix m) {
+        return m instanceof Int8Matvec i && i.usesInt8Activations();
     }
 
     private static int roundUp(int n, int m) { return ceilDiv(n, m) * m; }
