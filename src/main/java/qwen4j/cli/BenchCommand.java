@@ -40,8 +40,12 @@ final class BenchCommand implements Callable<Integer> {
     String synthetic;
 
     @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "bf16",
-            description = "Weight type of the synthetic model: bf16, f16, f32 (default ${DEFAULT-VALUE}).")
+            description = "Weight type of the synthetic model: bf16, f16, f32, q8_0, q4_0, q4_k_m (llama.cpp's per-tensor mix) (default ${DEFAULT-VALUE}).")
     String dtype;
+
+    @Option(names = "--quantize", paramLabel = "q8_0|q4_0",
+            description = "With -m: quantize BF16/F16/F32 matrices to this type on load.")
+    String quantize;
 
     @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N", defaultValue = "64", description = "Prompt tokens (pp test, default ${DEFAULT-VALUE}; 0 skips).")
     int promptTokens;
@@ -95,7 +99,13 @@ final class BenchCommand implements Callable<Integer> {
         Qwen2Config config;
         Qwen2Weights weights;
         if (model != null) {
-            LoadedModel lm = ModelLoader.load(model, kernels, weightMemory);
+            DType q = null;
+            if (quantize != null) {
+                q = qwen4j.format.QuantPlan.parse(quantize);
+                if (q != DType.Q8_0 && q != DType.Q4_0) throw new Qwen4jException("--quantize: on load only q8_0 or q4_0");
+            }
+            LoadedModel lm = ModelLoader.load(model, kernels, weightMemory, q,
+                    q == null || json ? qwen4j.format.Progress.NONE : new ProgressBar(err, "quantizing to " + q));
             source = lm;
             config = lm.config();
             weights = lm.weights();
@@ -103,19 +113,17 @@ final class BenchCommand implements Callable<Integer> {
             typeName = weights.layers()[0].wq().type().toString();
         } else {
             String size = synthetic == null ? "0.5b" : synthetic;
-            DType type = switch (dtype.toLowerCase(Locale.ROOT)) {
-                case "bf16" -> DType.BF16;
-                case "f16" -> DType.F16;
-                case "f32" -> DType.F32;
-                default -> throw new Qwen4jException("--dtype: '" + dtype + "' is not one of bf16, f16, f32");
-            };
-            if (!json) err.printf("building synthetic Qwen2.5-%s (%s, random weights: the output text is meaningless) ...%n", size.toUpperCase(Locale.ROOT), type);
+            String type = dtype.toLowerCase(Locale.ROOT);
+            if (!SyntheticModel.TYPES.contains(type)) {
+                throw new Qwen4jException("--dtype: '" + dtype + "' is not one of " + String.join(", ", SyntheticModel.TYPES));
+            }
+            if (!json) err.printf("building synthetic Qwen2.5-%s (%s, random weights: the output text is meaningless) ...%n", size.toUpperCase(Locale.ROOT), type.toUpperCase(Locale.ROOT));
             SyntheticModel sm = new SyntheticModel(size, type, kernels, weightMemory == qwen4j.format.WeightMemory.HUGE_PAGES);
             source = sm;
             config = sm.config();
             weights = sm.weights();
             name = "synthetic " + size.toUpperCase(Locale.ROOT);
-            typeName = type.toString();
+            typeName = type.toUpperCase(Locale.ROOT);
         }
         int maxDepth = depths.stream().mapToInt(Integer::intValue).max().orElse(0);
         int ctx = maxDepth + promptTokens + genTokens + 1;
@@ -130,17 +138,17 @@ final class BenchCommand implements Callable<Integer> {
         if (json) {
             out.println(toJson(name, typeName, sizeGb, t, machineGbS, results));
         } else {
-            out.printf("| %-18s | %-5s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
+            out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
                     "model", "type", "size", "threads", "test", "tokens/s", "s/token", "GB/s", "roofline");
-            out.println("|--------------------|-------|----------|---------|--------------|--------------|-----------|----------|----------|");
+            out.println("|--------------------|--------|----------|---------|--------------|--------------|-----------|----------|----------|");
             for (int i = 0; i < results.size(); i++) {
                 Bench.Result r = results.get(i);
                 String at = depths.get(i) == 0 ? "" : " @ d" + depths.get(i);
                 if (promptTokens > 0) {
-                    out.printf(Locale.ROOT, "| %-18s | %-5s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9s | %8s | %8s |%n",
+                    out.printf(Locale.ROOT, "| %-18s | %-6s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9s | %8s | %8s |%n",
                             name, typeName, sizeGb, t, "pp" + promptTokens + at, r.ppTokensPerS(), 100 * r.ppSpread(), "", "", "");
                 }
-                out.printf(Locale.ROOT, "| %-18s | %-5s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9.4f | %8.1f | %7.0f%% |%n",
+                out.printf(Locale.ROOT, "| %-18s | %-6s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9.4f | %8.1f | %7.0f%% |%n",
                         name, typeName, sizeGb, t, "tg" + genTokens + at, r.tgTokensPerS(), 100 * r.tgSpread(),
                         r.tgSPerToken(), r.achievedGbS(), 100 * r.achievedGbS() / machineGbS);
             }

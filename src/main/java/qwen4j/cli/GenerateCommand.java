@@ -63,7 +63,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
         PrintWriter out = spec.commandLine().getOut();
-        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx, model.weights)) {
+        try (Engine engine = model.open(spec.commandLine().getErr())) {
             int[] ids;
             if (system != null && !chat) throw new Qwen4jException("--system needs --chat");
             if (chat) {

@@ -12,7 +12,7 @@ import qwen4j.Qwen4jException;
 /** Entry point of {@code bin/qwen4j}. User errors print one line and exit 2; no stack traces. */
 @Command(name = "qwen4j", mixinStandardHelpOptions = true, version = "qwen4j 0.1.0",
         description = "Pure-Java inference for Qwen2.5 models (HF folders and GGUF files).",
-        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, TokenizeCommand.class, PerplexityCommand.class, BenchCommand.class,
+        subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, TokenizeCommand.class, PerplexityCommand.class, BenchCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static final int USER_ERROR = 2;

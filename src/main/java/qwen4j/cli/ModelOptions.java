@@ -31,6 +31,27 @@ final class ModelOptions {
                     + "huge = copied once into 2 MB-page memory. Default ${DEFAULT-VALUE}.")
     qwen4j.format.WeightMemory weights;
 
+    @Option(names = "--quantize", paramLabel = "q8_0|q4_0",
+            description = "Quantize BF16/F16/F32 matrices on load (HF folder or float GGUF), into off-heap memory.")
+    String quantize;
+
+    /** The --quantize type, or null. */
+    qwen4j.tensor.DType quantizeType() {
+        if (quantize == null) return null;
+        qwen4j.tensor.DType t = qwen4j.format.QuantPlan.parse(quantize);
+        if (t != qwen4j.tensor.DType.Q8_0 && t != qwen4j.tensor.DType.Q4_0) {
+            throw new Qwen4jException("--quantize: on load only q8_0 or q4_0 (use convert for float types)");
+        }
+        return t;
+    }
+
+    /** Opens the model (with --quantize, a progress bar on err). */
+    qwen4j.generate.Engine open(java.io.PrintWriter err) {
+        qwen4j.tensor.DType q = quantizeType();
+        qwen4j.format.Progress p = q == null ? qwen4j.format.Progress.NONE : new ProgressBar(err, "quantizing to " + q);
+        return qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q, p);
+    }
+
     static final String HOW_TO_GET_A_MODEL = """
             no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,

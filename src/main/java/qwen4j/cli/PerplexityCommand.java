@@ -41,7 +41,7 @@ final class PerplexityCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (top < 0) throw new Qwen4jException("--top must be 0 or more, got " + top);
         PrintWriter out = spec.commandLine().getOut();
-        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx, model.weights)) {
+        try (Engine engine = model.open(spec.commandLine().getErr())) {
             int[] ids;
             if (input.ids != null) {
                 ids = Inputs.parseIds(input.ids, "--ids");

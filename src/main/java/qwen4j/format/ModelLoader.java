@@ -3,6 +3,7 @@ package qwen4j.format;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -18,7 +19,10 @@ import qwen4j.Qwen4jException;
 import qwen4j.model.LayerWeights;
 import qwen4j.model.Qwen2Config;
 import qwen4j.model.Qwen2Weights;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.HugePageMemory;
 import qwen4j.tensor.Kernels;
+import qwen4j.tensor.quant.Requantize;
 import qwen4j.tensor.Matrices;
 import qwen4j.tensor.Matrix;
 import qwen4j.tensor.Tensor;
@@ -31,7 +35,7 @@ public final class ModelLoader {
     private ModelLoader() {}
 
     /** Per-layer tensor names, in {@link LayerWeights} order. */
-    private static final String[] HF_LAYER = {
+    static final String[] HF_LAYER = {
             "input_layernorm.weight",
             "self_attn.q_proj.weight", "self_attn.q_proj.bias",
             "self_attn.k_proj.weight", "self_attn.k_proj.bias",
@@ -39,7 +43,7 @@ public final class ModelLoader {
             "self_attn.o_proj.weight",
             "post_attention_layernorm.weight",
             "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight"};
-    private static final String[] GGUF_LAYER = {
+    static final String[] GGUF_LAYER = {
             "attn_norm.weight",
             "attn_q.weight", "attn_q.bias",
             "attn_k.weight", "attn_k.bias",
@@ -49,13 +53,13 @@ public final class ModelLoader {
             "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"};
 
     /** Tensor names of one format. */
-    private record Names(String embed, String layerPrefix, String[] layer, String norm, String output) {
+    record Names(String embed, String layerPrefix, String[] layer, String norm, String output) {
         String layer(int i, int part) { return layerPrefix + i + "." + layer[part]; }
     }
 
-    private static final Names HF = new Names("model.embed_tokens.weight", "model.layers.", HF_LAYER,
+    static final Names HF = new Names("model.embed_tokens.weight", "model.layers.", HF_LAYER,
             "model.norm.weight", "lm_head.weight");
-    private static final Names GGUF = new Names("token_embd.weight", "blk.", GGUF_LAYER,
+    static final Names GGUF = new Names("token_embd.weight", "blk.", GGUF_LAYER,
             "output_norm.weight", "output.weight");
 
     /**
@@ -71,16 +75,28 @@ public final class ModelLoader {
      * from the file mapping or copied into huge-page memory first.
      */
     public static LoadedModel load(Path path, Kernels kernels, WeightMemory memory) {
+        return load(path, kernels, memory, null, Progress.NONE);
+    }
+
+    /**
+     * Loads as {@link #load(Path, Kernels, WeightMemory)}, converting float (BF16/F16/F32) matrices to
+     * {@code quantize} (Q8_0, Q4_0, or a float type; null: keep the stored types) while loading, tensor by
+     * tensor, into off-heap memory (huge pages with {@link WeightMemory#HUGE_PAGES}). Which matrix gets
+     * which type follows {@link QuantPlan}. Matrices already quantized in the file are kept as they are.
+     * {@code progress} receives converted bytes.
+     */
+    public static LoadedModel load(Path path, Kernels kernels, WeightMemory memory, DType quantize, Progress progress) {
+        Conversion conv = new Conversion(quantize, progress);
         if (!Files.exists(path)) {
             throw new Qwen4jException(path + ": no such file or folder");
         }
-        if (Files.isDirectory(path)) return loadHf(path, path, kernels, memory);
+        if (Files.isDirectory(path)) return loadHf(path, path, kernels, memory, conv);
         String name = MappedFiles.displayName(path).toLowerCase(Locale.ROOT);
-        if (name.endsWith(".gguf") || startsWithGgufMagic(path)) return loadGguf(path, kernels, memory);
+        if (name.endsWith(".gguf") || startsWithGgufMagic(path)) return loadGguf(path, kernels, memory, conv);
         Path parent = path.toAbsolutePath().getParent();
         if ((name.equals(HfConfig.CONFIG) || name.endsWith(".safetensors") || name.endsWith(".json"))
                 && parent != null && Files.isRegularFile(parent.resolve(HfConfig.CONFIG))) {
-            return loadHf(path, parent, kernels, memory);
+            return loadHf(path, parent, kernels, memory, conv);
         }
         throw new Qwen4jException(path + ": not a GGUF file or a Hugging Face model folder (a folder with config.json)");
     }
@@ -94,7 +110,7 @@ public final class ModelLoader {
         }
     }
 
-    private static LoadedModel loadHf(Path given, Path folder, Kernels kernels, WeightMemory memory) {
+    private static LoadedModel loadHf(Path given, Path folder, Kernels kernels, WeightMemory memory, Conversion conv) {
         Qwen2Config cfg = HfConfig.read(folder);
         Arena arena = Arena.ofShared();
         try {
@@ -102,7 +118,7 @@ public final class ModelLoader {
             boolean tied = ckpt.find(HF.output).isEmpty();
             if (tied != cfg.tieWordEmbeddings()) cfg = withTied(cfg, tied);
             Function<String, Tensor> get = ckpt::tensor;
-            Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels, memory, arena);
+            Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels, memory, arena, conv);
             return new LoadedModel(given, ModelFormat.HF, cfg, b.weights, Map.of(), Optional.of(folder),
                     ckpt.tensorsByFile(), b.bytes, arena);
         } catch (RuntimeException e) {
@@ -111,7 +127,7 @@ public final class ModelLoader {
         }
     }
 
-    private static LoadedModel loadGguf(Path file, Kernels kernels, WeightMemory memory) {
+    private static LoadedModel loadGguf(Path file, Kernels kernels, WeightMemory memory, Conversion conv) {
         Arena arena = Arena.ofShared();
         try {
             GgufFile gguf = GgufFile.open(file, arena);
@@ -127,7 +143,7 @@ public final class ModelLoader {
             boolean hasOutput = gguf.find(GGUF.output).isPresent();
             Qwen2Config cfg = GgufConfig.parse(gguf.metadata(), gguf.name(), (int) embd.shape()[0], hasOutput);
             Built b = build(cfg, GGUF, gguf::tensor, gguf::find, "the " + GgufConfig.ARCH + ".* metadata", kernels,
-                    memory, arena);
+                    memory, arena, conv);
             return new LoadedModel(file, ModelFormat.GGUF, cfg, b.weights, gguf.metadata(), Optional.empty(),
                     gguf.tensorsByFile(), b.bytes, arena);
         } catch (RuntimeException e) {
@@ -146,7 +162,7 @@ public final class ModelLoader {
 
     private static Built build(Qwen2Config cfg, Names n, Function<String, Tensor> get,
                                Function<String, Optional<Tensor>> find, String implier, Kernels kernels,
-                               WeightMemory memory, Arena arena) {
+                               WeightMemory memory, Arena arena, Conversion conv) {
         long h = cfg.hiddenSize(), kv = cfg.kvDim(), inter = cfg.intermediateSize(), vocab = cfg.vocabSize();
         long[][] layerShapes = {
                 {h}, {h, h}, {h}, {kv, h}, {kv}, {kv, h}, {kv}, {h, h}, {h}, {inter, h}, {inter, h}, {h, inter}};
@@ -164,7 +180,11 @@ public final class ModelLoader {
         if (out.isPresent()) checked(out.get(), new long[] {vocab, h}, implier);
 
         // Pass 2: kernel views (fails clearly for types without kernels) and float copies of small tensors.
-        Function<Tensor, Matrix> matrix = t -> Matrices.of(memory.place(t, arena), kernels);
+        boolean tied = out.isEmpty();
+        conv.plan(embed, tied);
+        for (Tensor[] t : layerT) for (int p : MATRIX_PARTS) conv.plan(t[p], false);
+        if (out.isPresent()) conv.plan(out.get(), true);
+        Function<Tensor, Matrix> matrix = t -> Matrices.of(conv.apply(t, memory, arena), kernels);
         Matrix embedM = matrix.apply(embed);
         LayerWeights[] layers = new LayerWeights[cfg.numLayers()];
         for (int i = 0; i < layers.length; i++) {
@@ -190,6 +210,51 @@ public final class ModelLoader {
         long bytes = 0;
         for (Matrix m : distinct) bytes += m.byteSize();
         return new Built(w, bytes);
+    }
+
+    private static final int[] MATRIX_PARTS = {1, 3, 5, 7, 9, 10, 11};
+
+    /** Quantize-on-load: which matrices change type, and the progress over all of them. */
+    private static final class Conversion {
+        private final DType target;
+        private final Progress progress;
+        private final Map<Tensor, DType> types = new IdentityHashMap<>();
+        private long total, done;
+
+        Conversion(DType target, Progress progress) {
+            this.target = target;
+            this.progress = progress;
+        }
+
+        void plan(Tensor t, boolean outputLike) {
+            if (target == null || !isFloat(t.type())) return;
+            DType want = QuantPlan.typeFor(target, t.rank(), outputLike);
+            if (t.cols() % want.blockSize() != 0 || want == t.type()) return;
+            types.put(t, want);
+            total += want.bytesFor(t.elementCount());
+        }
+
+        Tensor apply(Tensor t, WeightMemory memory, Arena arena) {
+            DType want = types.get(t);
+            if (want == null) return memory.place(t, arena);
+            long bytes = want.bytesFor(t.elementCount());
+            MemorySegment seg = memory == WeightMemory.HUGE_PAGES ? HugePageMemory.allocate(bytes, arena)
+                    : arena.allocate(bytes, 64);
+            long rowBytes = want.bytesFor(t.cols());
+            int rows = Math.toIntExact(t.rows());
+            int band = (int) Math.max(1, (16L << 20) / rowBytes);
+            for (int r = 0; r < rows; r += band) {
+                int to = Math.min(rows, r + band);
+                Requantize.rows(t, r, to, want, seg.asSlice(r * rowBytes, (to - r) * rowBytes));
+                done += (to - r) * rowBytes;
+                progress.update(done, total);
+            }
+            return new Tensor(t.name(), want, t.shape(), seg, t.source() + " (" + want + " on load)");
+        }
+
+        private static boolean isFloat(DType t) {
+            return t == DType.BF16 || t == DType.F16 || t == DType.F32;
+        }
     }
 
     private static Tensor checked(Tensor t, long[] expected, String implier) {

@@ -35,8 +35,14 @@ public final class Engine implements AutoCloseable {
 
     /** As {@link #open(Path, Options, int)}, choosing where the weight matrices live. */
     public static Engine open(Path path, Options options, int ctx, WeightMemory memory) {
+        return open(path, options, ctx, memory, null, qwen4j.format.Progress.NONE);
+    }
+
+    /** As {@link #open(Path, Options, int, WeightMemory)}, quantizing float matrices to {@code quantize} on load (null: no). */
+    public static Engine open(Path path, Options options, int ctx, WeightMemory memory, qwen4j.tensor.DType quantize,
+                              qwen4j.format.Progress progress) {
         long t0 = System.nanoTime();
-        LoadedModel files = ModelLoader.load(path, options.kernels(), memory);
+        LoadedModel files = ModelLoader.load(path, options.kernels(), memory, quantize, progress);
         try {
             Tokenizer tokenizer = files.ggufMetadata().isEmpty()
                     ? Tokenizer.fromHfFolder(files.hfFolder().orElseThrow())

@@ -6,6 +6,8 @@ import static qwen4j.tensor.quant.QuantSimd.L;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -64,6 +66,63 @@ final class Q4_0Matrix extends QuantMatrix {
             }
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- int8 activations
+
+    @Override boolean hasInt8Kernels() { return true; }
+
+    /**
+     * sum over the block of (q-8)*x as 16 int32 lanes: the 16 bytes widened to int16 (sign extension is
+     * masked off again), low nibbles times x[0..16), high nibbles times x[16..32), added in int16
+     * (|sum| <= 2 * 8 * 127), then widened.
+     */
+    private static IntVector blockDot(MemorySegment seg, long off, short[] qs, int xo) {
+        ShortVector b = (ShortVector) ByteVector.fromMemorySegment(Int8Simd.B128, seg, off + 2, QuantSimd.LE)
+                .convertShape(VectorOperators.B2S, Int8Simd.S256, 0);
+        ShortVector lo = b.and((short) 15).sub((short) 8);
+        ShortVector hi = b.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8);
+        ShortVector p = lo.mul(ShortVector.fromArray(Int8Simd.S256, qs, xo))
+                .add(hi.mul(ShortVector.fromArray(Int8Simd.S256, qs, xo + 16)));
+        return (IntVector) p.convertShape(VectorOperators.S2I, Int8Simd.I512, 0);
+    }
+
+    @Override
+    float dotRowInt8(MemorySegment seg, long base, short[] qs, float[] d, int nb) {
+        FloatVector acc = FloatVector.zero(Int8Simd.F512);
+        long off = base;
+        for (int b = 0; b < nb; b++, off += BB) {
+            FloatVector s = (FloatVector) blockDot(seg, off, qs, b * QK).convertShape(VectorOperators.I2F, Int8Simd.F512, 0);
+            acc = s.fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * d[b]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void dotTwoRowsInt8(MemorySegment seg, long base, long stride, short[] qs, float[] d, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(Int8Simd.F512), acc1 = acc0;
+        long off = base;
+        for (int b = 0; b < nb; b++, off += BB) {
+            ShortVector xl = ShortVector.fromArray(Int8Simd.S256, qs, b * QK);
+            ShortVector xh = ShortVector.fromArray(Int8Simd.S256, qs, b * QK + 16);
+            ShortVector b0 = (ShortVector) ByteVector.fromMemorySegment(Int8Simd.B128, seg, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.B2S, Int8Simd.S256, 0);
+            ShortVector b1 = (ShortVector) ByteVector.fromMemorySegment(Int8Simd.B128, seg, off + stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.B2S, Int8Simd.S256, 0);
+            ShortVector p0 = b0.and((short) 15).sub((short) 8).mul(xl)
+                    .add(b0.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8).mul(xh));
+            ShortVector p1 = b1.and((short) 15).sub((short) 8).mul(xl)
+                    .add(b1.lanewise(VectorOperators.LSHR, 4).and((short) 15).sub((short) 8).mul(xh));
+            float dx = d[b];
+            acc0 = ((FloatVector) p0.convertShape(VectorOperators.S2I, Int8Simd.I512, 0)
+                    .convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
+                    .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * dx), acc0);
+            acc1 = ((FloatVector) p1.convertShape(VectorOperators.S2I, Int8Simd.I512, 0)
+                    .convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
+                    .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off + stride) * dx), acc1);
         }
         out[r] = acc0.reduceLanes(VectorOperators.ADD);
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);

@@ -4,7 +4,10 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 
 import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -56,6 +59,54 @@ final class Q8_0Matrix extends QuantMatrix {
             }
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    // ---------------------------------------------------------------- int8 activations
+
+    @Override boolean hasInt8Kernels() { return true; }
+
+    /** sum over the block of w*x as 16 int32 lanes: int8 -> int16 widen, int16 multiply (|w*x| <= 16256), pairwise widen-add. */
+    private static IntVector blockDot(MemorySegment seg, long off, short[] qs, int xo) {
+        ShortVector w = (ShortVector) ByteVector.fromMemorySegment(Int8Simd.B256, seg, off + 2, QuantSimd.LE)
+                .convertShape(VectorOperators.B2S, Int8Simd.S512, 0);
+        ShortVector p = w.mul(ShortVector.fromArray(Int8Simd.S512, qs, xo));
+        return ((IntVector) p.convertShape(VectorOperators.S2I, Int8Simd.I512, 0))
+                .add((IntVector) p.convertShape(VectorOperators.S2I, Int8Simd.I512, 1));
+    }
+
+    @Override
+    float dotRowInt8(MemorySegment seg, long base, short[] qs, float[] d, int nb) {
+        FloatVector acc = FloatVector.zero(Int8Simd.F512);
+        long off = base;
+        for (int b = 0; b < nb; b++, off += BB) {
+            FloatVector s = (FloatVector) blockDot(seg, off, qs, b * QK).convertShape(VectorOperators.I2F, Int8Simd.F512, 0);
+            acc = s.fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * d[b]), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void dotTwoRowsInt8(MemorySegment seg, long base, long stride, short[] qs, float[] d, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(Int8Simd.F512), acc1 = acc0;
+        long off = base;
+        for (int b = 0; b < nb; b++, off += BB) {
+            ShortVector xs = ShortVector.fromArray(Int8Simd.S512, qs, b * QK);
+            ShortVector p0 = ((ShortVector) ByteVector.fromMemorySegment(Int8Simd.B256, seg, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.B2S, Int8Simd.S512, 0)).mul(xs);
+            ShortVector p1 = ((ShortVector) ByteVector.fromMemorySegment(Int8Simd.B256, seg, off + stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.B2S, Int8Simd.S512, 0)).mul(xs);
+            IntVector s0 = ((IntVector) p0.convertShape(VectorOperators.S2I, Int8Simd.I512, 0))
+                    .add((IntVector) p0.convertShape(VectorOperators.S2I, Int8Simd.I512, 1));
+            IntVector s1 = ((IntVector) p1.convertShape(VectorOperators.S2I, Int8Simd.I512, 0))
+                    .add((IntVector) p1.convertShape(VectorOperators.S2I, Int8Simd.I512, 1));
+            float dx = d[b];
+            acc0 = ((FloatVector) s0.convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
+                    .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * dx), acc0);
+            acc1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
+                    .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off + stride) * dx), acc1);
         }
         out[r] = acc0.reduceLanes(VectorOperators.ADD);
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);

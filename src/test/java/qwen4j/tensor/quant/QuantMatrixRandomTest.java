@@ -39,7 +39,7 @@ class QuantMatrixRandomTest {
         MemorySegment seg = RandomBlocks.allocate(t, rows, cols, seed);
         float[] x = RandomBlocks.vector(cols, seed + 1);
         QuantMatrix scalar = QuantMatrix.of(t, seg, rows, cols, Kernels.SCALAR);
-        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD, false);
         assertThat(simd.isSimd()).isTrue();
         float[] a = new float[rows], b = new float[rows];
         scalar.matvec(x, a, 0, rows);
@@ -68,7 +68,7 @@ class QuantMatrixRandomTest {
         }
         // rows are independent of their neighbours: a one-row view at an offset gives the same dot
         int last = rows - 1;
-        QuantMatrix one = QuantMatrix.of(t, seg.asSlice(last * t.bytesFor(cols), t.bytesFor(cols)), 1, cols, Kernels.SIMD);
+        QuantMatrix one = QuantMatrix.of(t, seg.asSlice(last * t.bytesFor(cols), t.bytesFor(cols)), 1, cols, Kernels.SIMD, false);
         float[] o = new float[1];
         one.matvec(x, o, 0, 1);
         assertThat(o[0]).isEqualTo(b[last]);
@@ -82,8 +82,8 @@ class QuantMatrixRandomTest {
             RandomBlocks.fill(MemorySegment.ofArray(bytes), t, 42);
             float[] x = RandomBlocks.vector(cols, 43);
             float[] a = new float[3], b = new float[3];
-            QuantMatrix.of(t, MemorySegment.ofArray(bytes), 3, cols, Kernels.SIMD).matvec(x, a, 0, 3);
-            QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD).matvec(x, b, 0, 3);
+            QuantMatrix.of(t, MemorySegment.ofArray(bytes), 3, cols, Kernels.SIMD, false).matvec(x, a, 0, 3);
+            QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD, false).matvec(x, b, 0, 3);
             assertThat(a).as(t.toString()).containsExactly(b);
         }
     }
