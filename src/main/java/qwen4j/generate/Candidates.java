@@ -1,7 +1,5 @@
 package qwen4j.generate;
 
-import java.util.Arrays;
-
 /**
  * The candidate list the sampler stages narrow down: parallel arrays of ids and logits (the first
  * {@link #size} entries are live), sorted by logit, largest first, once {@link #sorted} is set. All buffers are
@@ -67,16 +65,30 @@ public final class Candidates {
     /** Sorts all live candidates, largest logit first (ties: smaller id first). */
     void sort() {
         if (sorted) return;
-        for (int i = 0; i < size; i++) keys[i] = key(logits[i], ids[i]);
-        Arrays.sort(keys, 0, size);
-        fromKeys(size);
+        int n = selectTop(size);
+        fromKeys(n);
+        size = n;
         sorted = true;
     }
 
     /** Keeps the k largest (sorted); no-op when k <= 0 or k >= size. */
     void keepTopK(int k) {
         if (k <= 0 || k >= size) return;
-        // max-heap on key == min-heap on "goodness": keys[0] is the worst of the k best so far
+        int n = selectTop(k);
+        fromKeys(n);
+        size = n;
+        sorted = true;
+    }
+
+    /**
+     * Puts the keys of the {@code k} best live candidates into {@code keys[0..k)}, best first, leaving the
+     * candidates themselves untouched. A bounded heap plus an in-place heapsort: no allocation, and no
+     * JDK sort (whose vectorized paths are not needed for at most a vocabulary of keys).
+     */
+    int selectTop(int k) {
+        k = Math.min(k, size);
+        if (k <= 0) return 0;
+        // max-heap on key: keys[0] is the worst of the k best so far
         int h = 0;
         for (int i = 0; i < size; i++) {
             long key = key(logits[i], ids[i]);
@@ -91,20 +103,34 @@ public final class Candidates {
                 }
             } else if (key < keys[0]) {
                 keys[0] = key;
-                int j = 0;
-                while (true) {
-                    int l = 2 * j + 1, r = l + 1, m = j;
-                    if (l < k && keys[l] > keys[m]) m = l;
-                    if (r < k && keys[r] > keys[m]) m = r;
-                    if (m == j) break;
-                    long t = keys[m]; keys[m] = keys[j]; keys[j] = t;
-                    j = m;
-                }
+                siftDown(0, k);
             }
         }
-        Arrays.sort(keys, 0, k);
-        size = k;
-        fromKeys(k);
+        // heapsort: repeatedly move the largest key (worst candidate) to the end
+        for (int end = k - 1; end > 0; end--) {
+            long t = keys[0]; keys[0] = keys[end]; keys[end] = t;
+            siftDown(0, end);
+        }
+        return k;
+    }
+
+    private void siftDown(int j, int n) {
+        while (true) {
+            int l = 2 * j + 1, r = l + 1, m = j;
+            if (l < n && keys[l] > keys[m]) m = l;
+            if (r < n && keys[r] > keys[m]) m = r;
+            if (m == j) return;
+            long t = keys[m]; keys[m] = keys[j]; keys[j] = t;
+            j = m;
+        }
+    }
+
+    long keyAt(int i) { return keys[i]; }
+
+    /** Keeps the first {@code n} candidates of the last {@link #selectTop} (sorted). */
+    void keepSelected(int n) {
+        fromKeys(n);
+        size = n;
         sorted = true;
     }
 

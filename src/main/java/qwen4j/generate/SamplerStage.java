@@ -18,18 +18,39 @@ public interface SamplerStage {
         @Override
         public void apply(Candidates c) {
             if (p >= 1f || c.size <= 1) return;
-            c.sort();
-            c.softmax();
-            double cum = 0;
-            int keep = c.size;
-            for (int i = 0; i < c.size; i++) {
-                cum += c.probs[i];
-                if (cum >= p) {
-                    keep = i + 1;
-                    break;
+            if (c.sorted) {
+                c.softmax();
+                double cum = 0;
+                for (int i = 0; i < c.size; i++) {
+                    cum += c.probs[i];
+                    if (cum >= p) {
+                        c.size = i + 1;
+                        return;
+                    }
+                }
+                return;
+            }
+            // unsorted (no top-k before): select a growing best prefix until it holds mass p, so the
+            // whole vocabulary is sorted only when the distribution is very flat
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < c.size; i++) max = Math.max(max, c.logits[i]);
+            double sum = 0;
+            for (int i = 0; i < c.size; i++) sum += Math.exp(c.logits[i] - max);
+            for (int k = 64; ; k *= 4) {
+                int n = c.selectTop(k);
+                double cum = 0;
+                for (int i = 0; i < n; i++) {
+                    cum += Math.exp(Candidates.keyLogit(c.keyAt(i)) - max) / sum;
+                    if (cum >= p) {
+                        c.keepSelected(i + 1);
+                        return;
+                    }
+                }
+                if (n == c.size) {
+                    c.keepSelected(n);
+                    return;
                 }
             }
-            c.size = keep;
         }
     }
 

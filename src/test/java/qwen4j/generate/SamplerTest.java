@@ -83,6 +83,26 @@ class SamplerTest {
     }
 
     @Test
+    void topPOverALargeFlatVocabularyMatchesAFullSort() {
+        float[] logits = new float[5000];
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < logits.length; i++) logits[i] = (float) r.nextGaussian() * 0.3f;
+        for (float p : new float[] {0.1f, 0.5f, 0.95f}) {
+            Candidates c = new Sampler(SAMPLE.withTopP(p), logits.length, 10).apply(logits);
+            Integer[] order = new Integer[logits.length];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            Arrays.sort(order, (a, b) -> logits[b] != logits[a] ? Float.compare(logits[b], logits[a]) : Integer.compare(a, b));
+            double max = logits[order[0]], sum = 0;
+            for (float l : logits) sum += Math.exp(l - max);
+            double cum = 0;
+            int keep = 0;
+            while (cum < p) cum += Math.exp(logits[order[keep++]] - max) / sum;
+            assertThat(c.size()).as("p=%s", p).isEqualTo(keep);
+            for (int i = 0; i < keep; i++) assertThat(c.id(i)).isEqualTo(order[i]);
+        }
+    }
+
+    @Test
     void temperatureScalesLogits() {
         float[] logits = {2f, -1f, 0.5f};
         Candidates c = new Sampler(SAMPLE.withTemperature(0.5f), 3, 10).apply(logits);
@@ -177,8 +197,11 @@ class SamplerTest {
         for (int i = 0; i < 200; i++) sampler.accept(sampler.sample(logits));
         long allocated = mx.getCurrentThreadAllocatedBytes() - before;
         assertThat(allocated).isLessThan(10_000);
-        Sampler full = new Sampler(s.withTopK(0), logits.length, 4096);
-        int id = full.sample(logits);
-        assertThat(id).isBetween(0, logits.length - 1);
+        // nucleus without top-k over the whole vocabulary: no allocation either
+        Sampler nucleus = new Sampler(s.withTopK(0), logits.length, 4096);
+        for (int i = 0; i < 20; i++) nucleus.accept(nucleus.sample(logits));
+        long before2 = mx.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < 20; i++) nucleus.accept(nucleus.sample(logits));
+        assertThat(mx.getCurrentThreadAllocatedBytes() - before2).isLessThan(10_000);
     }
 }
