@@ -45,8 +45,7 @@ public final class Generator {
         StringBuilder text = new StringBuilder();
 
         long t0 = System.nanoTime();
-        float[] logits = null;
-        for (int id : prompt) logits = model.forward(session, id);
+        float[] logits = model.prefill(session, prompt); // batched or token by token, as the options say
         long prefillNanos = System.nanoTime() - t0;
 
         int budget = maxTokens < 0 ? Integer.MAX_VALUE : maxTokens;

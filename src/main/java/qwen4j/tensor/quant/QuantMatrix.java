@@ -16,7 +16,7 @@ import qwen4j.tensor.Matrix;
  * to float32, then a sequential float32 dot with x. The {@link Kernels#SIMD} matvec decodes blocks in
  * vector registers and FMAs them with float32 x (activations stay float32; see {@code QuantSimd}).
  */
-public abstract sealed class QuantMatrix implements Matrix
+public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul.Rows
         permits Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix,
                 Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
 
@@ -103,6 +103,29 @@ public abstract sealed class QuantMatrix implements Matrix
             if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
         } else {
             matvecScalar(x, out, from, to);
+        }
+    }
+
+    /**
+     * Row r as float32 for the batched product: the same values as {@link #row} (bit-exact), decoded in
+     * vector registers where {@link QuantDecode} has the type.
+     */
+    @Override
+    public void decodeRow(int r, float[] dst, int off) {
+        if (!QuantDecode.row(type(), data, r * rowBytes, blocksPerRow, dst, off)) row(r, dst, off);
+    }
+
+    @Override
+    public int matmulScratch() { return simd ? qwen4j.tensor.MatMul.scratchFloats(cols) : cols; }
+
+    /** SIMD: the tiled kernel over rows decoded once per tile; scalar: the reference default. */
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+        java.util.Objects.checkFromToIndex(from, to, rows);
+        if (simd) {
+            qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
+        } else {
+            Matrix.super.matmul(x, n, out, from, to, scratch);
         }
     }
 
