@@ -29,7 +29,7 @@ class GoldenLogitsTest {
         Path tiny = Fixtures.tiny();
         Path q8 = tiny.resolve("tiny-Q8_0-split-00001-of-00003.gguf");
         Path q4 = tiny.resolve("tiny-Q4_0.gguf");
-        return Stream.of(
+        Stream<Arguments> forms = Stream.of(
                 Arguments.of(tiny.resolve("hf"), Kernels.SIMD, 2, FLOAT),
                 Arguments.of(tiny.resolve("hf"), Kernels.SCALAR, 1, FLOAT),
                 Arguments.of(tiny.resolve("hf-sharded"), Kernels.SIMD, 1, FLOAT),
@@ -40,6 +40,14 @@ class GoldenLogitsTest {
                 Arguments.of(q8, Kernels.SCALAR, 1, "Q8_0"),
                 Arguments.of(q4, Kernels.SIMD, 2, "Q4_0"),
                 Arguments.of(q4, Kernels.SCALAR, 1, "Q4_0"));
+        // every form with the prompt prefilled token by token and in batched blocks (of 3 tokens,
+        // so prompts span several blocks)
+        return forms.flatMap(a -> Stream.of(Options.Prompt.SEQUENTIAL, Options.Prompt.BATCHED)
+                .map(p -> Arguments.of(a.get()[0], a.get()[1], a.get()[2], a.get()[3], p)));
+    }
+
+    static Options options(Kernels kernels, int threads, Options.Prompt prompt) {
+        return Options.defaults().withKernels(kernels).withThreads(threads).withPrompt(prompt).withBatch(3);
     }
 
     static List<Golden> cases(String weights) {
@@ -48,17 +56,16 @@ class GoldenLogitsTest {
                 .toList();
     }
 
-    @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
+    @ParameterizedTest(name = "{0} {1} threads={2} ({3}) {4}")
     @MethodSource("forms")
-    void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads, String weights) {
+    void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads, String weights, Options.Prompt prompt) {
         List<Golden> cases = cases(weights);
         assertThat(cases).hasSize(4);
-        Options options = Options.defaults().withKernels(kernels).withThreads(threads);
+        Options options = options(kernels, threads, prompt);
         try (Engine engine = Engine.open(model, options, 512)) {
             for (Golden g : cases) {
                 Session s = engine.newSession();
-                float[] logits = null;
-                for (int id : g.promptIds()) logits = engine.model().forward(s, id);
+                float[] logits = engine.model().prefill(s, g.promptIds());
                 double worst = 0;
                 for (int step = 0; step < g.steps().size(); step++) {
                     Golden.Step ref = g.steps().get(step);
@@ -77,10 +84,10 @@ class GoldenLogitsTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
+    @ParameterizedTest(name = "{0} {1} threads={2} ({3}) {4}")
     @MethodSource("forms")
-    void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights) {
-        Options options = Options.defaults().withKernels(kernels).withThreads(threads);
+    void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights, Options.Prompt prompt) {
+        Options options = options(kernels, threads, prompt);
         try (Engine engine = Engine.open(model, options, 512)) {
             for (Golden g : cases(weights)) {
                 Generation gen = new qwen4j.generate.Generator(engine.model(), engine.tokenizer(), java.util.Set.of())
