@@ -44,11 +44,17 @@ class BatchedPrefillTest {
         return ids;
     }
 
+    /** The engine's weights with other options (no second load). */
+    static Qwen2Model model(Engine e, Options options) {
+        Qwen2Model m = e.model();
+        return new Qwen2Model(m.config(), m.weights(), options, m.maxContext());
+    }
+
     /** Every token's logits, prefilled as {@code options} say. */
-    static List<float[]> allLogits(Path model, Options options, int[] ids) {
+    static List<float[]> allLogits(Engine e, Options options, int[] ids) {
         List<float[]> out = new ArrayList<>();
-        try (Engine e = Engine.open(model, options, 512)) {
-            e.model().prefill(e.newSession(), ids, (i, l) -> {
+        try (Qwen2Model m = model(e, options)) {
+            m.prefill(m.newSession(m.maxContext()), ids, (i, l) -> {
                 assertThat(i).isEqualTo(out.size());
                 out.add(l.clone());
             });
@@ -61,12 +67,13 @@ class BatchedPrefillTest {
     void everyTokensLogitsMatchTokenByToken(Path model, Kernels kernels, int threads) {
         Options base = Options.defaults().withKernels(kernels).withThreads(threads);
         int[] ids;
+        List<float[]> seq, one, split;
         try (Engine e = Engine.open(model, base, 512)) {
             ids = prompt(e, 41);
+            seq = allLogits(e, base.withPrompt(Options.Prompt.SEQUENTIAL), ids);
+            one = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(64), ids);
+            split = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(5), ids);
         }
-        List<float[]> seq = allLogits(model, base.withPrompt(Options.Prompt.SEQUENTIAL), ids);
-        List<float[]> one = allLogits(model, base.withPrompt(Options.Prompt.BATCHED).withBatch(64), ids);
-        List<float[]> split = allLogits(model, base.withPrompt(Options.Prompt.BATCHED).withBatch(5), ids);
         assertThat(seq).hasSize(ids.length);
         assertThat(one).hasSize(ids.length);
         assertThat(split).hasSize(ids.length);
@@ -86,19 +93,19 @@ class BatchedPrefillTest {
         Options base = Options.defaults().withKernels(kernels).withThreads(threads);
         int[] seq, batched;
         int[] ids;
-        try (Engine e = Engine.open(model, base.withPrompt(Options.Prompt.SEQUENTIAL), 512)) {
+        try (Engine e = Engine.open(model, base, 512)) {
             ids = prompt(e, 23);
-            seq = generate(e, ids);
-        }
-        try (Engine e = Engine.open(model, base.withPrompt(Options.Prompt.BATCHED).withBatch(7), 512)) {
-            batched = generate(e, ids);
+            seq = generate(e, model(e, base.withPrompt(Options.Prompt.SEQUENTIAL)), ids);
+            batched = generate(e, model(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(7)), ids);
         }
         assertThat(batched).containsExactly(seq);
     }
 
-    static int[] generate(Engine e, int[] ids) {
-        Generation g = new Generator(e.model(), e.tokenizer(), java.util.Set.of()).generate(e.newSession(), ids, 12, s -> {});
-        return g.ids();
+    static int[] generate(Engine e, Qwen2Model m, int[] ids) {
+        try (m) {
+            Generation g = new Generator(m, e.tokenizer(), java.util.Set.of()).generate(m.newSession(m.maxContext()), ids, 12, s -> {});
+            return g.ids();
+        }
     }
 
     @org.junit.jupiter.api.Test
