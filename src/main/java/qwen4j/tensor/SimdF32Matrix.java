@@ -103,6 +103,14 @@ final class SimdF32Matrix implements Matrix, MatMul.Rows {
 
     @Override public void decodeRow(int r, float[] dst, int off) { row(r, dst, off); }
 
+    @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        long b = r * rowBytes + (long) k0 * BYTES;
+        int j = 0;
+        for (; j + L <= n; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
+        for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
+    }
+
     @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }
 
     @Override

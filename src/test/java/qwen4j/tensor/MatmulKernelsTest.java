@@ -25,6 +25,8 @@ class MatmulKernelsTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (DType t : TestData.TYPES) for (int n : TOKENS) for (int r : ROWS) for (int c : COLS) out.add(Arguments.of(t, n, r, c));
+        // rows longer than MatMul.LONG_ROW go in column slices: partial sums added up
+        for (DType t : TestData.TYPES) out.add(Arguments.of(t, 6, 9, 2 * MatMul.SLICE + 37));
         return out.stream();
     }
 

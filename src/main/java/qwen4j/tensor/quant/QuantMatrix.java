@@ -116,6 +116,16 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     }
 
     @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        int qk = type().blockSize(), bb = type().blockBytes();
+        if (k0 % qk != 0 || n % qk != 0) throw new IllegalArgumentException("columns " + k0 + "+" + n + " are not whole blocks");
+        long base = r * rowBytes + (long) (k0 / qk) * bb;
+        if (!QuantDecode.row(type(), data, base, n / qk, dst, off)) {
+            for (int b = 0; b < n / qk; b++) dequantizeBlock(data, base + (long) b * bb, dst, off + b * qk);
+        }
+    }
+
+    @Override
     public int matmulScratch() { return simd ? qwen4j.tensor.MatMul.scratchFloats(cols) : cols; }
 
     /** SIMD: the tiled kernel over rows decoded once per tile; scalar: the reference default. */

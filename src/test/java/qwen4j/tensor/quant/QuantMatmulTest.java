@@ -25,6 +25,8 @@ class QuantMatmulTest {
                 out.add(Arguments.of(t, n, rows, cols));
             }
         }
+        // long rows: decoded and multiplied in column slices
+        for (DType t : TYPES) out.add(Arguments.of(t, 5, 6, 4608));
         return out.stream();
     }
 
