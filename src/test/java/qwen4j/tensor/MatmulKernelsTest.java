@@ -61,19 +61,23 @@ class MatmulKernelsTest {
                 assertThat((double) want[tk * rows + r]).as("scalar row %d token %d", r, tk).isCloseTo(exact, Offset.offset(bound));
             }
         }
-        // A result must not depend on which row range computes it (threads split rows).
+        // A result must not depend on which row range computes it (threads split rows): the same
+        // products in the same order; only the lane sum (reduceLanes, whose order the JIT may
+        // change between interpreted and compiled code) can move the last bit.
         int from = rows / 3;
         float[] part = new float[n * rows];
         simd.matmul(x, n, part, from, rows);
         for (int tk = 0; tk < n; tk++) {
             for (int r = from; r < rows; r++) {
-                assertThat(part[tk * rows + r]).as("row %d token %d from %d", r, tk, from).isEqualTo(got[tk * rows + r]);
+                float g = got[tk * rows + r];
+                assertThat(part[tk * rows + r]).as("row %d token %d from %d", r, tk, from)
+                        .isCloseTo(g, org.assertj.core.data.Offset.offset(4 * Math.ulp(Math.abs(g)) + 1e-30f));
             }
         }
     }
 
     @Test
-    void poolMatmul3MatchesSingleThreadBitForBit() {
+    void poolMatmul3MatchesSingleThread() {
         try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
             int cols = 96, n = 19;
             Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 301, cols, 1), Kernels.SIMD);
@@ -84,14 +88,23 @@ class MatmulKernelsTest {
             float[][] r2 = {new float[n * 301], new float[n * 45], new float[n * 77]};
             one.matmul3(a, r1[0], b, r1[1], c, r1[2], x, n);
             two.matmul3(a, r2[0], b, r2[1], c, r2[2], x, n);
-            for (int i = 0; i < 3; i++) assertThat(r2[i]).isEqualTo(r1[i]);
+            for (int i = 0; i < 3; i++) assertClose(r2[i], r1[i]);
             // and each equals the matrix's own matmul
             float[] direct = new float[n * 301];
             a.matmul(x, n, direct, 0, 301);
-            assertThat(r1[0]).isEqualTo(direct);
+            assertClose(r1[0], direct);
             float[] two2 = new float[n * 45];
             two.matmul(b, x, n, two2);
-            assertThat(two2).isEqualTo(r1[1]);
+            assertClose(two2, r1[1]);
+        }
+    }
+
+    /** Equal up to the last bits a JIT-dependent lane-sum order can move. */
+    static void assertClose(float[] got, float[] want) {
+        assertThat(got).hasSameSizeAs(want);
+        for (int i = 0; i < got.length; i++) {
+            assertThat(got[i]).as("element %d", i)
+                    .isCloseTo(want[i], org.assertj.core.data.Offset.offset(4 * Math.ulp(Math.abs(want[i])) + 1e-30f));
         }
     }
 }
