@@ -24,6 +24,7 @@ import qwen4j.model.Qwen2Model;
 import qwen4j.model.Qwen2Weights;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
+import qwen4j.tensor.FmaPeak;
 import qwen4j.tensor.MemoryBandwidth;
 import qwen4j.tensor.WorkerPool;
 
@@ -47,8 +48,18 @@ final class BenchCommand implements Callable<Integer> {
             description = "With -m: quantize BF16/F16/F32 matrices to this type on load.")
     String quantize;
 
-    @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N", defaultValue = "64", description = "Prompt tokens (pp test, default ${DEFAULT-VALUE}; 0 skips).")
-    int promptTokens;
+    @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N[,N...]", split = ",", defaultValue = "64",
+            description = "Prompt tokens (pp tests, default ${DEFAULT-VALUE}; 0 skips), e.g. 64,512,2048.")
+    List<Integer> promptList;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_BATCH,
+            description = "Prompt tokens per batched prefill step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--prompt-mode", paramLabel = "batched|sequential", defaultValue = "batched",
+            converter = ModelOptions.PromptModeConverter.class,
+            description = "Prefill in blocks (batched) or token by token (sequential). Default ${DEFAULT-VALUE}.")
+    Options.Prompt promptMode;
 
     @Option(names = {"-n", "--gen-tokens"}, paramLabel = "N", defaultValue = "32", description = "Generated tokens (tg test, default ${DEFAULT-VALUE}).")
     int genTokens;
@@ -78,21 +89,26 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
-        if (t < 1 || promptTokens < 0 || genTokens < 1 || runs < 1) {
-            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1");
+        int maxPrompt = promptList.stream().mapToInt(Integer::intValue).max().orElse(0);
+        if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || batch < 1) {
+            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --batch >= 1");
         }
         for (int d : depths) if (d < 0) throw new Qwen4jException("--depth must be >= 0, got " + d);
         if (model != null && synthetic != null) throw new Qwen4jException("give -m PATH or --synthetic SIZE, not both");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
 
-        double machineGbS;
+        double machineGbS, fmaGflops;
         try (WorkerPool pool = new WorkerPool(t)) {
             machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
+            fmaGflops = FmaPeak.measure(pool);
         }
-        if (!json) err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read, 1 GiB)%n", machineGbS, t);
+        if (!json) {
+            err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read, 1 GiB)%n", machineGbS, t);
+            err.printf(Locale.ROOT, "machine FMA peak: %.1f GFLOP/s with %d threads (float32 vector FMA chains)%n", fmaGflops, t);
+        }
 
-        Options options = Options.defaults().withThreads(t).withKernels(kernels);
+        Options options = Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode);
         String name;
         String typeName;
         AutoCloseable source;
@@ -126,27 +142,39 @@ final class BenchCommand implements Callable<Integer> {
             typeName = type.toUpperCase(Locale.ROOT);
         }
         int maxDepth = depths.stream().mapToInt(Integer::intValue).max().orElse(0);
-        int ctx = maxDepth + promptTokens + genTokens + 1;
+        int ctx = maxDepth + maxPrompt + genTokens + 1;
         List<Bench.Result> results = new ArrayList<>();
+        List<Integer> resultPrompt = new ArrayList<>(), resultDepth = new ArrayList<>();
+        double flopsPerToken = Bench.flopsPerToken(config);
         try (source; Qwen2Model m = new Qwen2Model(config, weights, options, ctx)) {
-            for (int depth : depths) {
-                Bench.Spec spec = new Bench.Spec(promptTokens, genTokens, depth, runs);
-                results.add(Bench.run(m, weights, spec, msg -> { if (!json) err.println("  depth " + depth + ": " + msg); }));
+            for (int promptTokens : promptList) {
+                for (int depth : depths) {
+                    Bench.Spec spec = new Bench.Spec(promptTokens, genTokens, depth, runs);
+                    results.add(Bench.run(m, weights, spec, msg -> {
+                        if (!json) err.println("  pp" + promptTokens + " depth " + depth + ": " + msg);
+                    }));
+                    resultPrompt.add(promptTokens);
+                    resultDepth.add(depth);
+                }
             }
         }
         double sizeGb = Bench.weightBytesPerToken(weights) / 1e9;
         if (json) {
-            out.println(toJson(name, typeName, sizeGb, t, machineGbS, results));
+            out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, results));
         } else {
             out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
                     "model", "type", "size", "threads", "test", "tokens/s", "s/token", "GB/s", "roofline");
             out.println("|--------------------|--------|----------|---------|--------------|--------------|-----------|----------|----------|");
             for (int i = 0; i < results.size(); i++) {
                 Bench.Result r = results.get(i);
-                String at = depths.get(i) == 0 ? "" : " @ d" + depths.get(i);
+                String at = resultDepth.get(i) == 0 ? "" : " @ d" + resultDepth.get(i);
+                int promptTokens = resultPrompt.get(i);
                 if (promptTokens > 0) {
-                    out.printf(Locale.ROOT, "| %-18s | %-6s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9s | %8s | %8s |%n",
-                            name, typeName, sizeGb, t, "pp" + promptTokens + at, r.ppTokensPerS(), 100 * r.ppSpread(), "", "", "");
+                    // for pp the last two columns are GFLOP/s and the fraction of the FMA peak
+                    double gflops = r.ppTokensPerS() * flopsPerToken / 1e9;
+                    out.printf(Locale.ROOT, "| %-18s | %-6s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9s | %5.0f GF | %5.0f%% F |%n",
+                            name, typeName, sizeGb, t, "pp" + promptTokens + at, r.ppTokensPerS(), 100 * r.ppSpread(), "",
+                            gflops, 100 * gflops / fmaGflops);
                 }
                 out.printf(Locale.ROOT, "| %-18s | %-6s | %5.2f GB | %7d | %-12s | %7.2f ±%2.0f%% | %9.4f | %8.1f | %7.0f%% |%n",
                         name, typeName, sizeGb, t, "tg" + genTokens + at, r.tgTokensPerS(), 100 * r.tgSpread(),
@@ -159,7 +187,8 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String toJson(String name, String type, double sizeGb, int threads, double machineGbS, List<Bench.Result> results) throws Exception {
+    static String toJson(String name, String type, double sizeGb, int threads, double machineGbS, double fmaGflops,
+                         double flopsPerToken, List<Integer> prompts, List<Bench.Result> results) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         root.put("model", name);
@@ -167,9 +196,17 @@ final class BenchCommand implements Callable<Integer> {
         root.put("size_gb", sizeGb);
         root.put("threads", threads);
         Bench.Result r0 = results.get(0);
+        root.put("fma_peak_gflops", fmaGflops);
+        root.put("flops_per_token", flopsPerToken);
         fill(root, r0, machineGbS);
+        root.put("pp_fma_fraction", r0.ppTokensPerS() * flopsPerToken / 1e9 / fmaGflops);
         ArrayNode all = root.putArray("by_depth");
-        for (Bench.Result r : results) fill(all.addObject(), r, machineGbS);
+        for (int i = 0; i < results.size(); i++) {
+            ObjectNode o = all.addObject();
+            o.put("prompt_tokens", prompts.get(i));
+            fill(o, results.get(i), machineGbS);
+            o.put("pp_fma_fraction", results.get(i).ppTokensPerS() * flopsPerToken / 1e9 / fmaGflops);
+        }
         return mapper.writeValueAsString(root);
     }
 

@@ -32,7 +32,7 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
-        try (Engine engine = Engine.open(model.modelPath(), model.options(), model.ctx, model.weights);
+        try (Engine engine = model.open(new java.io.PrintWriter(System.err, true));
              Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
             ChatTemplate template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
             SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), true);

@@ -52,6 +52,16 @@ final class ModelOptions {
         return qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q, p);
     }
 
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_BATCH,
+            description = "Prompt tokens per batched prefill step (default ${DEFAULT-VALUE}; longer prompts are split).")
+    int batch;
+
+    @Option(names = "--prompt-mode", paramLabel = "batched|sequential", defaultValue = "batched",
+            converter = PromptModeConverter.class,
+            description = "Prefill the prompt in blocks through matrix-matrix products (batched) or one token at a time "
+                    + "(sequential). Default ${DEFAULT-VALUE}.")
+    qwen4j.model.Options.Prompt promptMode;
+
     static final String HOW_TO_GET_A_MODEL = """
             no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
@@ -74,7 +84,8 @@ final class ModelOptions {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) throw new Qwen4jException("--threads must be at least 1, got " + t);
         if (ctx < 1) throw new Qwen4jException("--ctx must be at least 1, got " + ctx);
-        return Options.defaults().withThreads(t).withKernels(kernels);
+        if (batch < 1) throw new Qwen4jException("--batch must be at least 1, got " + batch);
+        return Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode);
     }
 
     static final class WeightMemoryConverter implements picocli.CommandLine.ITypeConverter<qwen4j.format.WeightMemory> {
@@ -85,6 +96,18 @@ final class ModelOptions {
                 case "huge" -> qwen4j.format.WeightMemory.HUGE_PAGES;
                 default -> throw new picocli.CommandLine.TypeConversionException(
                         "expected mmap or huge, got '" + value + "'");
+            };
+        }
+    }
+
+    static final class PromptModeConverter implements picocli.CommandLine.ITypeConverter<qwen4j.model.Options.Prompt> {
+        @Override
+        public qwen4j.model.Options.Prompt convert(String value) {
+            return switch (value.toLowerCase()) {
+                case "batched" -> qwen4j.model.Options.Prompt.BATCHED;
+                case "sequential" -> qwen4j.model.Options.Prompt.SEQUENTIAL;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                        "expected batched or sequential, got '" + value + "'");
             };
         }
     }

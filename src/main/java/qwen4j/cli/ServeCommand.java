@@ -55,7 +55,7 @@ final class ServeCommand implements Callable<Integer> {
         String id = modelId != null ? modelId : idFor(path);
         if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
         OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id);
-        try (Engine engine = Engine.open(path, model.options(), model.ctx, model.weights)) {
+        try (Engine engine = model.open(new java.io.PrintWriter(System.err, true))) {
             OpenAiServer server;
             try {
                 server = OpenAiServer.start(engine, config);

@@ -87,13 +87,11 @@ public final class Generator {
         float[] logits = null;
         String stop = null;
         int fed = 0;
-        for (int id : prompt) {
-            if (cancelled.getAsBoolean()) {
-                stop = "cancelled";
-                break;
-            }
-            logits = model.forward(session, id);
-            fed++;
+        if (cancelled.getAsBoolean()) {
+            stop = "cancelled";
+        } else {
+            logits = model.prefill(session, prompt); // batched or token by token, as the options say
+            fed = prompt.length;
         }
         long prefillNanos = System.nanoTime() - t0;
         if (sampler != null) for (int i = 0; i < fed; i++) sampler.accept(prompt[i]);

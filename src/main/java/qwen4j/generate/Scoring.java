@@ -19,23 +19,25 @@ public final class Scoring {
 
     public static Result score(Qwen2Model model, Session session, int[] ids, int topK, int vocabLimit) {
         List<Position> positions = new ArrayList<>(ids.length);
-        double nll = 0;
-        int scored = 0;
-        for (int i = 0; i < ids.length; i++) {
-            float[] logits = model.forward(session, ids[i]);
+        double[] nll = {0};
+        int[] scored = {0};
+        if (ids.length == 0) return new Result(positions, Double.NaN);
+        // the prompt goes through as the model's options say (batched blocks or token by token);
+        // each token's logits arrive here in order
+        model.prefill(session, ids, (i, logits) -> {
             int next = i + 1 < ids.length ? ids[i + 1] : -1;
             double lp = Double.NaN;
             if (next >= 0) {
                 lp = logSoftmaxAt(logits, vocabLimit, next);
-                nll -= lp;
-                scored++;
+                nll[0] -= lp;
+                scored[0]++;
             }
             int[] top = topK(logits, vocabLimit, topK);
             float[] topLogits = new float[top.length];
             for (int j = 0; j < top.length; j++) topLogits[j] = logits[top[j]];
             positions.add(new Position(i, next, lp, top, topLogits));
-        }
-        double ppl = scored == 0 ? Double.NaN : Math.exp(nll / scored);
+        });
+        double ppl = scored[0] == 0 ? Double.NaN : Math.exp(nll[0] / scored[0]);
         return new Result(positions, ppl);
     }
 

@@ -48,6 +48,7 @@ public final class Attention {
      */
     public void attend(float[] q, float[] keys, float[] values, int pos, float[] scores, float[] out,
                        int from, int to) {
+        // the decode step's own loop (kept apart from attendHead: C2 compiles this hot path alone)
         int group = heads / kvHeads;
         int kvDim = kvHeads * headDim;
         int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
@@ -66,6 +67,41 @@ public final class Attention {
                 float a = scores[sOff + t];
                 ops.axpy(a, values, t * kvDim + kvOff, out, qOff, headDim);
             }
+        }
+    }
+
+    /**
+     * For heads [from, to) and each of {@code n} block tokens t at positions pos0 + t: the same as
+     * {@link #attend} with q and out rows at t * heads * headDim. The cache must already hold the
+     * block's keys and values; token t sees positions 0..pos0 + t only.
+     */
+    public void attendBatch(float[] q, float[] keys, float[] values, int pos0, int n, float[] scores, float[] out,
+                            int from, int to) {
+        int stride = heads * headDim;
+        for (int h = from; h < to; h++) {
+            for (int t = 0; t < n; t++) {
+                attendHead(q, t * stride, keys, values, pos0 + t, scores, h * ctx, out, t * stride, h);
+            }
+        }
+    }
+
+    private void attendHead(float[] q, int qBase, float[] keys, float[] values, int pos, float[] scores, int sOff,
+                            float[] out, int outBase, int h) {
+        int group = heads / kvHeads;
+        int kvDim = kvHeads * headDim;
+        int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
+        int qOff = qBase + h * headDim, oOff = outBase + h * headDim;
+        int kvOff = (h / group) * headDim;
+        for (int t = 0; t < len; t++) {
+            float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
+            if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
+            scores[sOff + t] = s;
+        }
+        ops.softmax(scores, sOff, len);
+        java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
+        for (int t = 0; t < len; t++) {
+            float a = scores[sOff + t];
+            ops.axpy(a, values, t * kvDim + kvOff, out, oOff, headDim);
         }
     }
 }

@@ -10,24 +10,38 @@ import qwen4j.tensor.Kernels;
  * @param threads  worker threads for matrix products and attention (1 = single-threaded)
  * @param rope     how rotary angles are obtained
  * @param mask     how causality is enforced in attention
+ * @param prompt   how a prompt is prefilled: one token at a time, or blocks of tokens through
+ *                 matrix-matrix products ({@link Qwen2Model#forwardBatch})
+ * @param batch    the largest block of prompt tokens one batched step takes (longer prompts are split)
  */
-public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask) {
+public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int batch) {
+
+    /** Prefill mode. */
+    public enum Prompt { SEQUENTIAL, BATCHED }
+
+    /** Default prompt block size. */
+    public static final int DEFAULT_BATCH = 256;
 
     public Options {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
     }
 
-    /** The fast configuration: SIMD kernels on every core, cached rotary table, implicit mask. */
+    /** The fast configuration: SIMD kernels on every core, cached rotary table, implicit mask, batched prefill. */
     public static Options defaults() {
         return new Options(Kernels.SIMD, Runtime.getRuntime().availableProcessors(), Rope.Mode.TABLE,
-                Attention.Mask.IMPLICIT);
+                Attention.Mask.IMPLICIT, Prompt.BATCHED, DEFAULT_BATCH);
     }
 
-    public Options withThreads(int n) { return new Options(kernels, n, rope, mask); }
+    public Options withThreads(int n) { return new Options(kernels, n, rope, mask, prompt, batch); }
 
-    public Options withKernels(Kernels k) { return new Options(k, threads, rope, mask); }
+    public Options withKernels(Kernels k) { return new Options(k, threads, rope, mask, prompt, batch); }
 
-    public Options withRope(Rope.Mode r) { return new Options(kernels, threads, r, mask); }
+    public Options withRope(Rope.Mode r) { return new Options(kernels, threads, r, mask, prompt, batch); }
 
-    public Options withMask(Attention.Mask m) { return new Options(kernels, threads, rope, m); }
+    public Options withMask(Attention.Mask m) { return new Options(kernels, threads, rope, m, prompt, batch); }
+
+    public Options withPrompt(Prompt p) { return new Options(kernels, threads, rope, mask, p, batch); }
+
+    public Options withBatch(int b) { return new Options(kernels, threads, rope, mask, prompt, b); }
 }

@@ -15,6 +15,8 @@ public final class Session {
     final float[] gate, up;         // [intermediate]
     final float[] scores;           // [heads * ctx]
     final float[] logits;           // [vocab]
+    private final Qwen2Config config;
+    private Batch batch;             // scratch of the batched forward, allocated on first use
 
     Session(Qwen2Config c, int ctx, Attention.Mask mask, qwen4j.tensor.FloatKernels ops) {
         cache = new KvCache(c.numLayers(), ctx, c.kvDim());
@@ -30,6 +32,37 @@ public final class Session {
         up = new float[c.intermediateSize()];
         scores = new float[Math.multiplyExact(c.numHeads(), ctx)];
         logits = new float[c.vocabSize()];
+        config = c;
+    }
+
+    /**
+     * Scratch of {@link Qwen2Model#forwardBatch}: the same buffers as a step's, one row per block
+     * token ([tokens * hidden] etc., row-major). Allocated once, for the largest block seen.
+     */
+    static final class Batch {
+        final int capacity;
+        final float[] x, xb, xb2, q, k, v, attnOut, gate, up;
+
+        Batch(Qwen2Config c, int n) {
+            capacity = n;
+            int hidden = Math.multiplyExact(n, c.hiddenSize()), kv = Math.multiplyExact(n, c.kvDim());
+            int ffn = Math.multiplyExact(n, c.intermediateSize());
+            x = new float[hidden];
+            xb = new float[hidden];
+            xb2 = new float[hidden];
+            q = new float[hidden];
+            k = new float[kv];
+            v = new float[kv];
+            attnOut = new float[hidden];
+            gate = new float[ffn];
+            up = new float[ffn];
+        }
+    }
+
+    /** Batch scratch with room for at least n tokens. */
+    Batch batch(int n) {
+        if (batch == null || batch.capacity < n) batch = new Batch(config, n);
+        return batch;
     }
 
     /** Tokens already processed (the position the next token will take). */

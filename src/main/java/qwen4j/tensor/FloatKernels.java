@@ -30,6 +30,9 @@ public interface FloatKernels {
      */
     void rmsnorm(float[] out, float[] x, float[] weight, float eps, int n);
 
+    /** {@link #rmsnorm(float[], float[], float[], float, int)} of x[xOff ..] into out[outOff ..]. */
+    void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float eps, int n);
+
     /** In-place softmax of x[off .. off+n) in float32, with the maximum subtracted first. */
     void softmax(float[] x, int off, int n);
 

@@ -20,4 +20,34 @@ public interface Matrix {
 
     /** Writes row r, converted to float32, to dst[dstOff .. dstOff + cols()). */
     void row(int r, float[] dst, int dstOff);
+
+    /** Floats of scratch {@link #matmul(float[], int, float[], int, int, float[])} needs. */
+    default int matmulScratch() { return cols(); }
+
+    /**
+     * Batched product for output rows [from, to): x holds n activation rows of cols() floats
+     * (row-major), out holds n rows of rows() floats; out[t * rows() + r] = dot(row r, x row t).
+     * Allocates its scratch; hot paths call the overload that is given one.
+     */
+    default void matmul(float[] x, int n, float[] out, int from, int to) {
+        matmul(x, n, out, from, to, new float[matmulScratch()]);
+    }
+
+    /**
+     * As {@link #matmul(float[], int, float[], int, int)} with {@code scratch} of at least
+     * {@link #matmulScratch()} floats. This default is the reference: each weight row converted
+     * once with {@link #row}, then a sequential float32 dot with every x row.
+     */
+    default void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+        int cols = cols(), rows = rows();
+        for (int r = from; r < to; r++) {
+            row(r, scratch, 0);
+            for (int t = 0; t < n; t++) {
+                int xo = t * cols;
+                float sum = 0f;
+                for (int j = 0; j < cols; j++) sum += scratch[j] * x[xo + j];
+                out[t * rows + r] = sum;
+            }
+        }
+    }
 }

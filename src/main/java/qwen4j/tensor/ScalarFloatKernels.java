@@ -37,6 +37,14 @@ final class ScalarFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float eps, int n) {
+        float ss = 0f;
+        for (int i = 0; i < n; i++) ss += x[xOff + i] * x[xOff + i];
+        float r = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) out[outOff + i] = weight[i] * (x[xOff + i] * r);
+    }
+
+    @Override
     public void softmax(float[] x, int off, int n) {
         float max = Float.NEGATIVE_INFINITY;
         for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);

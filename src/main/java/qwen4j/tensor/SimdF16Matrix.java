@@ -18,7 +18,7 @@ import jdk.incubator.vector.FloatVector;
  * conversion is long enough that four rows of it exceed C2's inlining budget for one method
  * (NodeCountInliningCutoff), vectors get boxed, and the kernel allocates and runs 3x slower.
  */
-final class SimdF16Matrix implements Matrix {
+final class SimdF16Matrix implements Matrix, MatMul.Rows {
     private static final int BYTES = 2;
     private final MemorySegment data;
     private final int rows, cols;
@@ -97,5 +97,22 @@ final class SimdF16Matrix implements Matrix {
         int j = 0;
         for (; j + L <= cols; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
         for (; j < cols; j++) dst[dstOff + j] = scalar(b + (long) j * BYTES);
+    }
+
+    @Override public void decodeRow(int r, float[] dst, int off) { row(r, dst, off); }
+
+    @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        long b = r * rowBytes + (long) k0 * BYTES;
+        int j = 0;
+        for (; j + L <= n; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
+        for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
+    }
+
+    @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }
+
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+        MatMul.tiled(this, x, n, out, from, to, scratch);
     }
 }

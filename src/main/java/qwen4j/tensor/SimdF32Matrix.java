@@ -16,7 +16,7 @@ import jdk.incubator.vector.FloatVector;
  * does not depend on how rows are grouped or split across threads. {@code rowsPerPass} rows
  * (1 or 4) are computed together, sharing the loads of x.
  */
-final class SimdF32Matrix implements Matrix {
+final class SimdF32Matrix implements Matrix, MatMul.Rows {
     private static final int BYTES = 4;
     private final MemorySegment data;
     private final int rows, cols;
@@ -99,5 +99,22 @@ final class SimdF32Matrix implements Matrix {
         int j = 0;
         for (; j + L <= cols; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
         for (; j < cols; j++) dst[dstOff + j] = scalar(b + (long) j * BYTES);
+    }
+
+    @Override public void decodeRow(int r, float[] dst, int off) { row(r, dst, off); }
+
+    @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        long b = r * rowBytes + (long) k0 * BYTES;
+        int j = 0;
+        for (; j + L <= n; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
+        for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
+    }
+
+    @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }
+
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+        MatMul.tiled(this, x, n, out, from, to, scratch);
     }
 }

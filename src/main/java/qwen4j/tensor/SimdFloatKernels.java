@@ -70,6 +70,17 @@ final class SimdFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float eps, int n) {
+        float ss = dot(x, xOff, x, xOff, n);
+        float r = (float) (1.0 / Math.sqrt(ss / n + eps));
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector.fromArray(F, x, xOff + i).mul(r).mul(FloatVector.fromArray(F, weight, i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) out[outOff + i] = weight[i] * (x[xOff + i] * r);
+    }
+
+    @Override
     public void softmax(float[] x, int off, int n) {
         FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
         int i = 0;

@@ -28,7 +28,7 @@ public final class WorkerPool implements AutoCloseable {
     /** Chunks per thread a dispatch aims for: enough to balance, few enough to be cheap. */
     private static final int CHUNKS_PER_THREAD = 8;
     private static final int SPINS = 1 << 14;
-    private static final int MODE_TASK = 0, MODE_MATVEC = 1;
+    private static final int MODE_TASK = 0, MODE_MATVEC = 1, MODE_MATMUL = 2;
 
     private final int threads;
     private final Worker[] workers;
@@ -39,7 +39,9 @@ public final class WorkerPool implements AutoCloseable {
     private RangeTask task;
     private Matrix ma, mb, mc;
     private float[] x, outA, outB, outC;
-    private int endA, endB, total, chunk;
+    private int endA, endB, total, chunk, tokens;
+    /** Per-thread scratch of the batched products (index 0: the caller); grows, never shrinks. */
+    private final float[][] scratch;
     private boolean dispatching;
     private Thread caller;
 
@@ -84,8 +86,9 @@ public final class WorkerPool implements AutoCloseable {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1");
         this.threads = threads;
         this.workers = new Worker[threads - 1];
+        this.scratch = new float[threads][];
         for (int i = 0; i < workers.length; i++) {
-            workers[i] = new Worker("qwen4j-worker-" + (i + 1));
+            workers[i] = new Worker("qwen4j-worker-" + (i + 1), i + 1);
             workers[i].start();
         }
     }
@@ -136,6 +139,55 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
+     * Batched product: out = x · mᵀ for n activation rows (x: n rows of m.cols(), out: n rows of
+     * m.rows()), output rows split across the threads; allocates nothing once scratch has grown.
+     */
+    public void matmul(Matrix m, float[] x, int n, float[] out) {
+        matmul3(m, out, null, null, null, null, x, n);
+    }
+
+    /** outA = x · aᵀ and outB = x · bᵀ in one dispatch (gate and up). */
+    public void matmul2(Matrix a, float[] outA, Matrix b, float[] outB, float[] x, int n) {
+        matmul3(a, outA, b, outB, null, null, x, n);
+    }
+
+    /** Three batched products of the same x in one dispatch (q, k, v); b and c may be null. */
+    public void matmul3(Matrix a, float[] outA, Matrix b, float[] outB, Matrix c, float[] outC, float[] x, int n) {
+        int need = a.matmulScratch();
+        if (b != null) need = Math.max(need, b.matmulScratch());
+        if (c != null) need = Math.max(need, c.matmulScratch());
+        int rowsA = a.rows(), rowsB = b == null ? 0 : b.rows(), rowsC = c == null ? 0 : c.rows();
+        int rows = rowsA + rowsB + rowsC;
+        int chunkRows = matvecChunk(rows);
+        if (threads == 1 || rows <= chunkRows) {
+            float[] w = scratch(0, need);
+            a.matmul(x, n, outA, 0, rowsA, w);
+            if (b != null) b.matmul(x, n, outB, 0, rowsB, w);
+            if (c != null) c.matmul(x, n, outC, 0, rowsC, w);
+            return;
+        }
+        for (int i = 0; i < threads; i++) scratch(i, need);
+        int padA = roundUp(rowsA, chunkRows), padB = roundUp(rowsB, chunkRows), padC = roundUp(rowsC, chunkRows);
+        begin();
+        this.mode = MODE_MATMUL;
+        this.ma = a; this.mb = b; this.mc = c;
+        this.outA = outA; this.outB = outB; this.outC = outC;
+        this.x = x;
+        this.tokens = n;
+        this.endA = padA;
+        this.endB = padA + padB;
+        this.total = padA + padB + padC;
+        this.chunk = chunkRows;
+        run();
+    }
+
+    private float[] scratch(int thread, int floats) {
+        float[] s = scratch[thread];
+        if (s == null || s.length < floats) scratch[thread] = s = new float[floats];
+        return s;
+    }
+
+    /**
      * Runs task over [0, n) in chunks spread over the pool's threads (the caller included); blocks
      * until all are done; allocates nothing.
      */
@@ -175,7 +227,7 @@ public final class WorkerPool implements AutoCloseable {
             if (w.parked) LockSupport.unpark(w);
         }
         try {
-            work();
+            work(0);
         } catch (Throwable t) {
             if (failure == null) failure = t;
         }
@@ -204,8 +256,12 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /** Takes chunks until none are left. Runs on the caller and on every worker. */
-    private void work() {
+    private void work(int thread) {
         int chunk = this.chunk, total = this.total;
+        if (mode == MODE_MATMUL) {
+            workMatmul(scratch[thread], chunk, total);
+            return;
+        }
         for (int c = nextChunk.getAndIncrement(); (long) c * chunk < total; c = nextChunk.getAndIncrement()) {
             int from = c * chunk, to = Math.min(from + chunk, total);
             if (mode == MODE_TASK) {
@@ -237,6 +293,20 @@ public final class WorkerPool implements AutoCloseable {
         return m instanceof Int8Matvec i && i.usesInt8Activations();
     }
 
+    private void workMatmul(float[] w, int chunk, int total) {
+        int n = tokens;
+        for (int c = nextChunk.getAndIncrement(); (long) c * chunk < total; c = nextChunk.getAndIncrement()) {
+            int from = c * chunk, to = Math.min(from + chunk, total);
+            if (from < endA) {
+                ma.matmul(x, n, outA, from, Math.min(to, ma.rows()), w);
+            } else if (from < endB) {
+                mb.matmul(x, n, outB, from - endA, Math.min(to - endA, mb.rows()), w);
+            } else {
+                mc.matmul(x, n, outC, from - endB, Math.min(to - endB, mc.rows()), w);
+            }
+        }
+    }
+
     private static int roundUp(int n, int m) { return ceilDiv(n, m) * m; }
 
     private static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
@@ -260,11 +330,13 @@ public final class WorkerPool implements AutoCloseable {
 
     private final class Worker extends Thread {
         volatile boolean parked;
+        private final int index;
         /** The last phase this worker ran; read here, before start(), so no dispatch is missed. */
         private int seen = phase;
 
-        Worker(String name) {
+        Worker(String name, int index) {
             super(name);
+            this.index = index;
             setDaemon(true);
         }
 
@@ -275,7 +347,7 @@ public final class WorkerPool implements AutoCloseable {
                 seen = awaitPhase(seen);
                 if (closed) return;
                 try {
-                    work();
+                    work(index);
                 } catch (Throwable t) {
                     if (failure == null) failure = t;
                 } finally {

@@ -17,7 +17,7 @@ import qwen4j.tensor.Kernels;
 /**
  * The engine against the independent numpy reference (fixtures/tiny/golden.json), for every
  * float form of the tiny model (HF folder, sharded HF folder, BF16 GGUF), both kernel
- * implementations and 1 or 2 threads: teacher-forced logits within 1e-3 at every step for every
+ * implementations, 1 or 2 threads, and the prompt prefilled token by token or in batched blocks: teacher-forced logits within 1e-3 at every step for every
  * reference top-20 and probe id, and greedy generation reproducing the reference tokens.
  */
 class GoldenLogitsTest {
@@ -48,36 +48,52 @@ class GoldenLogitsTest {
                 .toList();
     }
 
+    /**
+     * The engine's model with the prompt prefilled token by token, and one (on the same weights)
+     * that prefills in batched blocks of 3 tokens, so prompts span several blocks: both must meet
+     * the reference.
+     */
+    static List<Qwen2Model> bothPromptModes(Engine engine) {
+        Qwen2Model m = engine.model();
+        Options o = m.options().withBatch(3);
+        return List.of(new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.SEQUENTIAL), m.maxContext()),
+                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED), m.maxContext()));
+    }
+
     @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
     @MethodSource("forms")
     void teacherForcedLogitsMatchReference(Path model, Kernels kernels, int threads, String weights) {
         List<Golden> cases = cases(weights);
         assertThat(cases).hasSize(4);
-        if (int8(kernels, weights)) {
-            int8ActivationsMeetTheQuantizedRule(model, threads, cases);
-            return;
-        }
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
-            for (Golden g : cases) {
-                Session s = engine.newSession();
-                float[] logits = null;
-                for (int id : g.promptIds()) logits = engine.model().forward(s, id);
-                double worst = 0;
-                for (int step = 0; step < g.steps().size(); step++) {
-                    Golden.Step ref = g.steps().get(step);
-                    for (int i = 0; i < ref.ids().length; i++) {
-                        double diff = Math.abs(logits[ref.ids()[i]] - ref.logits()[i]);
-                        worst = Math.max(worst, diff);
-                        assertThat(diff)
-                                .as("%s case %s step %d id %d: logit %f vs reference %f", model.getFileName(),
-                                        g.prompt(), step, ref.ids()[i], logits[ref.ids()[i]], ref.logits()[i])
-                                .isLessThanOrEqualTo(TOLERANCE);
-                    }
-                    if (step + 1 < g.steps().size()) logits = engine.model().forward(s, g.greedyIds()[step]);
+            for (Qwen2Model m : bothPromptModes(engine)) {
+                try (m) {
+                    if (int8(kernels, weights)) int8ActivationsMeetTheQuantizedRule(m, cases, model);
+                    else teacherForced(m, cases, model);
                 }
-                assertThat(worst).isLessThanOrEqualTo(TOLERANCE);
             }
+        }
+    }
+
+    private static void teacherForced(Qwen2Model m, List<Golden> cases, Path model) {
+        for (Golden g : cases) {
+            Session s = m.newSession(m.maxContext());
+            float[] logits = m.prefill(s, g.promptIds());
+            double worst = 0;
+            for (int step = 0; step < g.steps().size(); step++) {
+                Golden.Step ref = g.steps().get(step);
+                for (int i = 0; i < ref.ids().length; i++) {
+                    double diff = Math.abs(logits[ref.ids()[i]] - ref.logits()[i]);
+                    worst = Math.max(worst, diff);
+                    assertThat(diff)
+                            .as("%s %s case %s step %d id %d: logit %f vs reference %f", model.getFileName(), m.options().prompt(),
+                                    g.prompt(), step, ref.ids()[i], logits[ref.ids()[i]], ref.logits()[i])
+                            .isLessThanOrEqualTo(TOLERANCE);
+                }
+                if (step + 1 < g.steps().size()) logits = m.forward(s, g.greedyIds()[step]);
+            }
+            assertThat(worst).isLessThanOrEqualTo(TOLERANCE);
         }
     }
 
@@ -92,13 +108,11 @@ class GoldenLogitsTest {
      * over the reference's top-20 ids (both distributions renormalized there; the logits are peaked, so
      * they hold nearly all the mass).
      */
-    static void int8ActivationsMeetTheQuantizedRule(Path model, int threads, List<Golden> cases) {
-        Options options = Options.defaults().withKernels(Kernels.SIMD).withThreads(threads);
-        try (Engine engine = Engine.open(model, options, 512)) {
+    static void int8ActivationsMeetTheQuantizedRule(Qwen2Model m, List<Golden> cases, Path model) {
+        {
             for (Golden g : cases) {
-                Session s = engine.newSession();
-                float[] logits = null;
-                for (int id : g.promptIds()) logits = engine.model().forward(s, id);
+                Session s = m.newSession(m.maxContext());
+                float[] logits = m.prefill(s, g.promptIds());
                 int agree = 0;
                 double klSum = 0;
                 int steps = g.steps().size();
@@ -124,11 +138,11 @@ class GoldenLogitsTest {
                         kl += Math.exp(lp) * (lp - lq);
                     }
                     klSum += kl;
-                    if (step + 1 < steps) logits = engine.model().forward(s, g.greedyIds()[step]);
+                    if (step + 1 < steps) logits = m.forward(s, g.greedyIds()[step]);
                 }
-                assertThat(agree / (double) steps).as("%s case %s: top-1 agreement", model.getFileName(), g.prompt())
+                assertThat(agree / (double) steps).as("%s %s case %s: top-1 agreement", model.getFileName(), m.options().prompt(), g.prompt())
                         .isGreaterThanOrEqualTo(0.9);
-                assertThat(klSum / steps).as("%s case %s: mean KL", model.getFileName(), g.prompt())
+                assertThat(klSum / steps).as("%s %s case %s: mean KL", model.getFileName(), m.options().prompt(), g.prompt())
                         .isLessThanOrEqualTo(0.01);
             }
         }
@@ -139,17 +153,22 @@ class GoldenLogitsTest {
     void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights) {
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
-            for (Golden g : cases(weights)) {
-                Generation gen = new qwen4j.generate.Generator(engine.model(), engine.tokenizer(), java.util.Set.of())
-                        .generate(engine.newSession(), g.promptIds(), g.greedyIds().length, piece -> {});
-                int check = g.greedyPrefixToCheck();
-                assertThat(check).isGreaterThan(0);
-                // 8-bit activations are judged by top-1 agreement and KL along the reference path (above);
-                // free-running greedy text may leave that path at a close call, so only its first token is held.
-                if (int8(kernels, weights)) check = 1;
-                assertThat(java.util.Arrays.copyOf(gen.ids(), check))
-                        .as("%s case %s: first %d greedy tokens", model.getFileName(), g.prompt(), check)
-                        .containsExactly(java.util.Arrays.copyOf(g.greedyIds(), check));
+            for (Qwen2Model m : bothPromptModes(engine)) {
+                try (m) {
+                    for (Golden g : cases(weights)) {
+                        Generation gen = new qwen4j.generate.Generator(m, engine.tokenizer(), java.util.Set.of())
+                                .generate(m.newSession(m.maxContext()), g.promptIds(), g.greedyIds().length, piece -> {});
+                        int check = g.greedyPrefixToCheck();
+                        assertThat(check).isGreaterThan(0);
+                        // 8-bit activations are judged by top-1 agreement and KL along the reference path (above);
+                        // free-running greedy text may leave that path at a close call, so only its first token is held.
+                        if (int8(kernels, weights)) check = 1;
+                        assertThat(java.util.Arrays.copyOf(gen.ids(), check))
+                                .as("%s %s case %s: first %d greedy tokens", model.getFileName(), m.options().prompt(),
+                                        g.prompt(), check)
+                                .containsExactly(java.util.Arrays.copyOf(g.greedyIds(), check));
+                    }
+                }
             }
         }
     }

@@ -16,7 +16,7 @@ import qwen4j.tensor.Matrix;
  * to float32, then a sequential float32 dot with x. The {@link Kernels#SIMD} matvec decodes blocks in
  * vector registers and FMAs them with float32 x (activations stay float32; see {@code QuantSimd}).
  */
-public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Matvec
+public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Matvec, qwen4j.tensor.MatMul.Rows
         permits Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix,
                 Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
 
@@ -153,6 +153,39 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
             if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
         } else {
             matvecScalar(x, out, from, to);
+        }
+    }
+
+    /**
+     * Row r as float32 for the batched product: the same values as {@link #row} (bit-exact), decoded in
+     * vector registers where {@link QuantDecode} has the type.
+     */
+    @Override
+    public void decodeRow(int r, float[] dst, int off) {
+        if (!QuantDecode.row(type(), data, r * rowBytes, blocksPerRow, dst, off)) row(r, dst, off);
+    }
+
+    @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        int qk = type().blockSize(), bb = type().blockBytes();
+        if (k0 % qk != 0 || n % qk != 0) throw new IllegalArgumentException("columns " + k0 + "+" + n + " are not whole blocks");
+        long base = r * rowBytes + (long) (k0 / qk) * bb;
+        if (!QuantDecode.row(type(), data, base, n / qk, dst, off)) {
+            for (int b = 0; b < n / qk; b++) dequantizeBlock(data, base + (long) b * bb, dst, off + b * qk);
+        }
+    }
+
+    @Override
+    public int matmulScratch() { return simd ? qwen4j.tensor.MatMul.scratchFloats(cols) : cols; }
+
+    /** SIMD: the tiled kernel over rows decoded once per tile; scalar: the reference default. */
+    @Override
+    public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+        java.util.Objects.checkFromToIndex(from, to, rows);
+        if (simd) {
+            qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
+        } else {
+            Matrix.super.matmul(x, n, out, from, to, scratch);
         }
     }
 

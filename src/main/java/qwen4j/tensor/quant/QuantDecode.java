@@ -1,0 +1,88 @@
+package qwen4j.tensor.quant;
+
+import static qwen4j.tensor.quant.QuantSimd.L;
+
+import java.lang.foreign.MemorySegment;
+import jdk.incubator.vector.ByteVector;
+import qwen4j.tensor.DType;
+
+/**
+ * Whole rows of quantized blocks decoded to float32 in vector registers, for the batched product
+ * (prefill), which converts each weight row once and reuses it for every token. Bit-exact with the
+ * scalar {@code dequant}s: the same int-to-float conversion and the same single multiply by d.
+ */
+final class QuantDecode {
+    private QuantDecode() {}
+
+    /** Decodes the row at byte offset {@code base} ({@code nb} blocks); false if the type has no SIMD decoder. */
+    static boolean row(DType type, MemorySegment seg, long base, int nb, float[] dst, int off) {
+        switch (type) {
+            case Q8_0 -> q8_0(seg, base, nb, dst, off);
+            case Q4_0 -> q4_0(seg, base, nb, dst, off);
+            case Q4_K -> q4_k(seg, base, nb, dst, off);
+            case Q6_K -> q6_k(seg, base, nb, dst, off);
+            default -> { return false; }
+        }
+        return true;
+    }
+
+    static void q8_0(MemorySegment seg, long base, int nb, float[] dst, int off) {
+        long o = base;
+        for (int b = 0; b < nb; b++, o += Q8_0Matrix.BB, off += Q8_0Matrix.QK) {
+            float d = QuantMatrix.f16(seg, o);
+            for (int k = 0; k < Q8_0Matrix.QK; k += L) {
+                QuantSimd.toFloat(QuantSimd.load(seg, o + 2 + k)).mul(d).intoArray(dst, off + k);
+            }
+        }
+    }
+
+    static void q4_0(MemorySegment seg, long base, int nb, float[] dst, int off) {
+        long o = base;
+        for (int b = 0; b < nb; b++, o += Q4_0Matrix.BB, off += Q4_0Matrix.QK) {
+            float d = QuantMatrix.f16(seg, o);
+            for (int k = 0; k < 16; k += L) {
+                ByteVector q = QuantSimd.load(seg, o + 2 + k);
+                QuantSimd.toFloat(q.and((byte) 15).sub((byte) 8)).mul(d).intoArray(dst, off + k);
+                QuantSimd.toFloat(QuantSimd.shr(q, 4, 15).sub((byte) 8)).mul(d).intoArray(dst, off + 16 + k);
+            }
+        }
+    }
+
+    /** y = (d * sc) * q - dmin * mn per sub-block of 32: a multiply then a subtract, as the scalar code. */
+    static void q4_k(MemorySegment seg, long base, int nb, float[] dst, int off) {
+        long o = base;
+        for (int b = 0; b < nb; b++, o += Q4_KMatrix.BB, off += Q4_KMatrix.QK) {
+            float d = QuantMatrix.f16(seg, o), dmin = QuantMatrix.f16(seg, o + 2);
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * Q4_KMatrix.kScale(seg, o + 4, 2 * c), m1 = dmin * Q4_KMatrix.kMin(seg, o + 4, 2 * c);
+                float d2 = d * Q4_KMatrix.kScale(seg, o + 4, 2 * c + 1), m2 = dmin * Q4_KMatrix.kMin(seg, o + 4, 2 * c + 1);
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector q = QuantSimd.load(seg, o + 16 + 32 * c + l);
+                    QuantSimd.toFloat(q.and((byte) 15)).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l);
+                    QuantSimd.toFloat(QuantSimd.shr(q, 4, 15)).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l);
+                }
+            }
+        }
+    }
+
+    /** q = (low4 | high2 << 4) - 32, y = (d * scale) * q, 16 elements share a scale. */
+    static void q6_k(MemorySegment seg, long base, int nb, float[] dst, int off) {
+        long o = base;
+        for (int b = 0; b < nb; b++, o += Q6_KMatrix.BB, off += Q6_KMatrix.QK) {
+            float d = QuantMatrix.f16(seg, o + 208);
+            for (int h = 0; h < 2; h++) {
+                for (int k = 0; k < 4; k++) {
+                    for (int l = 0; l < 32; l += L) {
+                        int e = 128 * h + 32 * k + l;
+                        ByteVector ql = QuantSimd.load(seg, o + 64 * h + 32 * (k & 1) + l);
+                        ByteVector low = (k >>> 1) == 0 ? ql.and((byte) 15) : QuantSimd.shr(ql, 4, 15);
+                        ByteVector high = QuantSimd.shr(QuantSimd.load(seg, o + 128 + 32 * h + l), 2 * k, 3);
+                        ByteVector q = low.or(QuantSimd.shl(high, 4, 0x30)).sub((byte) 32);
+                        float ds = d * seg.get(QuantMatrix.BYTE, o + 192 + e / 16);
+                        QuantSimd.toFloat(q).mul(ds).intoArray(dst, off + e);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+package qwen4j.tensor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.Arena;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
+ * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 3, 17,
+ * 64; rows and columns off the 4-row, 16-lane and tile sizes.
+ */
+class MatmulKernelsTest {
+    static final int[] TOKENS = {1, 3, 17, 64};
+    static final int[] ROWS = {1, 5, 13, 37};
+    static final int[] COLS = {7, 17, 100, 257};
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        for (DType t : TestData.TYPES) for (int n : TOKENS) for (int r : ROWS) for (int c : COLS) out.add(Arguments.of(t, n, r, c));
+        // rows longer than MatMul.LONG_ROW go in column slices: partial sums added up
+        for (DType t : TestData.TYPES) out.add(Arguments.of(t, 6, 9, 2 * MatMul.SLICE + 37));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} n={1} {2}x{3}")
+    @MethodSource("cases")
+    void simdMatmulMatchesScalar(DType type, int n, int rows, int cols) {
+        try (Arena arena = Arena.ofConfined()) {
+            Tensor t = TestData.randomTensor(arena, type, rows, cols, 131L * rows + cols + n);
+            Matrix scalar = Matrices.of(t, Kernels.SCALAR);
+            Matrix simd = Matrices.of(t, Kernels.SIMD);
+            float[] x = TestData.randomVector(n * cols, 17L * n + cols);
+            check(scalar, simd, x, n, rows, cols);
+        }
+    }
+
+    /** Checks simd.matmul and scalar.matmul against the double products, full range and sub-ranges. */
+    static void check(Matrix scalar, Matrix simd, float[] x, int n, int rows, int cols) {
+        float[] want = new float[n * rows], got = new float[n * rows];
+        scalar.matmul(x, n, want, 0, rows);
+        simd.matmul(x, n, got, 0, rows);
+        float[] w = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            scalar.row(r, w, 0);
+            for (int tk = 0; tk < n; tk++) {
+                double exact = 0, s = 0;
+                for (int j = 0; j < cols; j++) {
+                    exact += (double) w[j] * x[tk * cols + j];
+                    s += Math.abs((double) w[j] * x[tk * cols + j]);
+                }
+                double bound = cols * 0x1p-24 * s + 1e-30;
+                assertThat((double) got[tk * rows + r]).as("simd row %d token %d", r, tk).isCloseTo(exact, Offset.offset(bound));
+                assertThat((double) want[tk * rows + r]).as("scalar row %d token %d", r, tk).isCloseTo(exact, Offset.offset(bound));
+            }
+        }
+        // A result must not depend on which row range computes it (threads split rows): the same
+        // products in the same order; only the lane sum (reduceLanes, whose order the JIT may
+        // change between interpreted and compiled code) can move the last bit.
+        int from = rows / 3;
+        float[] part = new float[n * rows];
+        simd.matmul(x, n, part, from, rows);
+        for (int tk = 0; tk < n; tk++) {
+            for (int r = from; r < rows; r++) {
+                float g = got[tk * rows + r];
+                assertThat(part[tk * rows + r]).as("row %d token %d from %d", r, tk, from)
+                        .isCloseTo(g, org.assertj.core.data.Offset.offset(4 * Math.ulp(Math.abs(g)) + 1e-30f));
+            }
+        }
+    }
+
+    @Test
+    void poolMatmul3MatchesSingleThread() {
+        try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
+            int cols = 96, n = 19;
+            Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 301, cols, 1), Kernels.SIMD);
+            Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 45, cols, 2), Kernels.SIMD);
+            Matrix c = Matrices.of(TestData.randomTensor(arena, DType.F32, 77, cols, 3), Kernels.SIMD);
+            float[] x = TestData.randomVector(n * cols, 5);
+            float[][] r1 = {new float[n * 301], new float[n * 45], new float[n * 77]};
+            float[][] r2 = {new float[n * 301], new float[n * 45], new float[n * 77]};
+            one.matmul3(a, r1[0], b, r1[1], c, r1[2], x, n);
+            two.matmul3(a, r2[0], b, r2[1], c, r2[2], x, n);
+            for (int i = 0; i < 3; i++) assertClose(r2[i], r1[i]);
+            // and each equals the matrix's own matmul
+            float[] direct = new float[n * 301];
+            a.matmul(x, n, direct, 0, 301);
+            assertClose(r1[0], direct);
+            float[] two2 = new float[n * 45];
+            two.matmul(b, x, n, two2);
+            assertClose(two2, r1[1]);
+        }
+    }
+
+    /** Equal up to the last bits a JIT-dependent lane-sum order can move. */
+    static void assertClose(float[] got, float[] want) {
+        assertThat(got).hasSameSizeAs(want);
+        for (int i = 0; i < got.length; i++) {
+            assertThat(got[i]).as("element %d", i)
+                    .isCloseTo(want[i], org.assertj.core.data.Offset.offset(4 * Math.ulp(Math.abs(want[i])) + 1e-30f));
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package qwen4j.tensor.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+
+/** Quantized batched products: SIMD decode is bit-exact, the tiled matmul matches the reference. */
+class QuantMatmulTest {
+    static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K, DType.Q5_0};
+
+    static Stream<Arguments> shapes() {
+        List<Arguments> out = new ArrayList<>();
+        for (DType t : TYPES) {
+            int[] colsList = t.blockSize() == 32 ? new int[] {32, 96, 288} : new int[] {256, 512};
+            for (int cols : colsList) for (int rows : new int[] {1, 7, 21}) for (int n : new int[] {1, 3, 17, 64}) {
+                out.add(Arguments.of(t, n, rows, cols));
+            }
+        }
+        // long rows: decoded and multiplied in column slices
+        for (DType t : TYPES) out.add(Arguments.of(t, 5, 6, 4608));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} n={1} {2}x{3}")
+    @MethodSource("shapes")
+    void simdMatmulMatchesScalar(DType t, int n, int rows, int cols) {
+        long seed = t.ordinal() * 1_000_003L + rows * 7919L + cols + n;
+        MemorySegment seg = RandomBlocks.allocate(t, rows, cols, seed);
+        float[] x = RandomBlocks.vector(n * cols, seed + 1);
+        QuantMatrix scalar = QuantMatrix.of(t, seg, rows, cols, Kernels.SCALAR);
+        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        float[] a = new float[cols + 3], b = new float[cols + 3];
+        for (int r = 0; r < rows; r++) {
+            scalar.row(r, a, 3 - r % 3);
+            simd.decodeRow(r, b, 3 - r % 3);
+            assertThat(b).as("decoded row %d", r).isEqualTo(a);
+        }
+        float[] want = new float[n * rows], got = new float[n * rows];
+        scalar.matmul(x, n, want, 0, rows);
+        simd.matmul(x, n, got, 0, rows);
+        float[] w = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            scalar.row(r, w, 0);
+            for (int k = 0; k < n; k++) {
+                double exact = 0, s = 0;
+                for (int j = 0; j < cols; j++) {
+                    exact += (double) w[j] * x[k * cols + j];
+                    s += Math.abs((double) w[j] * x[k * cols + j]);
+                }
+                double bound = cols * 0x1p-24 * s + 1e-30;
+                assertThat((double) got[k * rows + r]).as("simd row %d token %d", r, k).isCloseTo(exact, Offset.offset(bound));
+                assertThat((double) want[k * rows + r]).as("scalar row %d token %d", r, k).isCloseTo(exact, Offset.offset(bound));
+            }
+        }
+    }
+}
