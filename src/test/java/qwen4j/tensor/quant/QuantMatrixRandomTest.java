@@ -83,8 +83,17 @@ class QuantMatrixRandomTest {
             float[] x = RandomBlocks.vector(cols, 43);
             float[] a = new float[3], b = new float[3];
             QuantMatrix.of(t, MemorySegment.ofArray(bytes), 3, cols, Kernels.SIMD, false).matvec(x, a, 0, 3);
-            QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD, false).matvec(x, b, 0, 3);
-            assertThat(a).as(t.toString()).containsExactly(b);
+            QuantMatrix m = QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD, false);
+            m.matvec(x, b, 0, 3);
+            // Same kernel, other memory: equal up to the order of the final lane sum, which the JIT may
+            // change (reduceLanes sums in one order when compiled, another when interpreted).
+            float[] w = new float[cols];
+            for (int r = 0; r < 3; r++) {
+                m.row(r, w, 0);
+                double s = 0;
+                for (int j = 0; j < cols; j++) s += Math.abs(w[j] * x[j]);
+                assertThat(a[r]).as(t + " row " + r).isCloseTo(b[r], org.assertj.core.data.Offset.offset((float) (2 * cols * 0x1p-24 * s)));
+            }
         }
     }
 
