@@ -537,11 +537,12 @@ public final class OpenAiServer implements AutoCloseable {
                     + " to generate); lower max_tokens or shorten the prompt", "max_tokens", "context_length_exceeded");
         }
         SlotPool.Slot slot = pool.acquire(job.prompt());
+        int lease = slot.lease;
         try {
             if (job.stream()) stream(job, slot, r);
             else complete(job, slot, r);
         } finally {
-            pool.release(slot);
+            pool.release(slot, lease);
         }
     }
 
@@ -570,6 +571,7 @@ public final class OpenAiServer implements AutoCloseable {
         int[] fed = Arrays.copyOf(prompt, prompt.length + g.ids().length);
         System.arraycopy(g.ids(), 0, fed, prompt.length, g.ids().length);
         slot.cached = Arrays.copyOf(fed, Math.min(fed.length, session.position()));
+        pool.release(slot, slot.lease); // the session is no longer used: free the slot before the answer is written
         return new Outcome(g, common);
     }
 

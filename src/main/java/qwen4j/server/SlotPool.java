@@ -21,6 +21,9 @@ final class SlotPool implements AutoCloseable {
         final Session session;
         final Generator generator;
         int[] cached = new int[0];
+        /** Whether a request holds the slot, and which acquisition (lease) it is. */
+        boolean held;
+        int lease;
 
         Slot(int id, Qwen2Model model, Session session, Generator generator) {
             this.id = id;
@@ -83,10 +86,18 @@ final class SlotPool implements AutoCloseable {
             }
         }
         free.remove(best);
+        best.held = true;
+        best.lease++;
         return best;
     }
 
-    synchronized void release(Slot s) {
+    /**
+     * Returns the slot taken by acquisition {@code lease} (later calls for that lease are no-ops). Called as soon as generation ends,
+     * before the response is written, so a client's next request finds its cached prefix free.
+     */
+    synchronized void release(Slot s, int lease) {
+        if (!s.held || s.lease != lease) return;
+        s.held = false;
         free.add(s);
         notifyAll();
     }
