@@ -48,26 +48,7 @@ public final class Attention {
      */
     public void attend(float[] q, float[] keys, float[] values, int pos, float[] scores, float[] out,
                        int from, int to) {
-        // the decode step's own loop (kept apart from attendHead: C2 compiles this hot path alone)
-        int group = heads / kvHeads;
-        int kvDim = kvHeads * headDim;
-        int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
-        for (int h = from; h < to; h++) {
-            int qOff = h * headDim;
-            int kvOff = (h / group) * headDim;
-            int sOff = h * ctx;
-            for (int t = 0; t < len; t++) {
-                float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
-                if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
-                scores[sOff + t] = s;
-            }
-            ops.softmax(scores, sOff, len);
-            java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-            for (int t = 0; t < len; t++) {
-                float a = scores[sOff + t];
-                ops.axpy(a, values, t * kvDim + kvOff, out, qOff, headDim);
-            }
-        }
+        for (int h = from; h < to; h++) attendHead(q, 0, keys, values, pos, scores, h * ctx, out, 0, h);
     }
 
     /**
