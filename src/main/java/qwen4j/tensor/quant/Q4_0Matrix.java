@@ -32,8 +32,102 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
+    // The SIMD kernels below compute sum (q - 8) * x * d as sum q * x * d - 8 * sum d * (sum of x over
+    // the block): the unsigned nibbles convert straight to float (no "- 8" per lane), and the block sums
+    // of x (BLOCK_SUMS, once per call) go into a scalar correction. Fewer
+    // vector operations per row is what lets a four-row pass stay within C2's inlining node budget
+    // (an operation left out of line boxes its vector). All three kernels do the same operations in
+    // the same order per row, so a row's result does not depend on how rows are grouped.
+
+    @Override boolean usesBlockSums() { return L == 16; }
+
+    /** The 16 low nibbles of the block at off (elements 0..15), as floats 0..15. */
+    private static FloatVector low(ByteVector b) {
+        return QuantSimd.toFloat(b.and((byte) 15));
+    }
+
+    /** The 16 high nibbles (elements 16..31), as floats 0..15. */
+    private static FloatVector high(ByteVector b) {
+        return QuantSimd.toFloat(b.lanewise(VectorOperators.LSHR, 4));
+    }
+
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        if (L != 16) return dotRowSimd8(seg, base, x, nb);
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc = FloatVector.zero(F);
+        float corr = 0f;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
+            float xs = sums[blk];
+            ByteVector b = QuantSimd.load(seg, off + 2);
+            float d = f16(seg, off);
+            acc = high(b).fma(xh, low(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
+            corr = Math.fma(d, xs, corr);
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
+    }
+
+    @Override
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) {
+            super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+            return;
+        }
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        float corr0 = 0f, corr1 = 0f;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
+            float xs = sums[blk];
+            ByteVector b0 = QuantSimd.load(seg, off + 2), b1 = QuantSimd.load(seg, off + stride + 2);
+            float d0 = f16(seg, off), d1 = f16(seg, off + stride);
+            acc0 = high(b0).fma(xh, low(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = high(b1).fma(xh, low(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
+            corr0 = Math.fma(d0, xs, corr0);
+            corr1 = Math.fma(d1, xs, corr1);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+    }
+
+    /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
+    @Override
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) {
+            super.dotFourRowsSimd(seg, base, stride, x, nb, out, r);
+            return;
+        }
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
+            float xs = sums[blk];
+            ByteVector b0 = QuantSimd.load(seg, off + 2), b1 = QuantSimd.load(seg, off + stride + 2);
+            ByteVector b2 = QuantSimd.load(seg, off + 2 * stride + 2), b3 = QuantSimd.load(seg, off + 3 * stride + 2);
+            float d0 = f16(seg, off), d1 = f16(seg, off + stride);
+            float d2 = f16(seg, off + 2 * stride), d3 = f16(seg, off + 3 * stride);
+            acc0 = high(b0).fma(xh, low(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = high(b1).fma(xh, low(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
+            acc2 = high(b2).fma(xh, low(b2).mul(xl)).fma(FloatVector.broadcast(F, d2), acc2);
+            acc3 = high(b3).fma(xh, low(b3).mul(xl)).fma(FloatVector.broadcast(F, d3), acc3);
+            corr0 = Math.fma(d0, xs, corr0);
+            corr1 = Math.fma(d1, xs, corr1);
+            corr2 = Math.fma(d2, xs, corr2);
+            corr3 = Math.fma(d3, xs, corr3);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
+    }
+
+    /** 8-lane machines (AVX2): each half block is two vectors; the plain block loop. */
+    private float dotRowSimd8(MemorySegment seg, long base, float[] x, int nb) {
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
@@ -47,28 +141,6 @@ final class Q4_0Matrix extends QuantMatrix {
             acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
-    }
-
-    @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector t0 = FloatVector.zero(F), t1 = t0;
-            for (int k = 0; k < 16; k += L) {
-                FloatVector xl = QuantSimd.x(x, xo + k), xh = QuantSimd.x(x, xo + 16 + k);
-                ByteVector b0 = QuantSimd.load(seg, off + 2 + k);
-                ByteVector b1 = QuantSimd.load(seg, off + stride + 2 + k);
-                t0 = QuantSimd.toFloat(b0.and((byte) 15).sub((byte) 8)).fma(xl, t0);
-                t1 = QuantSimd.toFloat(b1.and((byte) 15).sub((byte) 8)).fma(xl, t1);
-                t0 = QuantSimd.toFloat(QuantSimd.shr(b0, 4, 15).sub((byte) 8)).fma(xh, t0);
-                t1 = QuantSimd.toFloat(QuantSimd.shr(b1, 4, 15).sub((byte) 8)).fma(xh, t1);
-            }
-            acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
-        }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
     // ---------------------------------------------------------------- int8 activations

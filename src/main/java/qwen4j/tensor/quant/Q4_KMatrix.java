@@ -47,8 +47,119 @@ final class Q4_KMatrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
+    // SIMD kernels: sum over a sub-block of (d*sc*q - dmin*mn) * x = d*sc * sum q*x - dmin*mn * sum x.
+    // The nibbles convert straight to float and meet x in an FMA; each 32-element sub-block's sum
+    // gets its scale once, and the mins go into a scalar correction with the sub-block sums of x
+    // (BLOCK_SUMS). The loops run over half chunks (16 bytes: 16 low and 16 high nibbles) so that a
+    // body holds few Vector API calls: C2 inlines within a node budget per method, and an operation
+    // left out of line boxes its vector. 1-, 2- and 4-row kernels do the same operations per row in
+    // the same order, so a row's result does not depend on how rows are grouped.
+
+    @Override boolean usesBlockSums() { return L == 16; }
+
+    /** Scale and min bits of sub-blocks s and s + 1 of the super-block at off: (p1 | p2 << 16). */
+    private static int pair(MemorySegment seg, long off, int s) {
+        long sa = seg.get(LE_LONG, off + 4);
+        int sb = seg.get(LE_INT, off + 12);
+        return packedScaleMin(sa, sb, s) | packedScaleMin(sa, sb, s + 1) << 16;
+    }
+
+    private static FloatVector low(ByteVector b) { return QuantSimd.toFloat(b.and((byte) 15)); }
+
+    private static FloatVector high(ByteVector b) { return QuantSimd.toFloat(b.lanewise(VectorOperators.LSHR, 4)); }
+
+    /** Offset of half chunk h (16 bytes) of the row at base. */
+    private static long half(long base, int h) {
+        return base + (long) (h >> 3) * BB + 16 + 16 * (h & 7);
+    }
+
+    /** x offset of the low nibbles of half chunk h (the high ones are 32 further). */
+    private static int xAt(int h) {
+        return (h >> 3) * QK + 64 * ((h >> 1) & 3) + 16 * (h & 1);
+    }
+
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        if (L != 16) return dotRowSimd8(seg, base, x, nb);
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc = FloatVector.zero(F), tl = acc, th = acc;
+        float corr = 0f;
+        for (int h = 0; h < 8 * nb; h++) {
+            int xo = xAt(h);
+            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 32);
+            ByteVector b = QuantSimd.load(seg, half(base, h));
+            tl = low(b).fma(xl, tl);
+            th = high(b).fma(xh, th);
+            if ((h & 1) == 1) {
+                long sb = base + (long) (h >> 3) * BB;
+                int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
+                int p = pair(seg, sb, s);
+                int dd = seg.get(LE_INT, sb);
+                float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+                acc = tl.fma(FloatVector.broadcast(F, d * (p & 63)), acc);
+                acc = th.fma(FloatVector.broadcast(F, d * (p >>> 16 & 63)), acc);
+                corr = Math.fma(dmin * (p >>> 8 & 63), sums[si], corr);
+                corr = Math.fma(dmin * (p >>> 24), sums[si + 1], corr);
+                tl = FloatVector.zero(F);
+                th = tl;
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - corr;
+    }
+
+    @Override
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) {
+            super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+            return;
+        }
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc0 = FloatVector.zero(F), tl0 = acc0, th0 = acc0, acc1 = acc0, tl1 = acc0, th1 = acc0;
+        float corr0 = 0f, corr1 = 0f;
+        for (int h = 0; h < 8 * nb; h++) {
+            int xo = xAt(h);
+            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 32);
+            long o = half(base, h);
+            ByteVector b0 = QuantSimd.load(seg, o), b1 = QuantSimd.load(seg, o + stride);
+            tl0 = low(b0).fma(xl, tl0);
+            th0 = high(b0).fma(xh, th0);
+            tl1 = low(b1).fma(xl, tl1);
+            th1 = high(b1).fma(xh, th1);
+            if ((h & 1) == 1) {
+                long sb = base + (long) (h >> 3) * BB;
+                int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
+                float xs0 = sums[si], xs1 = sums[si + 1];
+                int p0 = pair(seg, sb, s), p1 = pair(seg, sb + stride, s);
+                int dd0 = seg.get(LE_INT, sb), dd1 = seg.get(LE_INT, sb + stride);
+                float d0 = Float.float16ToFloat((short) dd0), dmin0 = Float.float16ToFloat((short) (dd0 >>> 16));
+                float d1 = Float.float16ToFloat((short) dd1), dmin1 = Float.float16ToFloat((short) (dd1 >>> 16));
+                acc0 = tl0.fma(FloatVector.broadcast(F, d0 * (p0 & 63)), acc0);
+                acc0 = th0.fma(FloatVector.broadcast(F, d0 * (p0 >>> 16 & 63)), acc0);
+                acc1 = tl1.fma(FloatVector.broadcast(F, d1 * (p1 & 63)), acc1);
+                acc1 = th1.fma(FloatVector.broadcast(F, d1 * (p1 >>> 16 & 63)), acc1);
+                corr0 = Math.fma(dmin0 * (p0 >>> 8 & 63), xs0, corr0);
+                corr0 = Math.fma(dmin0 * (p0 >>> 24), xs1, corr0);
+                corr1 = Math.fma(dmin1 * (p1 >>> 8 & 63), xs0, corr1);
+                corr1 = Math.fma(dmin1 * (p1 >>> 24), xs1, corr1);
+                tl0 = FloatVector.zero(F);
+                th0 = tl0;
+                tl1 = tl0;
+                th1 = tl0;
+            }
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - corr1;
+    }
+
+    @Override
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        // two passes of two rows: four rows in one body exceed the inlining budget
+        dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+        dotTwoRowsSimd(seg, base + 2 * stride, stride, x, nb, out, r + 2);
+    }
+
+    /** 8-lane machines (AVX2): the block loop with scales and mins applied per element. */
+    private float dotRowSimd8(MemorySegment seg, long base, float[] x, int nb) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {

@@ -64,6 +64,46 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Rows r .. r + 3, each with the same operations in the same order as dotRowSimd. Four rows
+     * mean four memory streams in flight: with two, one core waited on memory (8-10 GB/s from
+     * DRAM against 35 GB/s on cached rows).
+     */
+    @Override
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        // One 16-quant half block per iteration (scales applied after the second half): a loop body
+        // with fewer Vector API calls stays inside C2's inlining node budget; more calls per body
+        // leave some out of line, and those box their vectors.
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector t0 = acc0, t1 = acc0, t2 = acc0, t3 = acc0;
+        long off = base + 2;
+        for (int h = 0, xo = 0; h < 2 * nb; h++, xo += L) {
+            FloatVector xv = QuantSimd.x(x, xo);
+            t0 = QuantSimd.toFloat(QuantSimd.load(seg, off)).fma(xv, t0);
+            t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride)).fma(xv, t1);
+            t2 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 * stride)).fma(xv, t2);
+            t3 = QuantSimd.toFloat(QuantSimd.load(seg, off + 3 * stride)).fma(xv, t3);
+            if ((h & 1) == 0) {
+                off += L;
+            } else {
+                long d = off - L - 2;
+                acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, d)), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, d + stride)), acc1);
+                acc2 = t2.fma(FloatVector.broadcast(F, f16(seg, d + 2 * stride)), acc2);
+                acc3 = t3.fma(FloatVector.broadcast(F, f16(seg, d + 3 * stride)), acc3);
+                t0 = FloatVector.zero(F);
+                t1 = t0;
+                t2 = t0;
+                t3 = t0;
+                off += L + 2;
+            }
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
     // ---------------------------------------------------------------- int8 activations
 
     @Override boolean hasInt8Kernels() { return true; }

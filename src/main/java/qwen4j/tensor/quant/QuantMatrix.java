@@ -152,7 +152,16 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         if (int8) {
             matvec(qwen4j.tensor.Int8Activations.of(x, cols), out, from, to); // direct call: quantizes x here
         } else if (simd) {
+            if (usesBlockSums()) fillBlockSums(x, cols / 32);
             int r = from;
+            if (to - from >= 4) {
+                for (; r + 3 < to; r += 4) dotFourRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
+                // 1-3 rows left: redo the last four (same values for the overlap: a row's operations do
+                // not depend on its pass), so the rarely used short kernels never run in a hot call.
+                // Compiled into this method with a low call count, they would run with boxed vectors.
+                if (r < to) dotFourRowsSimd(data, (to - 4) * rowBytes, rowBytes, x, blocksPerRow, out, to - 4);
+                return;
+            }
             for (; r + 1 < to; r += 2) dotTwoRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
             if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
         } else {
@@ -222,6 +231,38 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         out[r] = dotRowSimd(seg, base, x, nb);
         out[r + 1] = dotRowSimd(seg, base + stride, x, nb);
+    }
+
+    /**
+     * out[r .. r + 4) for four consecutive rows. Types override this with a kernel that streams
+     * all four at once; the default does two pairs.
+     */
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+        dotTwoRowsSimd(seg, base + 2 * stride, stride, x, nb, out, r + 2);
+    }
+
+    /**
+     * Per-thread sums of x over each 32-block, for SIMD kernels that fold a constant block offset
+     * out of the per-lane work (Q4_0: sum (q - 8) x = sum q x - 8 sum x). Filled once per matvec call
+     * by the calling thread, read by its kernels; grown when needed, so steady state allocates nothing.
+     */
+    static final ThreadLocal<float[]> BLOCK_SUMS = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
+    boolean usesBlockSums() { return false; }
+
+    private static void fillBlockSums(float[] x, int blocks) {
+        float[] s = BLOCK_SUMS.get();
+        if (s.length < blocks) {
+            s = new float[blocks];
+            BLOCK_SUMS.set(s);
+        }
+        for (int b = 0; b < blocks; b++) {
+            float sum = 0f;
+            for (int e = 0; e < 32; e++) sum += x[b * 32 + e];
+            s[b] = sum;
+        }
     }
 
     static float f16(MemorySegment seg, long off) {

@@ -24,7 +24,7 @@ class QuantMatrixRandomTest {
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
         for (DType t : TYPES) {
-            int[] colsList = t.blockSize() == 32 ? new int[] {32, 64, 288, 1024} : new int[] {256, 512, 2304};
+            int[] colsList = t.blockSize() == 32 ? new int[] {32, 64, 288, 896, 1024, 1568} : new int[] {256, 512, 2304};
             for (int cols : colsList) {
                 for (int rows : new int[] {1, 7, 13}) out.add(Arguments.of(t, rows, cols));
             }
