@@ -57,11 +57,18 @@ final class Q4_KMatrix extends QuantMatrix {
 
     @Override boolean usesBlockSums() { return L == 16; }
 
-    /** Scale and min bits of sub-blocks s and s + 1 of the super-block at off: (p1 | p2 << 16). */
-    private static int pair(MemorySegment seg, long off, int s) {
-        long sa = seg.get(LE_LONG, off + 4);
-        int sb = seg.get(LE_INT, off + 12);
-        return packedScaleMin(sa, sb, s) | packedScaleMin(sa, sb, s + 1) << 16;
+    /** The eight 6-bit scales of a super-block, scale s in byte s, from its 12 packed bytes (as sa, sb). */
+    static long scales8(long sa, int sb) {
+        long lo = sa & 0x3F3F3F3FL;                                    // s < 4: bits 0-5 of byte s
+        long hi = (sb & 0x0F0F0F0FL) | ((sa & 0xC0C0C0C0L) >>> 2);     // s >= 4: byte s+4 low nibble, top bits of byte s-4
+        return lo | hi << 32;
+    }
+
+    /** The eight 6-bit mins, min s in byte s. */
+    static long mins8(long sa, int sb) {
+        long lo = (sa >>> 32) & 0x3F3F3F3FL;                           // s < 4: bits 0-5 of byte s+4
+        long hi = ((sb >>> 4) & 0x0F0F0F0FL) | (((sa >>> 32) & 0xC0C0C0C0L) >>> 2); // s >= 4: high nibble of byte s+4, top bits of byte s
+        return lo | hi << 32;
     }
 
     private static FloatVector low(ByteVector b) { return QuantSimd.toFloat(b.and((byte) 15)); }
@@ -93,13 +100,15 @@ final class Q4_KMatrix extends QuantMatrix {
             if ((h & 1) == 1) {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
-                int p = pair(seg, sb, s);
+                long sa = seg.get(LE_LONG, sb + 4);
+                int sbits = seg.get(LE_INT, sb + 12);
+                long sc = scales8(sa, sbits) >>> (8 * s), mn = mins8(sa, sbits) >>> (8 * s);
                 int dd = seg.get(LE_INT, sb);
                 float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-                acc = tl.fma(FloatVector.broadcast(F, d * (p & 63)), acc);
-                acc = th.fma(FloatVector.broadcast(F, d * (p >>> 16 & 63)), acc);
-                corr = Math.fma(dmin * (p >>> 8 & 63), sums[si], corr);
-                corr = Math.fma(dmin * (p >>> 24), sums[si + 1], corr);
+                acc = tl.fma(FloatVector.broadcast(F, d * (int) (sc & 63)), acc);
+                acc = th.fma(FloatVector.broadcast(F, d * (int) (sc >>> 8 & 63)), acc);
+                corr = Math.fma(dmin * (int) (mn & 63), sums[si], corr);
+                corr = Math.fma(dmin * (int) (mn >>> 8 & 63), sums[si + 1], corr);
                 tl = FloatVector.zero(F);
                 th = tl;
             }
@@ -129,18 +138,21 @@ final class Q4_KMatrix extends QuantMatrix {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
                 float xs0 = sums[si], xs1 = sums[si + 1];
-                int p0 = pair(seg, sb, s), p1 = pair(seg, sb + stride, s);
+                long sa0 = seg.get(LE_LONG, sb + 4), sa1 = seg.get(LE_LONG, sb + stride + 4);
+                int sbits0 = seg.get(LE_INT, sb + 12), sbits1 = seg.get(LE_INT, sb + stride + 12);
+                long sc0 = scales8(sa0, sbits0) >>> (8 * s), mn0 = mins8(sa0, sbits0) >>> (8 * s);
+                long sc1 = scales8(sa1, sbits1) >>> (8 * s), mn1 = mins8(sa1, sbits1) >>> (8 * s);
                 int dd0 = seg.get(LE_INT, sb), dd1 = seg.get(LE_INT, sb + stride);
                 float d0 = Float.float16ToFloat((short) dd0), dmin0 = Float.float16ToFloat((short) (dd0 >>> 16));
                 float d1 = Float.float16ToFloat((short) dd1), dmin1 = Float.float16ToFloat((short) (dd1 >>> 16));
-                acc0 = tl0.fma(FloatVector.broadcast(F, d0 * (p0 & 63)), acc0);
-                acc0 = th0.fma(FloatVector.broadcast(F, d0 * (p0 >>> 16 & 63)), acc0);
-                acc1 = tl1.fma(FloatVector.broadcast(F, d1 * (p1 & 63)), acc1);
-                acc1 = th1.fma(FloatVector.broadcast(F, d1 * (p1 >>> 16 & 63)), acc1);
-                corr0 = Math.fma(dmin0 * (p0 >>> 8 & 63), xs0, corr0);
-                corr0 = Math.fma(dmin0 * (p0 >>> 24), xs1, corr0);
-                corr1 = Math.fma(dmin1 * (p1 >>> 8 & 63), xs0, corr1);
-                corr1 = Math.fma(dmin1 * (p1 >>> 24), xs1, corr1);
+                acc0 = tl0.fma(FloatVector.broadcast(F, d0 * (int) (sc0 & 63)), acc0);
+                acc0 = th0.fma(FloatVector.broadcast(F, d0 * (int) (sc0 >>> 8 & 63)), acc0);
+                acc1 = tl1.fma(FloatVector.broadcast(F, d1 * (int) (sc1 & 63)), acc1);
+                acc1 = th1.fma(FloatVector.broadcast(F, d1 * (int) (sc1 >>> 8 & 63)), acc1);
+                corr0 = Math.fma(dmin0 * (int) (mn0 & 63), xs0, corr0);
+                corr0 = Math.fma(dmin0 * (int) (mn0 >>> 8 & 63), xs1, corr0);
+                corr1 = Math.fma(dmin1 * (int) (mn1 & 63), xs0, corr1);
+                corr1 = Math.fma(dmin1 * (int) (mn1 >>> 8 & 63), xs1, corr1);
                 tl0 = FloatVector.zero(F);
                 th0 = tl0;
                 tl1 = tl0;
