@@ -180,7 +180,10 @@ class GgufConverterTest {
                 try (Qwen2Model ma = new Qwen2Model(a.config(), a.weights(), Options.defaults().withThreads(2), 64);
                      Qwen2Model mb = new Qwen2Model(b.config(), b.weights(), Options.defaults().withThreads(2), 64)) {
                     Session sa = ma.newSession(64), sb = mb.newSession(64);
-                    for (int id : ids) assertClose(ma.forward(sa, id), mb.forward(sb, id), 1e-5, type + " id " + id);
+                    // 1e-4: the weights are equal (above); the logits differ only by lane-sum order
+                    // between JIT states, which Q4_0's folded "- 8" (sum q*x*d - 8 * sum d*sum x)
+                    // amplifies about 8x through cancellation (seen: 1e-5 apart).
+                    for (int id : ids) assertClose(ma.forward(sa, id), mb.forward(sb, id), 1e-4, type + " id " + id);
                 }
             }
         }
