@@ -45,6 +45,7 @@ class QuantMatrixRandomTest {
         scalar.matvec(x, a, 0, rows);
         simd.matvec(x, b, 0, rows);
         float[] w = new float[cols];
+        double[] tols = new double[rows];
         for (int r = 0; r < rows; r++) {
             scalar.row(r, w, 0);
             double s = 0, exact = 0;
@@ -53,10 +54,15 @@ class QuantMatrixRandomTest {
                 exact += (double) w[j] * x[j];
             }
             double tol = QuantMatrixFixtureTest.bound(cols, s);
+            tols[r] = tol;
             assertThat(Math.abs(a[r] - exact)).as("scalar row " + r).isLessThanOrEqualTo(tol + 1e-3 * tol);
             assertThat(Math.abs(b[r] - exact)).as("SIMD row " + r).isLessThanOrEqualTo(tol + 1e-3 * tol);
             assertThat(Math.abs((double) a[r] - b[r])).as("SIMD vs scalar row " + r).isLessThanOrEqualTo(2 * tol);
         }
+        // A row's operations do not depend on how rows are grouped into passes, but the same kernel can
+        // differ in the last bits between calls: reduceLanes may add lanes in another order once C2
+        // has compiled it (and more so where a block offset is folded out and cancels). So the
+        // regrouped results are compared within the lane-reordering bound, not for bit equality.
         // a sub-range writes only its rows
         if (rows > 2) {
             float[] c = new float[rows];
@@ -64,14 +70,16 @@ class QuantMatrixRandomTest {
             simd.matvec(x, c, 1, rows - 1);
             assertThat(c[0]).isNaN();
             assertThat(c[rows - 1]).isNaN();
-            for (int r = 1; r < rows - 1; r++) assertThat(c[r]).isEqualTo(b[r]);
+            for (int r = 1; r < rows - 1; r++) {
+                assertThat(Math.abs((double) c[r] - b[r])).as("sub-range row " + r).isLessThanOrEqualTo(tols[r]);
+            }
         }
         // rows are independent of their neighbours: a one-row view at an offset gives the same dot
         int last = rows - 1;
         QuantMatrix one = QuantMatrix.of(t, seg.asSlice(last * t.bytesFor(cols), t.bytesFor(cols)), 1, cols, Kernels.SIMD, false);
         float[] o = new float[1];
         one.matvec(x, o, 0, 1);
-        assertThat(o[0]).isEqualTo(b[last]);
+        assertThat(Math.abs((double) o[0] - b[last])).as("one-row view").isLessThanOrEqualTo(tols[last]);
     }
 
     @Test
