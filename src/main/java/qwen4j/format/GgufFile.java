@@ -35,8 +35,6 @@ import qwen4j.tensor.Tensor;
 public final class GgufFile implements AutoCloseable {
     public static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
     public static final long DEFAULT_ALIGNMENT = 32;
-    /** Deepest nesting of arrays accepted in metadata. */
-    static final int MAX_ARRAY_DEPTH = 8;
     private static final Pattern SPLIT = Pattern.compile("(.+)-(\\d{5})-of-(\\d{5})\\.gguf");
 
     // GGUF metadata value types
@@ -170,9 +168,19 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private static Part parsePart(Path path, Arena arena) {
-        String name = MappedFiles.displayName(path);
-        MemorySegment seg = MappedFiles.map(path, arena);
-        GgufCursor c = new GgufCursor(seg, name);
+        return parsePart(path, MappedFiles.displayName(path), MappedFiles.map(path, arena), Limits.DEFAULT);
+    }
+
+    /**
+     * Parses one GGUF file held in {@code seg} (for tests and fuzzing: no file system involved);
+     * split keys are not followed.
+     */
+    static GgufFile parse(MemorySegment seg, String name, Limits limits) {
+        return new GgufFile(List.of(parsePart(Path.of(name), name, seg, limits)), null);
+    }
+
+    private static Part parsePart(Path path, String name, MemorySegment seg, Limits limits) {
+        GgufCursor c = new GgufCursor(seg, name, limits);
         if (seg.byteSize() < 4) {
             throw new Qwen4jException(name + ": not a GGUF file (" + seg.byteSize() + " bytes, too short for the magic)");
         }
@@ -192,6 +200,8 @@ public final class GgufFile implements AutoCloseable {
         }
         long tensorCount = c.i64("tensor count");
         long kvCount = c.i64("metadata count");
+        Limits.check(name, "tensor count", tensorCount, "max-tensor-count", limits.maxTensorCount(), " (byte 8)");
+        Limits.check(name, "metadata count", kvCount, "max-metadata-entries", limits.maxMetadataEntries(), " (byte 16)");
         // Each metadata entry takes at least 13 bytes (8 key length + 4 type + 1 value), each tensor
         // info at least 32 (8 name length + 4 n_dims + 8 one ne + 4 type + 8 offset).
         long rem = c.remaining();
@@ -231,10 +241,13 @@ public final class GgufFile implements AutoCloseable {
             String tname = c.string("name of tensor #" + i);
             if (seen.containsKey(tname)) throw c.error(at, "tensor " + tname + " appears twice");
             seen.put(tname, at);
+            long dimsAt = c.pos();
             long nDims = c.u32("n_dims of tensor " + tname);
-            if (nDims < 1 || nDims > 4) {
-                throw c.error(at, "tensor " + tname + " has " + nDims + " dimensions, expected 1 to 4");
+            if (nDims > limits.maxDims()) {
+                throw c.error(dimsAt, "tensor " + tname + ": dimension count " + nDims + " exceeds limit max-dims="
+                        + limits.maxDims());
             }
+            if (nDims < 1) throw c.error(dimsAt, "tensor " + tname + " has 0 dimensions, expected at least 1");
             long[] ne = new long[(int) nDims];
             for (int d = 0; d < nDims; d++) {
                 ne[d] = c.i64("ne[" + d + "] of tensor " + tname);
@@ -330,8 +343,9 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private static Object readArray(GgufCursor c, String what, int depth) {
-        if (depth >= MAX_ARRAY_DEPTH) {
-            throw c.error(c.pos(), what + " nests arrays deeper than " + MAX_ARRAY_DEPTH);
+        int maxDepth = c.limits().maxArrayDepth();
+        if (depth >= maxDepth) {
+            throw c.error(c.pos(), what + ": array nesting depth " + (depth + 1) + " exceeds limit max-array-depth=" + maxDepth);
         }
         long typeAt = c.pos();
         int et = c.i32("element type of " + what);
@@ -341,7 +355,12 @@ public final class GgufFile implements AutoCloseable {
         }
         long countAt = c.pos();
         long n = c.i64("element count of " + what);
-        if (n < 0 || n > c.remaining() / min || n > Integer.MAX_VALUE - 16) {
+        long maxLen = c.limits().maxArrayLength();
+        if (n < 0 || n > maxLen) {
+            throw c.error(countAt, what + ": array length " + Long.toUnsignedString(n)
+                    + " exceeds limit max-array-length=" + maxLen);
+        }
+        if (n > c.remaining() / min) {
             throw c.error(countAt, what + " has array count " + Long.toUnsignedString(n)
                     + ", more than the " + c.remaining() + " bytes left in the file can hold");
         }

@@ -21,17 +21,13 @@ final class Json {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
-    /** Largest JSON file read whole (config files, index.json); tokenizers are read elsewhere. */
-    static final long MAX_JSON_FILE = 64L << 20;
-
     static JsonNode readFile(Path file) {
         String name = MappedFiles.displayName(file);
         byte[] bytes;
         try {
             long size = Files.size(file);
-            if (size > MAX_JSON_FILE) {
-                throw new Qwen4jException(name + ": " + size + " bytes is too large for a JSON file of this kind");
-            }
+            // Config files and index.json are read whole; tokenizers are streamed elsewhere.
+            Limits.check(name, "file size", size, "max-json-file-bytes", Limits.DEFAULT.maxJsonFileBytes(), "");
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new Qwen4jException(file + ": no such file");
