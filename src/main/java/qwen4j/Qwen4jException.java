@@ -13,4 +13,22 @@ public class Qwen4jException extends RuntimeException {
     public Qwen4jException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /**
+     * A name or value taken from an input (tensor name, metadata key, JSON string), fit for a one-line
+     * message: control characters and line breaks escaped, cut to 80 characters. Inputs are hostile:
+     * a key may hold a newline or megabytes of text.
+     */
+    public static String shown(String s) {
+        if (s == null) return "null";
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 90));
+        int i = 0;
+        for (; i < s.length() && b.length() < 80; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || c == 0x85) b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        if (i < s.length()) b.append("...");
+        return b.toString();
+    }
 }

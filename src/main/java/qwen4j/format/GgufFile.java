@@ -78,7 +78,7 @@ public final class GgufFile implements AutoCloseable {
         for (Part p : parts) {
             for (TensorInfo info : p.infos) {
                 if (t.containsKey(info.name)) {
-                    throw new Qwen4jException(p.name + ": tensor " + info.name + " is also in "
+                    throw new Qwen4jException(p.name + ": tensor " + Qwen4jException.shown(info.name) + " is also in "
                             + t.get(info.name).source());
                 }
                 t.put(info.name, p.tensors.get(info.name));
@@ -218,10 +218,11 @@ public final class GgufFile implements AutoCloseable {
         for (long i = 0; i < kvCount; i++) {
             long at = c.pos();
             String key = c.string("metadata key #" + i);
-            if (md.containsKey(key)) throw c.error(at, "metadata key " + key + " appears twice");
+            String k = Qwen4jException.shown(key);
+            if (md.containsKey(key)) throw c.error(at, "metadata key " + k + " appears twice");
             long typeAt = c.pos();
-            int type = c.i32("type of metadata key " + key);
-            md.put(key, readValue(c, type, typeAt, "metadata key " + key, 0));
+            int type = c.i32("type of metadata key " + k);
+            md.put(key, readValue(c, type, typeAt, "metadata key " + k, 0));
         }
 
         long alignment = DEFAULT_ALIGNMENT;
@@ -239,31 +240,32 @@ public final class GgufFile implements AutoCloseable {
         for (long i = 0; i < tensorCount; i++) {
             long at = c.pos();
             String tname = c.string("name of tensor #" + i);
-            if (seen.containsKey(tname)) throw c.error(at, "tensor " + tname + " appears twice");
+            String tn = Qwen4jException.shown(tname);
+            if (seen.containsKey(tname)) throw c.error(at, "tensor " + tn + " appears twice");
             seen.put(tname, at);
             long dimsAt = c.pos();
-            long nDims = c.u32("n_dims of tensor " + tname);
+            long nDims = c.u32("n_dims of tensor " + tn);
             if (nDims > limits.maxDims()) {
-                throw c.error(dimsAt, "tensor " + tname + ": dimension count " + nDims + " exceeds limit max-dims="
+                throw c.error(dimsAt, "tensor " + tn + ": dimension count " + nDims + " exceeds limit max-dims="
                         + limits.maxDims());
             }
-            if (nDims < 1) throw c.error(dimsAt, "tensor " + tname + " has 0 dimensions, expected at least 1");
+            if (nDims < 1) throw c.error(dimsAt, "tensor " + tn + " has 0 dimensions, expected at least 1");
             long[] ne = new long[(int) nDims];
             for (int d = 0; d < nDims; d++) {
-                ne[d] = c.i64("ne[" + d + "] of tensor " + tname);
+                ne[d] = c.i64("ne[" + d + "] of tensor " + tn);
                 if (ne[d] < 0) {
-                    throw c.error(at, "tensor " + tname + " has dimension ne[" + d + "] = "
+                    throw c.error(at, "tensor " + tn + " has dimension ne[" + d + "] = "
                             + Long.toUnsignedString(ne[d]));
                 }
             }
             long typeAt = c.pos();
-            int typeId = c.i32("type of tensor " + tname);
+            int typeId = c.i32("type of tensor " + tn);
             DType type = DType.fromGgmlId(typeId).orElseThrow(() -> c.error(typeAt,
-                    "tensor " + tname + " has unknown ggml type id " + Integer.toUnsignedString(typeId)));
+                    "tensor " + tn + " has unknown ggml type id " + Integer.toUnsignedString(typeId)));
             long offAt = c.pos();
-            long offset = c.i64("offset of tensor " + tname);
+            long offset = c.i64("offset of tensor " + tn);
             if (ne[0] % type.blockSize() != 0) {
-                throw c.error(at, "tensor " + tname + " has ne[0] = " + ne[0] + ", not a multiple of the "
+                throw c.error(at, "tensor " + tn + " has ne[0] = " + ne[0] + ", not a multiple of the "
                         + type + " block size " + type.blockSize());
             }
             long bytes;
@@ -272,10 +274,10 @@ public final class GgufFile implements AutoCloseable {
                 for (long d : ne) elems = Math.multiplyExact(elems, d);
                 bytes = type.bytesFor(elems);
             } catch (ArithmeticException e) {
-                throw c.error(at, "tensor " + tname + " with ne " + Arrays.toString(ne) + " has an element count that overflows");
+                throw c.error(at, "tensor " + tn + " with ne " + Arrays.toString(ne) + " has an element count that overflows");
             }
             if (offset < 0 || offset % alignment != 0) {
-                throw c.error(offAt, "tensor " + tname + " has data offset " + Long.toUnsignedString(offset)
+                throw c.error(offAt, "tensor " + tn + " has data offset " + Long.toUnsignedString(offset)
                         + ", not a multiple of the alignment " + alignment);
             }
             raw.add(new TensorInfo(tname, type, ne, offset, bytes, name));
@@ -287,7 +289,7 @@ public final class GgufFile implements AutoCloseable {
         List<TensorInfo> infos = new ArrayList<>(raw.size());
         for (TensorInfo t : raw) {
             if (t.offset > dataSize || t.byteSize > dataSize - t.offset) {
-                throw new Qwen4jException(name + ": tensor " + t.name + " (" + t.byteSize + " bytes at data offset "
+                throw new Qwen4jException(name + ": tensor " + Qwen4jException.shown(t.name) + " (" + t.byteSize + " bytes at data offset "
                         + t.offset + ", byte " + (dataStart + t.offset) + ") runs past the end of the file ("
                         + c.size() + " bytes)");
             }
@@ -299,8 +301,9 @@ public final class GgufFile implements AutoCloseable {
         for (int i = 1; i < sorted.size(); i++) {
             TensorInfo a = sorted.get(i - 1), b = sorted.get(i);
             if (b.offset < a.offset + a.byteSize) {
-                throw new Qwen4jException(name + ": tensors " + a.name + " and " + b.name + " overlap ("
-                        + a.name + " ends at byte " + (a.offset + a.byteSize) + ", " + b.name
+                throw new Qwen4jException(name + ": tensors " + Qwen4jException.shown(a.name) + " and " + Qwen4jException.shown(b.name)
+                        + " overlap (" + Qwen4jException.shown(a.name) + " ends at byte " + (a.offset + a.byteSize) + ", "
+                        + Qwen4jException.shown(b.name)
                         + " starts at byte " + b.offset + ")");
             }
         }
@@ -422,8 +425,7 @@ public final class GgufFile implements AutoCloseable {
 
     static String show(Object v) {
         if (v instanceof String s) {
-            String t = s.length() > 40 ? s.substring(0, 37) + "..." : s;
-            return "\"" + t.replace("\n", "\\n") + "\"";
+            return "\"" + Qwen4jException.shown(s) + "\"";
         }
         if (v instanceof Long || v instanceof Double || v instanceof Boolean) return String.valueOf(v);
         return typeName(v);
