@@ -7,11 +7,17 @@ package qwen4j;
  */
 public class Qwen4jException extends RuntimeException {
     public Qwen4jException(String message) {
-        super(message);
+        super(oneLine(message));
     }
 
     public Qwen4jException(String message, Throwable cause) {
-        super(message, cause);
+        super(oneLine(message), cause);
+    }
+
+    /** The one-line contract, kept even where a piece of input reached the message unescaped. */
+    private static String oneLine(String m) {
+        if (m == null || (m.indexOf('\n') < 0 && m.indexOf('\r') < 0)) return m;
+        return m.replace("\r", "\\r").replace("\n", "\\n");
     }
 
     /**

@@ -286,6 +286,12 @@ public final class GgufFile implements AutoCloseable {
         long headerEnd = c.pos();
         long dataStart = headerEnd + (alignment - headerEnd % alignment) % alignment;
         long dataSize = Math.max(0, c.size() - dataStart);
+        if (!raw.isEmpty() && dataStart > c.size()) {
+            // fuzz finding: an empty tensor (a 0 dimension) passed the size checks below, and slicing the
+            // mapping at a data section that starts past the end of the file threw IndexOutOfBounds
+            throw new Qwen4jException(name + ": the data section would start at byte " + dataStart
+                    + ", past the end of the file (" + c.size() + " bytes), but the file lists " + raw.size() + " tensors");
+        }
         List<TensorInfo> infos = new ArrayList<>(raw.size());
         for (TensorInfo t : raw) {
             if (t.offset > dataSize || t.byteSize > dataSize - t.offset) {

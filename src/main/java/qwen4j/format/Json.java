@@ -64,13 +64,17 @@ final class Json {
             throw new Qwen4jException(what + ": malformed JSON" + where + ": " + msg.strip(), e);
         } catch (IOException e) {
             throw new Qwen4jException(what + ": cannot read JSON (" + MappedFiles.oneLine(e) + ")", e);
+        } catch (NumberFormatException e) {
+            // fuzz finding: with USE_BIG_DECIMAL_FOR_FLOATS Jackson throws this, not a JSON exception,
+            // for a number such as 22e2222...2 whose exponent BigDecimal cannot hold
+            throw new Qwen4jException(what + ": malformed JSON: a number out of range ("
+                    + Qwen4jException.shown(e.getMessage()) + ")", e);
         }
     }
 
     /** Short rendering of a JSON value for error messages. */
     static String show(JsonNode n) {
         if (n == null || n.isMissingNode()) return "missing";
-        String s = n.toString();
-        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+        return Qwen4jException.shown(n.toString());
     }
 }

@@ -63,14 +63,14 @@ public final class SafetensorsCheckpoint {
             if (f == null) {
                 Path p = folder.resolve(shard);
                 if (!Files.isRegularFile(p)) {
-                    throw new Qwen4jException(INDEX + ": shard " + shard + " (holding tensor " + e.getKey()
+                    throw new Qwen4jException(INDEX + ": shard " + shard + " (holding tensor " + Qwen4jException.shown(e.getKey())
                             + ") not found in " + folder);
                 }
                 f = SafetensorsFile.open(p, arena);
                 shards.put(shard, f);
             }
             if (!f.contains(e.getKey())) {
-                throw new Qwen4jException(shard + ": tensor " + e.getKey() + " is missing (" + INDEX
+                throw new Qwen4jException(shard + ": tensor " + Qwen4jException.shown(e.getKey()) + " is missing (" + INDEX
                         + " says this shard holds it)");
             }
             where.put(e.getKey(), f);
@@ -96,19 +96,19 @@ public final class SafetensorsCheckpoint {
         for (Map.Entry<String, JsonNode> e : map.properties()) {
             JsonNode v = e.getValue();
             if (!v.isTextual()) {
-                throw new Qwen4jException(INDEX + ": field weight_map." + e.getKey() + " is " + Json.show(v)
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
                         + ", expected a file name");
             }
             String shard = v.asText();
             if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..")
                     || shard.equals(".")) {
-                throw new Qwen4jException(INDEX + ": field weight_map." + e.getKey() + " is " + Json.show(v)
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
                         + ", expected a file name in the same folder");
             }
             try {
                 Path.of(shard); // a NUL byte or the like would otherwise fail later, inside the JDK
             } catch (java.nio.file.InvalidPathException bad) {
-                throw new Qwen4jException(INDEX + ": field weight_map." + e.getKey() + " is " + Json.show(v)
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
                         + ", not a valid file name (" + bad.getReason() + ")");
             }
             tensorToShard.put(e.getKey(), shard);

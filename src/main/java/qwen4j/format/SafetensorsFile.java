@@ -115,7 +115,7 @@ public final class SafetensorsFile implements AutoCloseable {
             String tname = f.getKey();
             if (tname.equals("__metadata__")) continue;
             JsonNode info = f.getValue();
-            String where = name + ": tensor " + tname;
+            String where = name + ": tensor " + Qwen4jException.shown(tname);
             if (!info.isObject()) {
                 throw new Qwen4jException(where + ": header entry is " + Json.show(info) + ", expected an object");
             }
@@ -164,7 +164,8 @@ public final class SafetensorsFile implements AutoCloseable {
         for (int i = 1; i < byOffset.size(); i++) {
             Entry a = byOffset.get(i - 1), b = byOffset.get(i);
             if (b.begin < a.end) {
-                throw new Qwen4jException(name + ": tensors " + a.name + " and " + b.name + " overlap (bytes "
+                throw new Qwen4jException(name + ": tensors " + Qwen4jException.shown(a.name) + " and "
+                        + Qwen4jException.shown(b.name) + " overlap (bytes "
                         + (dataStart + b.begin) + " to " + (dataStart + Math.min(a.end, b.end)) + ")");
             }
         }

@@ -93,6 +93,13 @@ public final class OpenAiServer implements AutoCloseable {
     private final SlotPool pool;
     private final HttpServer http;
     private final ExecutorService executor;
+    /**
+     * Platform threads that run generation, one per slot. Generation is CPU-bound and never blocks,
+     * so on a virtual thread it would hold a carrier until done: with as many busy slots as cores,
+     * no other request could even be read (found by FaultTest: under a flood, connections waited
+     * past the request-read limit and were dropped unanswered).
+     */
+    private final ExecutorService generation;
     private final ObjectMapper json = RequestParser.mapper();
     private final RequestParser requests;
     private final AtomicLong ids = new AtomicLong();
@@ -114,6 +121,8 @@ public final class OpenAiServer implements AutoCloseable {
                 config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        this.generation = Executors.newFixedThreadPool(config.parallel(),
+                Thread.ofPlatform().name("qwen4j-generate-", 0).daemon(true).factory());
         http.setExecutor(executor);
         http.createContext("/", this::handle);
     }
@@ -133,6 +142,7 @@ public final class OpenAiServer implements AutoCloseable {
     public void close() {
         http.stop(0);
         executor.shutdownNow();
+        generation.shutdownNow();
         try {
             executor.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -199,13 +209,13 @@ public final class OpenAiServer implements AutoCloseable {
                     authorize(ex);
                     String id = path.substring("/v1/models/".length());
                     if (!id.equals(config.modelId())) {
-                        throw new ApiError(404, "invalid_request_error", "the model '" + id + "' does not exist",
+                        throw new ApiError(404, "invalid_request_error", "the model '" + Qwen4jException.shown(id) + "' does not exist",
                                 "model", "model_not_found");
                     }
                     r.json(200, modelObject());
                     return;
                 }
-                throw new ApiError(404, "invalid_request_error", "unknown path " + path
+                throw new ApiError(404, "invalid_request_error", "unknown path " + Qwen4jException.shown(path)
                         + " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health)",
                         null, "not_found");
             }
@@ -287,8 +297,8 @@ public final class OpenAiServer implements AutoCloseable {
         sampler.acceptAll(Arrays.copyOf(prompt, common));
         Generation g;
         try {
-            g = slot.generator.generate(session, suffix, sampler,
-                    new Generator.Params(budget, job.stop(), () -> r.gone, logprobs), onText);
+            g = onGenerationThread(() -> slot.generator.generate(session, suffix, sampler,
+                    new Generator.Params(budget, job.stop(), () -> r.gone, logprobs), onText));
         } catch (RuntimeException e) {
             session.truncate(0);
             throw e;
@@ -298,6 +308,22 @@ public final class OpenAiServer implements AutoCloseable {
         slot.cached = Arrays.copyOf(fed, Math.min(fed.length, session.position()));
         pool.release(slot, slot.lease); // the session is no longer used: free the slot before the answer is written
         return new Outcome(g, common);
+    }
+
+    /** Runs {@code work} on a generation thread and waits for it; its exceptions come out unwrapped. */
+    private <T> T onGenerationThread(java.util.concurrent.Callable<T> work) {
+        java.util.concurrent.Future<T> f = generation.submit(work);
+        try {
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
+        }
     }
 
     private static String finishReason(Generation g) {

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -68,22 +67,21 @@ final class RequestParser {
     JsonNode body(byte[] body) {
         if (body.length > maxBodyBytes) throw tooLarge(maxBodyBytes);
         if (body.length == 0) throw ApiError.invalid("the request body is empty: send a JSON object", null);
-        // JSON is UTF-8 (RFC 8259). Jackson would otherwise guess UTF-16/32 from the first bytes and
-        // fail on some bodies with a CharConversionException, which is an IOException, not a JacksonException.
-        java.nio.charset.CharsetDecoder utf8 = java.nio.charset.StandardCharsets.UTF_8.newDecoder();
+        // JSON is UTF-8 (RFC 8259): decode strictly, then parse the text. Given bytes, Jackson guesses
+        // UTF-16/32 from the first four (so a UTF-16 body was accepted) and fails on some with a
+        // CharConversionException, an IOException rather than a JacksonException.
+        String text;
         try {
-            utf8.decode(java.nio.ByteBuffer.wrap(body));
+            text = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(body)).toString();
         } catch (java.nio.charset.CharacterCodingException e) {
             throw ApiError.invalid("the request body is not valid UTF-8 (at byte " + badUtf8At(body) + ")", null,
                     "invalid_utf8");
         }
         JsonNode n;
         try {
-            n = json.readTree(body);
+            n = json.readTree(text);
         } catch (JacksonException e) {
             throw ApiError.invalid("the request body is not valid JSON: " + Qwen4jException.shown(e.getOriginalMessage()), null);
-        } catch (IOException e) {
-            throw ApiError.invalid("the request body could not be read as JSON: " + Qwen4jException.shown(e.getMessage()), null);
         }
         if (n == null || !n.isObject()) throw ApiError.invalid("the request body must be a JSON object", null);
         return n;
@@ -172,7 +170,7 @@ final class RequestParser {
         switch (role) {
             case "system", "user", "assistant", "tool" -> { }
             case "developer" -> role = "system";
-            default -> throw ApiError.invalid(where + ".role '" + role
+            default -> throw ApiError.invalid(where + ".role '" + Qwen4jException.shown(role)
                     + "' is not one of system, developer, user, assistant, tool", where + ".role");
         }
         Map<String, Object> out = new java.util.LinkedHashMap<>();

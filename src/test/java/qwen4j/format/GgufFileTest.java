@@ -278,6 +278,16 @@ class GgufFileTest {
     }
 
     @Test
+    void emptyTensorWithTheDataSectionPastTheEndOfTheFile() {
+        // fuzz finding: a tensor with a 0 dimension and a header that ends within 32 bytes of the
+        // file's end (so the aligned data section starts after it) threw IndexOutOfBoundsException
+        byte[] b = new TestFiles.GgufBuilder().tensorRaw("e", new long[] {0}, 0, 0, null).build();
+        byte[] cut = java.util.Arrays.copyOf(b, b.length - (b.length % 32 == 0 ? 1 : 0));
+        assertError(() -> GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(cut), "e.gguf", Limits.DEFAULT),
+                "e.gguf: the data section would start at byte", "past the end of the file");
+    }
+
+    @Test
     void smallLimitsAreNamedInErrors() {
         Limits small = new Limits(2, 8, 4, 2, 1, 2, 64, 64);
         byte[] b = new TestFiles.GgufBuilder().kvU32("a", 1).kvU32("b", 2).kvU32("c", 3).build();

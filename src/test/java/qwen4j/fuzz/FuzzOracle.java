@@ -22,9 +22,15 @@ public final class FuzzOracle {
         }
     }
 
-    /** The documented shape of a user error message: one line, saying something. */
+    /** Longest message accepted: input pieces in messages are cut (Qwen4jException.shown), so messages stay short. */
+    static final int MAX_MESSAGE = 1000;
+
+    /** The documented shape of a user error message: one short line, saying something. */
     public static void checkMessage(String m) {
         if (m == null || m.isBlank()) throw new AssertionError("user error without a message");
         if (m.indexOf('\n') >= 0 || m.indexOf('\r') >= 0) throw new AssertionError("multi-line user error: " + m);
+        if (m.length() > MAX_MESSAGE) {
+            throw new AssertionError("user error of " + m.length() + " chars: " + m.substring(0, 300) + "...");
+        }
     }
 }
