@@ -27,7 +27,7 @@ public record Limits(long maxMetadataEntries, long maxStringLength, long maxArra
     public static final Limits DEFAULT = new Limits(
             65_536,          // max-metadata-entries
             16L << 20,       // max-string-length: 16 MiB (chat templates are kilobytes)
-            16L << 20,       // max-array-length: 16 Mi elements (vocabularies are ~152k)
+            4L << 20,        // max-array-length: 4 Mi elements (vocabularies are 150k-260k)
             8,               // max-array-depth
             1L << 20,        // max-tensor-count: 1 Mi (a 72B model has ~1000)
             4,               // max-dims: ggml tensors have at most 4

@@ -261,7 +261,7 @@ class GgufFileTest {
                 .kv("tokenizer.ggml.tokens", GgufFile.T_ARRAY, le -> le.u32(GgufFile.T_STRING).u64(1L << 60));
         Path p = gguf("a.gguf", b);
         assertError(() -> GgufFile.open(p), "a.gguf", "tokenizer.ggml.tokens", "array length " + (1L << 60),
-                "exceeds limit max-array-length=16777216", "at byte");
+                "exceeds limit max-array-length=4194304", "at byte");
         TestFiles.GgufBuilder c = new TestFiles.GgufBuilder()
                 .kv("scores", GgufFile.T_ARRAY, le -> le.u32(GgufFile.T_FLOAT32).u64(1000).f32(1f));
         Path q = gguf("c.gguf", c);
