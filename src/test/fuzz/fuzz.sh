@@ -22,7 +22,8 @@ fi
 mkdir -p target/fuzz
 for t in "${TARGETS[@]}"; do
   log="target/fuzz/${t/\#/.}.log"
-  JAZZER_FUZZ=1 ./mvnw -B -o -q test -Dtest="$t" -Dsurefire.failIfNoSpecifiedTests=false \
+  # only the "fuzz" surefire execution: -Dtest would otherwise run the target once per execution
+  JAZZER_FUZZ=1 ./mvnw -B -o -q test-compile surefire:test@fuzz -Dtest="$t" -Dsurefire.failIfNoSpecifiedTests=false \
       -Djazzer.max_duration="${SECONDS_PER_TARGET}s" ${FUZZ_MVN_ARGS:-} > "$log" 2>&1
   rc=$?
   done_line=$(grep -a -m1 '^Done [0-9]* runs' "$log")

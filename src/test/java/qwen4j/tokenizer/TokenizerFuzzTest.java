@@ -18,8 +18,12 @@ import qwen4j.fuzz.FuzzOracle;
  *
  * <p>The round-trip property that truly holds: the Qwen2 tokenizer.json normalizer is NFC and the
  * tokenizer applies it before splitting, and its byte-level BPE covers every byte, so for any
- * string s that is valid UTF-16 (no lone surrogates), decode(encode(s)) equals NFC(s), with special
- * tokens parsed or not. A lone surrogate cannot be encoded as UTF-8 and becomes U+FFFD.
+ * string s, decode(encode(s)) equals NFC(s) (a lone surrogate cannot be encoded as UTF-8 and
+ * becomes U+FFFD). With special tokens parsed, they are cut out first and the text between them is
+ * normalized piece by piece (as in HF tokenizers: Qwen's added tokens are "normalized": false), so
+ * a combining mark right after a special token is not composed with its last character: there the
+ * result is NFC-equivalent to s, NFC(decode(encode(s))) == NFC(s), not always equal to NFC(s)
+ * (found by this target, see roundTrip/finding-07-combining-mark-after-special-token).
  */
 class TokenizerFuzzTest {
     private static final Path DIR;
@@ -77,7 +81,8 @@ class TokenizerFuzzTest {
         int[] ids = t.encode(s, special);
         String expected = Normalizer.normalize(replaceLoneSurrogates(s), Normalizer.Form.NFC);
         String back = t.decode(ids);
-        if (!back.equals(expected)) {
+        String compared = special ? Normalizer.normalize(back, Normalizer.Form.NFC) : back;
+        if (!compared.equals(expected)) {
             throw new AssertionError("round trip differs: " + escape(s) + " -> " + Arrays.toString(ids) + " -> " + escape(back));
         }
         StreamingDecoder d = t.streamingDecoder();
@@ -87,13 +92,27 @@ class TokenizerFuzzTest {
         if (!streamed.toString().equals(back)) throw new AssertionError("streamed decode differs: " + escape(streamed.toString()));
     }
 
+    /** The finding behind the round-trip property: exact with plain text, NFC-equivalent with special tokens. */
+    @org.junit.jupiter.api.Test
+    void combiningMarkAfterASpecialToken() {
+        Tokenizer t = TokenizerFixtures.hfJson();
+        String s = "<|im_start|>\u0338x"; // NFC composes '>' + U+0338 into U+226F
+        org.assertj.core.api.Assertions.assertThat(t.decode(t.encode(s, false)))
+                .isEqualTo(Normalizer.normalize(s, Normalizer.Form.NFC)).isEqualTo("<|im_start|\u226Fx");
+        org.assertj.core.api.Assertions.assertThat(t.decode(t.encode(s, true))).isEqualTo(s);
+    }
+
     /** Arbitrary (often invalid) UTF-8 bytes as text, and the same bytes as token ids. */
     @FuzzTest(maxDuration = "60s")
     void arbitraryBytes(byte[] data) {
         Tokenizer t = TokenizerFixtures.hfJson();
         String s = new String(data, StandardCharsets.UTF_8); // invalid sequences become U+FFFD
-        String back = t.decode(t.encode(s, true));
-        if (!back.equals(Normalizer.normalize(s, Normalizer.Form.NFC))) throw new AssertionError("round trip differs: " + escape(s));
+        String nfc = Normalizer.normalize(s, Normalizer.Form.NFC);
+        if (!t.decode(t.encode(s, false)).equals(nfc)) throw new AssertionError("round trip differs: " + escape(s));
+        String special = t.decode(t.encode(s, true));
+        if (!Normalizer.normalize(special, Normalizer.Form.NFC).equals(nfc)) {
+            throw new AssertionError("round trip with special tokens differs: " + escape(s));
+        }
         int[] ids = new int[data.length / 3];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = ((data[3 * i] & 0xFF) << 16 | (data[3 * i + 1] & 0xFF) << 8 | (data[3 * i + 2] & 0xFF)) - 8;
