@@ -26,10 +26,15 @@ public class Qwen4jException extends RuntimeException {
      * a key may hold a newline or megabytes of text.
      */
     public static String shown(String s) {
+        return shown(s, 80);
+    }
+
+    /** As {@link #shown(String)}, cut to {@code max} characters (e.g. a library's error message). */
+    public static String shown(String s, int max) {
         if (s == null) return "null";
-        StringBuilder b = new StringBuilder(Math.min(s.length(), 90));
+        StringBuilder b = new StringBuilder(Math.min(s.length(), max + 10));
         int i = 0;
-        for (; i < s.length() && b.length() < 80; i++) {
+        for (; i < s.length() && b.length() < max; i++) {
             char c = s.charAt(i);
             if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || c == 0x85) b.append(String.format("\\u%04x", (int) c));
             else b.append(c);
