@@ -19,11 +19,12 @@ import qwen4j.fuzz.FuzzOracle;
  * <p>The round-trip property that truly holds: the Qwen2 tokenizer.json normalizer is NFC and the
  * tokenizer applies it before splitting, and its byte-level BPE covers every byte, so for any
  * string s, decode(encode(s)) equals NFC(s) (a lone surrogate cannot be encoded as UTF-8 and
- * becomes U+FFFD). With special tokens parsed, they are cut out first and the text between them is
- * normalized piece by piece (as in HF tokenizers: Qwen's added tokens are "normalized": false), so
- * a combining mark right after a special token is not composed with its last character: there the
- * result is NFC-equivalent to s, NFC(decode(encode(s))) == NFC(s), not always equal to NFC(s)
- * (found by this target, see roundTrip/finding-07-combining-mark-after-special-token).
+ * becomes U+FFFD) whenever no added token was matched in s. Added tokens (all of them with special
+ * tokens parsed; the non-special ones such as {@code <|fim_middle|>} or {@code <tool_call>} always)
+ * are cut out first and the text between them is normalized piece by piece, as in HF tokenizers
+ * (Qwen's added tokens are "normalized": false). So a combining mark right after an added token is
+ * not composed with its last character, and then the result is NFC-equivalent to s:
+ * NFC(decode(encode(s))) == NFC(s). Both found by this target (roundTrip/finding-07 and finding-09).
  */
 class TokenizerFuzzTest {
     private static final Path DIR;
@@ -81,9 +82,13 @@ class TokenizerFuzzTest {
         int[] ids = t.encode(s, special);
         String expected = Normalizer.normalize(replaceLoneSurrogates(s), Normalizer.Form.NFC);
         String back = t.decode(ids);
-        String compared = special ? Normalizer.normalize(back, Normalizer.Form.NFC) : back;
+        String compared = Arrays.stream(ids).anyMatch(t::isAdded) ? Normalizer.normalize(back, Normalizer.Form.NFC) : back;
         if (!compared.equals(expected)) {
-            throw new AssertionError("round trip differs: " + escape(s) + " -> " + Arrays.toString(ids) + " -> " + escape(back));
+            int at = 0;
+            while (at < Math.min(compared.length(), expected.length()) && compared.charAt(at) == expected.charAt(at)) at++;
+            throw new AssertionError("round trip differs (special tokens " + special + ") at char " + at + ": expected "
+                    + escape(expected.substring(Math.max(0, at - 20), Math.min(expected.length(), at + 20))) + ", got "
+                    + escape(compared.substring(Math.max(0, at - 20), Math.min(compared.length(), at + 20))));
         }
         StreamingDecoder d = t.streamingDecoder();
         StringBuilder streamed = new StringBuilder();
@@ -100,6 +105,10 @@ class TokenizerFuzzTest {
         org.assertj.core.api.Assertions.assertThat(t.decode(t.encode(s, false)))
                 .isEqualTo(Normalizer.normalize(s, Normalizer.Form.NFC)).isEqualTo("<|im_start|\u226Fx");
         org.assertj.core.api.Assertions.assertThat(t.decode(t.encode(s, true))).isEqualTo(s);
+        // a non-special added token is matched even without special-token parsing
+        String fim = "<|fim_middle|>\u0338x";
+        org.assertj.core.api.Assertions.assertThat(t.decode(t.encode(fim, false))).isEqualTo(fim);
+        org.assertj.core.api.Assertions.assertThat(Normalizer.normalize(fim, Normalizer.Form.NFC)).isNotEqualTo(fim);
     }
 
     /** Arbitrary (often invalid) UTF-8 bytes as text, and the same bytes as token ids. */
@@ -108,10 +117,11 @@ class TokenizerFuzzTest {
         Tokenizer t = TokenizerFixtures.hfJson();
         String s = new String(data, StandardCharsets.UTF_8); // invalid sequences become U+FFFD
         String nfc = Normalizer.normalize(s, Normalizer.Form.NFC);
-        if (!t.decode(t.encode(s, false)).equals(nfc)) throw new AssertionError("round trip differs: " + escape(s));
-        String special = t.decode(t.encode(s, true));
-        if (!Normalizer.normalize(special, Normalizer.Form.NFC).equals(nfc)) {
-            throw new AssertionError("round trip with special tokens differs: " + escape(s));
+        for (boolean special : new boolean[] {false, true}) {
+            int[] encoded = t.encode(s, special);
+            String back = t.decode(encoded);
+            if (Arrays.stream(encoded).anyMatch(t::isAdded)) back = Normalizer.normalize(back, Normalizer.Form.NFC);
+            if (!back.equals(nfc)) throw new AssertionError("round trip differs (special tokens " + special + "): " + escape(s));
         }
         int[] ids = new int[data.length / 3];
         for (int i = 0; i < ids.length; i++) {
