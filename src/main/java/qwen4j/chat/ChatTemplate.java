@@ -38,6 +38,12 @@ public final class ChatTemplate {
     public static final long MAX_NODES = 2_000_000;
     /** Wall-clock limit of one render. */
     public static final long MAX_MILLIS = 2_000;
+    /**
+     * Longest piece of a template's own text (a raise_exception message, a Jinjava error quoting the
+     * template) put into an error message: the template comes from the model file (fuzz finding: a
+     * syntax error quoted 1,100 characters of template).
+     */
+    static final int MAX_MESSAGE = 300;
 
     private final String source;
     private final String bosToken;
@@ -166,27 +172,28 @@ public final class ChatTemplate {
         } catch (LimitExceeded e) {
             throw new Qwen4jException("chat template: " + e.getMessage());
         } catch (TemplateRaised e) {
-            throw new Qwen4jException("chat template raised: " + e.getMessage());
+            throw new Qwen4jException("chat template raised: " + Qwen4jException.shown(e.getMessage(), MAX_MESSAGE));
         } catch (RuntimeException e) {
             Throwable c = e;
             while (c != null) {
-                if (c instanceof TemplateRaised r) throw new Qwen4jException("chat template raised: " + r.getMessage());
+                if (c instanceof TemplateRaised r) throw new Qwen4jException("chat template raised: " + Qwen4jException.shown(r.getMessage(), MAX_MESSAGE));
                 if (c instanceof LimitExceeded l) throw new Qwen4jException("chat template: " + l.getMessage());
                 c = c.getCause();
             }
-            throw new Qwen4jException("chat template failed: " + e);
+            throw new Qwen4jException("chat template failed: " + Qwen4jException.shown(e.toString(), MAX_MESSAGE));
         } finally {
             if (previous == null) BUDGET.remove(); else BUDGET.set(previous);
         }
         for (TemplateError error : result.getErrors()) {
             Throwable c = error.getException();
             while (c != null) {
-                if (c instanceof TemplateRaised r) throw new Qwen4jException("chat template raised: " + r.getMessage());
+                if (c instanceof TemplateRaised r) throw new Qwen4jException("chat template raised: " + Qwen4jException.shown(r.getMessage(), MAX_MESSAGE));
                 if (c instanceof LimitExceeded l) throw new Qwen4jException("chat template: " + l.getMessage());
                 c = c.getCause();
             }
             if (error.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new Qwen4jException("chat template error at line " + error.getLineno() + ": " + error.getMessage());
+                throw new Qwen4jException("chat template error at line " + error.getLineno() + ": "
+                        + Qwen4jException.shown(error.getMessage(), MAX_MESSAGE));
             }
         }
         return result.getOutput();

@@ -44,6 +44,10 @@ final class ServeCommand implements Callable<Integer> {
             description = "Largest request body; larger ones get 413 (default ${DEFAULT-VALUE}).")
     int maxBody;
 
+    @Option(names = "--max-tokens", paramLabel = "N", defaultValue = "32768",
+            description = "Most tokens one request may generate; a larger max_tokens gets 400 (default ${DEFAULT-VALUE}).")
+    int maxTokens;
+
     @Option(names = "--model-id", paramLabel = "ID",
             description = "Model id listed by /v1/models (default: the model folder's or file's name).")
     String modelId;
@@ -54,7 +58,7 @@ final class ServeCommand implements Callable<Integer> {
         java.nio.file.Path path = model.modelPath();
         String id = modelId != null ? modelId : idFor(path);
         if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
-        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id);
+        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens);
         try (Engine engine = model.open(new java.io.PrintWriter(System.err, true))) {
             OpenAiServer server;
             try {

@@ -20,13 +20,17 @@ final class GgufCursor {
     private final MemorySegment seg;
     private final String file;
     private final long size;
+    private final Limits limits;
     private long pos;
 
-    GgufCursor(MemorySegment seg, String file) {
+    GgufCursor(MemorySegment seg, String file, Limits limits) {
         this.seg = seg;
         this.file = file;
         this.size = seg.byteSize();
+        this.limits = limits;
     }
+
+    Limits limits() { return limits; }
 
     long pos() { return pos; }
 
@@ -107,21 +111,17 @@ final class GgufCursor {
     String string(String what) {
         long at = pos;
         long len = i64(what + " length");
-        if (len < 0 || len > size - pos) {
+        if (len < 0 || len > limits.maxStringLength()) {
+            throw error(at, what + ": string length " + Long.toUnsignedString(len) + " exceeds limit max-string-length="
+                    + limits.maxStringLength());
+        }
+        if (len > size - pos) {
             throw error(at, what + " has length " + Long.toUnsignedString(len) + ", more than the "
                     + (size - pos) + " bytes left in the file");
         }
-        if (len > Integer.MAX_VALUE - 16) {
-            throw error(at, what + " has length " + len + ", too long for a string");
-        }
-        String s;
-        try {
-            byte[] b = new byte[(int) len];
-            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
-            s = new String(b, StandardCharsets.UTF_8);
-        } catch (OutOfMemoryError e) {
-            throw error(at, what + " has length " + len + ", too long to hold in memory");
-        }
+        byte[] b = new byte[(int) len];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
+        String s = new String(b, StandardCharsets.UTF_8);
         pos += len;
         return s;
     }

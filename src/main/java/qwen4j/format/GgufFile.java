@@ -35,8 +35,6 @@ import qwen4j.tensor.Tensor;
 public final class GgufFile implements AutoCloseable {
     public static final int MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
     public static final long DEFAULT_ALIGNMENT = 32;
-    /** Deepest nesting of arrays accepted in metadata. */
-    static final int MAX_ARRAY_DEPTH = 8;
     private static final Pattern SPLIT = Pattern.compile("(.+)-(\\d{5})-of-(\\d{5})\\.gguf");
 
     // GGUF metadata value types
@@ -80,7 +78,7 @@ public final class GgufFile implements AutoCloseable {
         for (Part p : parts) {
             for (TensorInfo info : p.infos) {
                 if (t.containsKey(info.name)) {
-                    throw new Qwen4jException(p.name + ": tensor " + info.name + " is also in "
+                    throw new Qwen4jException(p.name + ": tensor " + Qwen4jException.shown(info.name) + " is also in "
                             + t.get(info.name).source());
                 }
                 t.put(info.name, p.tensors.get(info.name));
@@ -170,9 +168,19 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private static Part parsePart(Path path, Arena arena) {
-        String name = MappedFiles.displayName(path);
-        MemorySegment seg = MappedFiles.map(path, arena);
-        GgufCursor c = new GgufCursor(seg, name);
+        return parsePart(path, MappedFiles.displayName(path), MappedFiles.map(path, arena), Limits.DEFAULT);
+    }
+
+    /**
+     * Parses one GGUF file held in {@code seg} (for tests and fuzzing: no file system involved);
+     * split keys are not followed.
+     */
+    static GgufFile parse(MemorySegment seg, String name, Limits limits) {
+        return new GgufFile(List.of(parsePart(Path.of(name), name, seg, limits)), null);
+    }
+
+    private static Part parsePart(Path path, String name, MemorySegment seg, Limits limits) {
+        GgufCursor c = new GgufCursor(seg, name, limits);
         if (seg.byteSize() < 4) {
             throw new Qwen4jException(name + ": not a GGUF file (" + seg.byteSize() + " bytes, too short for the magic)");
         }
@@ -192,6 +200,8 @@ public final class GgufFile implements AutoCloseable {
         }
         long tensorCount = c.i64("tensor count");
         long kvCount = c.i64("metadata count");
+        Limits.check(name, "tensor count", tensorCount, "max-tensor-count", limits.maxTensorCount(), " (byte 8)");
+        Limits.check(name, "metadata count", kvCount, "max-metadata-entries", limits.maxMetadataEntries(), " (byte 16)");
         // Each metadata entry takes at least 13 bytes (8 key length + 4 type + 1 value), each tensor
         // info at least 32 (8 name length + 4 n_dims + 8 one ne + 4 type + 8 offset).
         long rem = c.remaining();
@@ -208,10 +218,11 @@ public final class GgufFile implements AutoCloseable {
         for (long i = 0; i < kvCount; i++) {
             long at = c.pos();
             String key = c.string("metadata key #" + i);
-            if (md.containsKey(key)) throw c.error(at, "metadata key " + key + " appears twice");
+            String k = Qwen4jException.shown(key);
+            if (md.containsKey(key)) throw c.error(at, "metadata key " + k + " appears twice");
             long typeAt = c.pos();
-            int type = c.i32("type of metadata key " + key);
-            md.put(key, readValue(c, type, typeAt, "metadata key " + key, 0));
+            int type = c.i32("type of metadata key " + k);
+            md.put(key, readValue(c, type, typeAt, "metadata key " + k, 0));
         }
 
         long alignment = DEFAULT_ALIGNMENT;
@@ -229,28 +240,32 @@ public final class GgufFile implements AutoCloseable {
         for (long i = 0; i < tensorCount; i++) {
             long at = c.pos();
             String tname = c.string("name of tensor #" + i);
-            if (seen.containsKey(tname)) throw c.error(at, "tensor " + tname + " appears twice");
+            String tn = Qwen4jException.shown(tname);
+            if (seen.containsKey(tname)) throw c.error(at, "tensor " + tn + " appears twice");
             seen.put(tname, at);
-            long nDims = c.u32("n_dims of tensor " + tname);
-            if (nDims < 1 || nDims > 4) {
-                throw c.error(at, "tensor " + tname + " has " + nDims + " dimensions, expected 1 to 4");
+            long dimsAt = c.pos();
+            long nDims = c.u32("n_dims of tensor " + tn);
+            if (nDims > limits.maxDims()) {
+                throw c.error(dimsAt, "tensor " + tn + ": dimension count " + nDims + " exceeds limit max-dims="
+                        + limits.maxDims());
             }
+            if (nDims < 1) throw c.error(dimsAt, "tensor " + tn + " has 0 dimensions, expected at least 1");
             long[] ne = new long[(int) nDims];
             for (int d = 0; d < nDims; d++) {
-                ne[d] = c.i64("ne[" + d + "] of tensor " + tname);
+                ne[d] = c.i64("ne[" + d + "] of tensor " + tn);
                 if (ne[d] < 0) {
-                    throw c.error(at, "tensor " + tname + " has dimension ne[" + d + "] = "
+                    throw c.error(at, "tensor " + tn + " has dimension ne[" + d + "] = "
                             + Long.toUnsignedString(ne[d]));
                 }
             }
             long typeAt = c.pos();
-            int typeId = c.i32("type of tensor " + tname);
+            int typeId = c.i32("type of tensor " + tn);
             DType type = DType.fromGgmlId(typeId).orElseThrow(() -> c.error(typeAt,
-                    "tensor " + tname + " has unknown ggml type id " + Integer.toUnsignedString(typeId)));
+                    "tensor " + tn + " has unknown ggml type id " + Integer.toUnsignedString(typeId)));
             long offAt = c.pos();
-            long offset = c.i64("offset of tensor " + tname);
+            long offset = c.i64("offset of tensor " + tn);
             if (ne[0] % type.blockSize() != 0) {
-                throw c.error(at, "tensor " + tname + " has ne[0] = " + ne[0] + ", not a multiple of the "
+                throw c.error(at, "tensor " + tn + " has ne[0] = " + ne[0] + ", not a multiple of the "
                         + type + " block size " + type.blockSize());
             }
             long bytes;
@@ -259,10 +274,10 @@ public final class GgufFile implements AutoCloseable {
                 for (long d : ne) elems = Math.multiplyExact(elems, d);
                 bytes = type.bytesFor(elems);
             } catch (ArithmeticException e) {
-                throw c.error(at, "tensor " + tname + " with ne " + Arrays.toString(ne) + " has an element count that overflows");
+                throw c.error(at, "tensor " + tn + " with ne " + Arrays.toString(ne) + " has an element count that overflows");
             }
             if (offset < 0 || offset % alignment != 0) {
-                throw c.error(offAt, "tensor " + tname + " has data offset " + Long.toUnsignedString(offset)
+                throw c.error(offAt, "tensor " + tn + " has data offset " + Long.toUnsignedString(offset)
                         + ", not a multiple of the alignment " + alignment);
             }
             raw.add(new TensorInfo(tname, type, ne, offset, bytes, name));
@@ -271,10 +286,16 @@ public final class GgufFile implements AutoCloseable {
         long headerEnd = c.pos();
         long dataStart = headerEnd + (alignment - headerEnd % alignment) % alignment;
         long dataSize = Math.max(0, c.size() - dataStart);
+        if (!raw.isEmpty() && dataStart > c.size()) {
+            // fuzz finding: an empty tensor (a 0 dimension) passed the size checks below, and slicing the
+            // mapping at a data section that starts past the end of the file threw IndexOutOfBounds
+            throw new Qwen4jException(name + ": the data section would start at byte " + dataStart
+                    + ", past the end of the file (" + c.size() + " bytes), but the file lists " + raw.size() + " tensors");
+        }
         List<TensorInfo> infos = new ArrayList<>(raw.size());
         for (TensorInfo t : raw) {
             if (t.offset > dataSize || t.byteSize > dataSize - t.offset) {
-                throw new Qwen4jException(name + ": tensor " + t.name + " (" + t.byteSize + " bytes at data offset "
+                throw new Qwen4jException(name + ": tensor " + Qwen4jException.shown(t.name) + " (" + t.byteSize + " bytes at data offset "
                         + t.offset + ", byte " + (dataStart + t.offset) + ") runs past the end of the file ("
                         + c.size() + " bytes)");
             }
@@ -286,8 +307,9 @@ public final class GgufFile implements AutoCloseable {
         for (int i = 1; i < sorted.size(); i++) {
             TensorInfo a = sorted.get(i - 1), b = sorted.get(i);
             if (b.offset < a.offset + a.byteSize) {
-                throw new Qwen4jException(name + ": tensors " + a.name + " and " + b.name + " overlap ("
-                        + a.name + " ends at byte " + (a.offset + a.byteSize) + ", " + b.name
+                throw new Qwen4jException(name + ": tensors " + Qwen4jException.shown(a.name) + " and " + Qwen4jException.shown(b.name)
+                        + " overlap (" + Qwen4jException.shown(a.name) + " ends at byte " + (a.offset + a.byteSize) + ", "
+                        + Qwen4jException.shown(b.name)
                         + " starts at byte " + b.offset + ")");
             }
         }
@@ -330,8 +352,9 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private static Object readArray(GgufCursor c, String what, int depth) {
-        if (depth >= MAX_ARRAY_DEPTH) {
-            throw c.error(c.pos(), what + " nests arrays deeper than " + MAX_ARRAY_DEPTH);
+        int maxDepth = c.limits().maxArrayDepth();
+        if (depth >= maxDepth) {
+            throw c.error(c.pos(), what + ": array nesting depth " + (depth + 1) + " exceeds limit max-array-depth=" + maxDepth);
         }
         long typeAt = c.pos();
         int et = c.i32("element type of " + what);
@@ -341,7 +364,12 @@ public final class GgufFile implements AutoCloseable {
         }
         long countAt = c.pos();
         long n = c.i64("element count of " + what);
-        if (n < 0 || n > c.remaining() / min || n > Integer.MAX_VALUE - 16) {
+        long maxLen = c.limits().maxArrayLength();
+        if (n < 0 || n > maxLen) {
+            throw c.error(countAt, what + ": array length " + Long.toUnsignedString(n)
+                    + " exceeds limit max-array-length=" + maxLen);
+        }
+        if (n > c.remaining() / min) {
             throw c.error(countAt, what + " has array count " + Long.toUnsignedString(n)
                     + ", more than the " + c.remaining() + " bytes left in the file can hold");
         }
@@ -403,8 +431,7 @@ public final class GgufFile implements AutoCloseable {
 
     static String show(Object v) {
         if (v instanceof String s) {
-            String t = s.length() > 40 ? s.substring(0, 37) + "..." : s;
-            return "\"" + t.replace("\n", "\\n") + "\"";
+            return "\"" + Qwen4jException.shown(s) + "\"";
         }
         if (v instanceof Long || v instanceof Double || v instanceof Boolean) return String.valueOf(v);
         return typeName(v);

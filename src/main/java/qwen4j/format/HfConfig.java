@@ -52,7 +52,7 @@ public final class HfConfig {
         for (JsonNode a : arch) found |= a.isTextual() && a.asText().equals(ARCHITECTURE);
         if (!found) {
             String names = arch.size() == 1 && arch.get(0).isTextual() ? arch.get(0).asText() : arch.toString();
-            throw new Qwen4jException(CONFIG + ": architecture " + names + " is not supported (qwen4j runs "
+            throw new Qwen4jException(CONFIG + ": architecture " + Qwen4jException.shown(names) + " is not supported (qwen4j runs "
                     + ARCHITECTURE + ")");
         }
         int hidden = positiveInt(config, "hidden_size", null);

@@ -21,17 +21,13 @@ final class Json {
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
 
-    /** Largest JSON file read whole (config files, index.json); tokenizers are read elsewhere. */
-    static final long MAX_JSON_FILE = 64L << 20;
-
     static JsonNode readFile(Path file) {
         String name = MappedFiles.displayName(file);
         byte[] bytes;
         try {
             long size = Files.size(file);
-            if (size > MAX_JSON_FILE) {
-                throw new Qwen4jException(name + ": " + size + " bytes is too large for a JSON file of this kind");
-            }
+            // Config files and index.json are read whole; tokenizers are streamed elsewhere.
+            Limits.check(name, "file size", size, "max-json-file-bytes", Limits.DEFAULT.maxJsonFileBytes(), "");
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             throw new Qwen4jException(file + ": no such file");
@@ -68,13 +64,17 @@ final class Json {
             throw new Qwen4jException(what + ": malformed JSON" + where + ": " + msg.strip(), e);
         } catch (IOException e) {
             throw new Qwen4jException(what + ": cannot read JSON (" + MappedFiles.oneLine(e) + ")", e);
+        } catch (NumberFormatException e) {
+            // fuzz finding: with USE_BIG_DECIMAL_FOR_FLOATS Jackson throws this, not a JSON exception,
+            // for a number such as 22e2222...2 whose exponent BigDecimal cannot hold
+            throw new Qwen4jException(what + ": malformed JSON: a number out of range ("
+                    + Qwen4jException.shown(e.getMessage()) + ")", e);
         }
     }
 
     /** Short rendering of a JSON value for error messages. */
     static String show(JsonNode n) {
         if (n == null || n.isMissingNode()) return "missing";
-        String s = n.toString();
-        return s.length() > 60 ? s.substring(0, 57) + "..." : s;
+        return Qwen4jException.shown(n.toString());
     }
 }

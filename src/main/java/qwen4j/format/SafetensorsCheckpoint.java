@@ -54,29 +54,7 @@ public final class SafetensorsCheckpoint {
     }
 
     private static SafetensorsCheckpoint openSharded(Path folder, Path index, Arena arena) {
-        JsonNode root = Json.readFile(index);
-        JsonNode map = root.isObject() ? root.get("weight_map") : null;
-        if (map == null || !map.isObject()) {
-            throw new Qwen4jException(INDEX + ": field weight_map is " + Json.show(map) + ", expected an object");
-        }
-        if (map.isEmpty()) {
-            throw new Qwen4jException(INDEX + ": field weight_map is empty");
-        }
-        Map<String, String> tensorToShard = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : map.properties()) {
-            JsonNode v = e.getValue();
-            if (!v.isTextual()) {
-                throw new Qwen4jException(INDEX + ": field weight_map." + e.getKey() + " is " + Json.show(v)
-                        + ", expected a file name");
-            }
-            String shard = v.asText();
-            if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..")
-                    || shard.equals(".")) {
-                throw new Qwen4jException(INDEX + ": field weight_map." + e.getKey() + " is " + Json.show(v)
-                        + ", expected a file name in the same folder");
-            }
-            tensorToShard.put(e.getKey(), shard);
-        }
+        Map<String, String> tensorToShard = parseIndex(Json.readFile(index));
         Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
         Map<String, SafetensorsFile> where = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : tensorToShard.entrySet()) {
@@ -85,20 +63,57 @@ public final class SafetensorsCheckpoint {
             if (f == null) {
                 Path p = folder.resolve(shard);
                 if (!Files.isRegularFile(p)) {
-                    throw new Qwen4jException(INDEX + ": shard " + shard + " (holding tensor " + e.getKey()
+                    throw new Qwen4jException(INDEX + ": shard " + shard + " (holding tensor " + Qwen4jException.shown(e.getKey())
                             + ") not found in " + folder);
                 }
                 f = SafetensorsFile.open(p, arena);
                 shards.put(shard, f);
             }
             if (!f.contains(e.getKey())) {
-                throw new Qwen4jException(shard + ": tensor " + e.getKey() + " is missing (" + INDEX
+                throw new Qwen4jException(shard + ": tensor " + Qwen4jException.shown(e.getKey()) + " is missing (" + INDEX
                         + " says this shard holds it)");
             }
             where.put(e.getKey(), f);
         }
         return new SafetensorsCheckpoint(folder, List.copyOf(shards.values()), Collections.unmodifiableMap(where),
                 INDEX);
+    }
+
+    /**
+     * The tensor -> shard file map of a parsed {@code model.safetensors.index.json}; shard names
+     * must be plain file names in the same folder (no path separators, no "..").
+     */
+    static Map<String, String> parseIndex(JsonNode root) {
+        JsonNode map = root.isObject() ? root.get("weight_map") : null;
+        if (map == null || !map.isObject()) {
+            throw new Qwen4jException(INDEX + ": field weight_map is " + Json.show(map) + ", expected an object");
+        }
+        if (map.isEmpty()) {
+            throw new Qwen4jException(INDEX + ": field weight_map is empty");
+        }
+        Limits.check(INDEX, "weight_map size", map.size(), "max-tensor-count", Limits.DEFAULT.maxTensorCount(), "");
+        Map<String, String> tensorToShard = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : map.properties()) {
+            JsonNode v = e.getValue();
+            if (!v.isTextual()) {
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
+                        + ", expected a file name");
+            }
+            String shard = v.asText();
+            if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..")
+                    || shard.equals(".")) {
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
+                        + ", expected a file name in the same folder");
+            }
+            try {
+                Path.of(shard); // a NUL byte or the like would otherwise fail later, inside the JDK
+            } catch (java.nio.file.InvalidPathException bad) {
+                throw new Qwen4jException(INDEX + ": field weight_map." + Qwen4jException.shown(e.getKey()) + " is " + Json.show(v)
+                        + ", not a valid file name (" + bad.getReason() + ")");
+            }
+            tensorToShard.put(e.getKey(), shard);
+        }
+        return tensorToShard;
     }
 
     public Path folder() { return folder; }

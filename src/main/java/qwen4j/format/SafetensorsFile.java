@@ -29,9 +29,6 @@ import qwen4j.tensor.Tensor;
  * is an error naming the dtype.
  */
 public final class SafetensorsFile implements AutoCloseable {
-    /** Sanity bound for the JSON header (real headers are well under 1 MB). */
-    public static final long MAX_HEADER_BYTES = 100L << 20;
-
     private static final ValueLayout.OfLong LE_LONG =
             ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
@@ -77,8 +74,15 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     private static SafetensorsFile parse(Path file, Arena arena, Arena owned) {
-        String name = MappedFiles.displayName(file);
-        MemorySegment seg = MappedFiles.map(file, arena);
+        return parse(file, MappedFiles.displayName(file), MappedFiles.map(file, arena), owned, Limits.DEFAULT);
+    }
+
+    /** Parses a safetensors file held in {@code seg} (for tests and fuzzing: no file system involved). */
+    static SafetensorsFile parse(MemorySegment seg, String name, Limits limits) {
+        return parse(Path.of(name), name, seg, null, limits);
+    }
+
+    private static SafetensorsFile parse(Path file, String name, MemorySegment seg, Arena owned, Limits limits) {
         long fileSize = seg.byteSize();
         if (fileSize < 8) {
             throw new Qwen4jException(name + ": truncated safetensors file (" + fileSize
@@ -89,10 +93,8 @@ public final class SafetensorsFile implements AutoCloseable {
             throw new Qwen4jException(name + ": header length " + Long.toUnsignedString(headerLen)
                     + " at byte 0 runs past the end of the file (" + fileSize + " bytes)");
         }
-        if (headerLen > MAX_HEADER_BYTES) {
-            throw new Qwen4jException(name + ": header length " + headerLen + " at byte 0 exceeds the "
-                    + MAX_HEADER_BYTES + "-byte limit; not a safetensors file?");
-        }
+        Limits.check(name, "header length", headerLen, "max-header-bytes", limits.maxHeaderBytes(),
+                " (byte 0; not a safetensors file?)");
         if (headerLen < 2) {
             throw new Qwen4jException(name + ": header length " + headerLen + " at byte 0 is too small for a JSON header");
         }
@@ -104,6 +106,8 @@ public final class SafetensorsFile implements AutoCloseable {
         }
         long dataStart = 8 + headerLen;
         long dataSize = fileSize - dataStart;
+        Limits.check(name, "tensor count", root.size() - (root.has("__metadata__") ? 1 : 0), "max-tensor-count",
+                limits.maxTensorCount(), " (header)");
 
         record Entry(String name, String dtype, DType type, long[] shape, long begin, long end) {}
         List<Entry> entries = new ArrayList<>();
@@ -111,7 +115,7 @@ public final class SafetensorsFile implements AutoCloseable {
             String tname = f.getKey();
             if (tname.equals("__metadata__")) continue;
             JsonNode info = f.getValue();
-            String where = name + ": tensor " + tname;
+            String where = name + ": tensor " + Qwen4jException.shown(tname);
             if (!info.isObject()) {
                 throw new Qwen4jException(where + ": header entry is " + Json.show(info) + ", expected an object");
             }
@@ -124,7 +128,11 @@ public final class SafetensorsFile implements AutoCloseable {
             if (elemBytes == null) {
                 throw new Qwen4jException(where + ": unknown dtype " + Json.show(dt));
             }
-            long[] shape = longArray(info.get("shape"), where, "shape", -1);
+            JsonNode shapeNode = info.get("shape");
+            if (shapeNode != null && shapeNode.isArray()) {
+                Limits.check(where, "dimension count", shapeNode.size(), "max-dims", limits.maxDims(), "");
+            }
+            long[] shape = longArray(shapeNode, where, "shape", -1);
             long[] offs = longArray(info.get("data_offsets"), where, "data_offsets", 2);
             long begin = offs[0], end = offs[1];
             if (begin > end) {
@@ -156,7 +164,8 @@ public final class SafetensorsFile implements AutoCloseable {
         for (int i = 1; i < byOffset.size(); i++) {
             Entry a = byOffset.get(i - 1), b = byOffset.get(i);
             if (b.begin < a.end) {
-                throw new Qwen4jException(name + ": tensors " + a.name + " and " + b.name + " overlap (bytes "
+                throw new Qwen4jException(name + ": tensors " + Qwen4jException.shown(a.name) + " and "
+                        + Qwen4jException.shown(b.name) + " overlap (bytes "
                         + (dataStart + b.begin) + " to " + (dataStart + Math.min(a.end, b.end)) + ")");
             }
         }

@@ -8,7 +8,8 @@ final class ApiError extends RuntimeException {
     final String code;
 
     ApiError(int status, String type, String message, String param, String code) {
-        super(message, null, false, false);
+        // one line, whatever pieces of the request the message quotes
+        super(message == null ? null : message.replace("\r", "\\r").replace("\n", "\\n"), null, false, false);
         this.status = status;
         this.type = type;
         this.param = param;

@@ -1,7 +1,5 @@
 package qwen4j.server;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -16,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +42,22 @@ public final class OpenAiServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OpenAiServer.class.getName());
 
     /**
+     * Seconds a client has to send its whole request, headers and body; a slower or silent
+     * connection is closed, so slow clients cannot hold connections forever. The JDK server reads
+     * this once, from the system property {@value #REQUEST_TIME_PROPERTY}, when its first instance is
+     * created; a value given on the command line (-D) wins. Generation time does not count: the
+     * request is complete once its body has been read.
+     */
+    public static final long DEFAULT_REQUEST_SECONDS = 30;
+    static final String REQUEST_TIME_PROPERTY = "sun.net.httpserver.maxReqTime";
+
+    static {
+        if (System.getProperty(REQUEST_TIME_PROPERTY) == null) {
+            System.setProperty(REQUEST_TIME_PROPERTY, Long.toString(DEFAULT_REQUEST_SECONDS));
+        }
+    }
+
+    /**
      * @param host         address to bind (127.0.0.1 by default)
      * @param port         0 = an ephemeral port
      * @param apiKey       nullable; when set every /v1 request needs {@code Authorization: Bearer KEY}
@@ -52,12 +65,20 @@ public final class OpenAiServer implements AutoCloseable {
      * @param maxQueue     requests that may wait for a slot; more get 429
      * @param maxBodyBytes largest request body; more get 413
      * @param modelId      the id /v1/models lists
+     * @param maxTokens    the most tokens one request may generate (max_tokens above it: 400)
      */
     public record Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes,
-                         String modelId) {
+                         String modelId, int maxTokens) {
         public static final int DEFAULT_MAX_BODY = 1 << 20;
+        /** Qwen2.5's context is 32768 tokens; the KV cache (--ctx) usually bounds a request first. */
+        public static final int DEFAULT_MAX_TOKENS = 32768;
+
+        public Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes, String modelId) {
+            this(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, DEFAULT_MAX_TOKENS);
+        }
 
         public Config {
+            if (maxTokens < 1) throw new Qwen4jException("--max-tokens must be at least 1, got " + maxTokens);
             if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
             if (maxQueue < 0) throw new Qwen4jException("--queue must be 0 or more, got " + maxQueue);
             if (maxBodyBytes < 1) throw new Qwen4jException("--max-body must be at least 1, got " + maxBodyBytes);
@@ -68,13 +89,19 @@ public final class OpenAiServer implements AutoCloseable {
 
     private final Engine engine;
     private final Config config;
-    private final ChatTemplate template;
-    private final String templateProblem;
     private final SamplerSettings defaults;
     private final SlotPool pool;
     private final HttpServer http;
     private final ExecutorService executor;
-    private final ObjectMapper json = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /**
+     * Platform threads that run generation, one per slot. Generation is CPU-bound and never blocks,
+     * so on a virtual thread it would hold a carrier until done: with as many busy slots as cores,
+     * no other request could even be read (found by FaultTest: under a flood, connections waited
+     * past the request-read limit and were dropped unanswered).
+     */
+    private final ExecutorService generation;
+    private final ObjectMapper json = RequestParser.mapper();
+    private final RequestParser requests;
     private final AtomicLong ids = new AtomicLong();
     private final long created = System.currentTimeMillis() / 1000;
 
@@ -88,12 +115,14 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (Qwen4jException e) {
             problem = e.getMessage();
         }
-        this.template = t;
-        this.templateProblem = problem;
         this.defaults = SamplerSettings.forModel(engine.files());
         this.pool = new SlotPool(engine, config.parallel(), config.maxQueue());
+        this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
+                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        this.generation = Executors.newFixedThreadPool(config.parallel(),
+                Thread.ofPlatform().name("qwen4j-generate-", 0).daemon(true).factory());
         http.setExecutor(executor);
         http.createContext("/", this::handle);
     }
@@ -113,6 +142,7 @@ public final class OpenAiServer implements AutoCloseable {
     public void close() {
         http.stop(0);
         executor.shutdownNow();
+        generation.shutdownNow();
         try {
             executor.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -166,15 +196,12 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/chat/completions" -> {
                 requireMethod(method, "POST");
                 authorize(ex);
-                if (template == null) throw new ApiError(500, "server_error", templateProblem, null, "no_chat_template");
-                Job job = parseChat(readBody(ex));
-                run(job, r);
+                run(requests.parse(path, readBody(ex)), r);
             }
             case "/v1/completions" -> {
                 requireMethod(method, "POST");
                 authorize(ex);
-                Job job = parseCompletion(readBody(ex));
-                run(job, r);
+                run(requests.parse(path, readBody(ex)), r);
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
@@ -182,13 +209,13 @@ public final class OpenAiServer implements AutoCloseable {
                     authorize(ex);
                     String id = path.substring("/v1/models/".length());
                     if (!id.equals(config.modelId())) {
-                        throw new ApiError(404, "invalid_request_error", "the model '" + id + "' does not exist",
+                        throw new ApiError(404, "invalid_request_error", "the model '" + Qwen4jException.shown(id) + "' does not exist",
                                 "model", "model_not_found");
                     }
                     r.json(200, modelObject());
                     return;
                 }
-                throw new ApiError(404, "invalid_request_error", "unknown path " + path
+                throw new ApiError(404, "invalid_request_error", "unknown path " + Qwen4jException.shown(path)
                         + " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health)",
                         null, "not_found");
             }
@@ -225,317 +252,25 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private JsonNode readBody(HttpExchange ex) throws IOException {
+    /** The body's bytes, at most the limit (413 past it: the rest is not read). */
+    private byte[] readBody(HttpExchange ex) throws IOException {
         int limit = config.maxBodyBytes();
         String cl = ex.getRequestHeaders().getFirst("Content-Length");
         if (cl != null) {
             try {
-                if (Long.parseLong(cl.strip()) > limit) throw tooLarge(limit);
+                if (Long.parseLong(cl.strip()) > limit) throw RequestParser.tooLarge(limit);
             } catch (NumberFormatException ignored) {
                 // the body is read and counted below
             }
         }
-        byte[] body;
         try (InputStream in = ex.getRequestBody()) {
-            body = in.readNBytes(limit + 1);
+            return in.readNBytes(limit + 1);
         }
-        if (body.length > limit) throw tooLarge(limit);
-        if (body.length == 0) throw ApiError.invalid("the request body is empty: send a JSON object", null);
-        JsonNode n;
-        try {
-            n = json.readTree(body);
-        } catch (JacksonException e) {
-            throw ApiError.invalid("the request body is not valid JSON: " + e.getOriginalMessage(), null);
-        }
-        if (n == null || !n.isObject()) throw ApiError.invalid("the request body must be a JSON object", null);
-        return n;
-    }
-
-    private static ApiError tooLarge(int limit) {
-        return new ApiError(413, "invalid_request_error", "the request body is larger than the limit of " + limit
-                + " bytes (--max-body)", null, "request_too_large");
-    }
-
-    // ------------------------------------------------------------------ requests
-
-    /** A validated request: what to generate and how to answer. */
-    record Job(boolean chat, String model, int[] prompt, SamplerSettings settings, int maxTokens, boolean explicitMax,
-               List<String> stop, boolean stream, boolean includeUsage, boolean tools, int logprobs, boolean echo) {}
-
-    private Job parseChat(JsonNode body) {
-        JsonNode messages = body.get("messages");
-        if (messages == null || messages.isNull()) throw ApiError.invalid("'messages' is required", "messages");
-        if (!messages.isArray()) throw ApiError.invalid("'messages' must be an array, got " + kind(messages), "messages");
-        if (messages.isEmpty()) throw ApiError.invalid("'messages' must not be empty", "messages");
-        List<Object> msgs = new ArrayList<>();
-        for (int i = 0; i < messages.size(); i++) msgs.add(message(messages.get(i), "messages[" + i + "]"));
-        List<Object> tools = null;
-        JsonNode t = body.get("tools");
-        if (t != null && !t.isNull()) {
-            if (!t.isArray()) throw ApiError.invalid("'tools' must be an array, got " + kind(t), "tools");
-            tools = new ArrayList<>();
-            for (int i = 0; i < t.size(); i++) {
-                JsonNode tool = t.get(i);
-                if (!tool.isObject() || !tool.path("function").isObject() || !tool.path("function").path("name").isTextual()) {
-                    throw ApiError.invalid("tools[" + i + "] must be {\"type\": \"function\", \"function\": {\"name\": ...}}",
-                            "tools[" + i + "]");
-                }
-                tools.add(json.convertValue(tool, Object.class));
-            }
-            if (tools.isEmpty()) tools = null;
-            JsonNode choice = body.get("tool_choice");
-            if (choice != null && choice.isTextual() && choice.asText().equals("none")) tools = null;
-        }
-        String text;
-        try {
-            text = template.render(msgs, tools, true);
-        } catch (Qwen4jException e) {
-            throw ApiError.invalid("could not apply the chat template: " + e.getMessage(), "messages");
-        }
-        int[] prompt = engine.tokenizer().encode(text, true);
-        int logprobs = -1;
-        if (Boolean.TRUE.equals(optBool(body, "logprobs"))) {
-            Integer top = optInt(body, "top_logprobs", 0, 20);
-            logprobs = top == null ? 0 : top;
-        } else if (body.hasNonNull("top_logprobs")) {
-            throw ApiError.invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
-        }
-        return common(body, true, prompt, tools != null, logprobs, false);
-    }
-
-    private Map<String, Object> message(JsonNode m, String where) {
-        if (!m.isObject()) throw ApiError.invalid(where + " must be an object, got " + kind(m), where);
-        JsonNode roleNode = m.get("role");
-        if (roleNode == null || !roleNode.isTextual()) throw ApiError.invalid(where + ".role must be a string", where + ".role");
-        String role = roleNode.asText();
-        switch (role) {
-            case "system", "user", "assistant", "tool" -> { }
-            case "developer" -> role = "system";
-            default -> throw ApiError.invalid(where + ".role '" + role
-                    + "' is not one of system, developer, user, assistant, tool", where + ".role");
-        }
-        Map<String, Object> out = new java.util.LinkedHashMap<>();
-        out.put("role", role);
-        JsonNode content = m.get("content");
-        String text;
-        if (content == null || content.isNull()) {
-            if (!role.equals("assistant")) throw ApiError.invalid(where + ".content is required", where + ".content");
-            text = null;
-        } else if (content.isTextual()) {
-            text = content.asText();
-        } else if (content.isArray()) {
-            StringBuilder sb = new StringBuilder();
-            for (int i = 0; i < content.size(); i++) {
-                JsonNode part = content.get(i);
-                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-                    throw ApiError.invalid(where + ".content[" + i + "]: only {\"type\": \"text\", \"text\": ...} parts are supported",
-                            where + ".content");
-                }
-                sb.append(part.get("text").asText());
-            }
-            text = sb.toString();
-        } else {
-            throw ApiError.invalid(where + ".content must be a string or an array of text parts, got " + kind(content),
-                    where + ".content");
-        }
-        out.put("content", text == null ? "" : text);
-        JsonNode calls = m.get("tool_calls");
-        if (role.equals("assistant") && calls != null && !calls.isNull()) {
-            if (!calls.isArray()) throw ApiError.invalid(where + ".tool_calls must be an array", where + ".tool_calls");
-            List<Object> list = new ArrayList<>();
-            for (JsonNode c : calls) {
-                JsonNode f = c.path("function");
-                if (!f.path("name").isTextual()) {
-                    throw ApiError.invalid(where + ".tool_calls: each needs function.name", where + ".tool_calls");
-                }
-                Map<String, Object> fn = new java.util.LinkedHashMap<>();
-                fn.put("name", f.get("name").asText());
-                JsonNode args = f.get("arguments");
-                Object a = Map.of();
-                if (args != null && args.isTextual()) {
-                    try {
-                        a = json.readValue(args.asText(), Object.class);
-                    } catch (JacksonException e) {
-                        a = args.asText();
-                    }
-                } else if (args != null && !args.isNull()) {
-                    a = json.convertValue(args, Object.class);
-                }
-                fn.put("arguments", a);
-                list.add(Map.of("type", "function", "function", fn));
-            }
-            out.put("tool_calls", list);
-        } else if (text == null) {
-            throw ApiError.invalid(where + ".content is required", where + ".content");
-        }
-        if (m.hasNonNull("name") && m.get("name").isTextual()) out.put("name", m.get("name").asText());
-        return out;
-    }
-
-    private Job parseCompletion(JsonNode body) {
-        JsonNode p = body.get("prompt");
-        if (p == null || p.isNull()) throw ApiError.invalid("'prompt' is required", "prompt");
-        int[] prompt;
-        Tokenizer tok = engine.tokenizer();
-        if (p.isTextual()) {
-            prompt = tok.encode(p.asText(), true);
-        } else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-            prompt = tok.encode(p.get(0).asText(), true);
-        } else if (p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
-            prompt = new int[p.size()];
-            for (int i = 0; i < p.size(); i++) {
-                JsonNode v = p.get(i);
-                if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 0 || v.asInt() >= engine.vocabLimit()) {
-                    throw ApiError.invalid("prompt[" + i + "] is not a token id (0.." + (engine.vocabLimit() - 1) + ")", "prompt");
-                }
-                prompt[i] = v.asInt();
-            }
-        } else if (p.isArray() && p.size() > 1) {
-            throw ApiError.invalid("only one prompt per request is supported", "prompt");
-        } else {
-            throw ApiError.invalid("'prompt' must be a string, a list of one string or a list of token ids, got " + kind(p),
-                    "prompt");
-        }
-        if (prompt.length == 0) throw ApiError.invalid("'prompt' is empty", "prompt");
-        Integer lp = optInt(body, "logprobs", 0, 20);
-        Boolean echo = optBool(body, "echo");
-        if (Boolean.TRUE.equals(echo)) throw ApiError.invalid("'echo' is not supported", "echo");
-        return common(body, false, prompt, false, lp == null ? -1 : lp, false);
-    }
-
-    private Job common(JsonNode body, boolean chat, int[] prompt, boolean tools, int logprobs, boolean echo) {
-        String model = optString(body, "model");
-        Integer n = optInt(body, "n", 1, Integer.MAX_VALUE);
-        if (n != null && n != 1) throw ApiError.invalid("only n = 1 is supported", "n");
-        Integer max = optInt(body, "max_completion_tokens", 1, Integer.MAX_VALUE);
-        Integer max2 = optInt(body, "max_tokens", 1, Integer.MAX_VALUE);
-        if (max == null) max = max2;
-        boolean stream = Boolean.TRUE.equals(optBool(body, "stream"));
-        boolean includeUsage = false;
-        JsonNode so = body.get("stream_options");
-        if (so != null && !so.isNull()) {
-            if (!so.isObject()) throw ApiError.invalid("'stream_options' must be an object", "stream_options");
-            includeUsage = Boolean.TRUE.equals(optBool(so, "include_usage"));
-        }
-        List<String> stop = new ArrayList<>();
-        JsonNode s = body.get("stop");
-        if (s != null && !s.isNull()) {
-            if (s.isTextual()) {
-                stop.add(s.asText());
-            } else if (s.isArray()) {
-                for (JsonNode e : s) {
-                    if (!e.isTextual()) throw ApiError.invalid("'stop' must be a string or a list of strings", "stop");
-                    stop.add(e.asText());
-                }
-            } else {
-                throw ApiError.invalid("'stop' must be a string or a list of strings, got " + kind(s), "stop");
-            }
-            if (stop.size() > 16) throw ApiError.invalid("at most 16 stop strings", "stop");
-            if (stop.stream().anyMatch(String::isEmpty)) throw ApiError.invalid("a stop string may not be empty", "stop");
-        }
-        SamplerSettings settings = sampling(body);
-        return new Job(chat, model == null ? config.modelId() : model, prompt, settings, max == null ? -1 : max,
-                max != null, stop, stream, includeUsage, tools, logprobs, echo);
-    }
-
-    private SamplerSettings sampling(JsonNode body) {
-        Double temp = optNumber(body, "temperature", 0, 2);
-        SamplerSettings s = temp != null && temp == 0 ? SamplerSettings.greedy() : defaults;
-        if (temp != null) s = s.withTemperature(temp.floatValue());
-        Double topP = optNumber(body, "top_p", 0, 1);
-        if (topP != null) {
-            if (topP == 0) throw ApiError.invalid("'top_p' must be in (0, 1]", "top_p");
-            s = s.withTopP(topP.floatValue());
-        }
-        Integer topK = optInt(body, "top_k", -1, Integer.MAX_VALUE);
-        if (topK != null) s = s.withTopK(Math.max(0, topK));
-        Double minP = optNumber(body, "min_p", 0, 1);
-        if (minP != null) s = s.withMinP(minP.floatValue());
-        Double rp = optNumber(body, "repetition_penalty", 0, 10);
-        if (rp != null) {
-            if (rp == 0) throw ApiError.invalid("'repetition_penalty' must be > 0", "repetition_penalty");
-            s = s.withRepeatPenalty(rp.floatValue());
-            if (s.repeatLastN() == 0) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
-        }
-        Double pp = optNumber(body, "presence_penalty", -2, 2);
-        if (pp != null) s = s.withPresencePenalty(pp.floatValue());
-        Double fp = optNumber(body, "frequency_penalty", -2, 2);
-        if (fp != null) s = s.withFrequencyPenalty(fp.floatValue());
-        JsonNode seed = body.get("seed");
-        if (seed != null && !seed.isNull()) {
-            if (!seed.isIntegralNumber() || !seed.canConvertToLong()) {
-                throw ApiError.invalid("'seed' must be an integer, got " + kind(seed), "seed");
-            }
-            s = s.withSeed(seed.asLong());
-        } else {
-            s = s.withSeed(System.nanoTime() ^ 0x5DEECE66DL);
-        }
-        try {
-            return s.validate();
-        } catch (Qwen4jException e) {
-            throw ApiError.invalid("bad sampling parameters: " + e.getMessage(), null);
-        }
-    }
-
-    private static String kind(JsonNode n) {
-        if (n.isTextual()) return "a string";
-        if (n.isNumber()) return "a number";
-        if (n.isBoolean()) return "a boolean";
-        if (n.isArray()) return "an array";
-        if (n.isObject()) return "an object";
-        return "null";
-    }
-
-    private static Double optNumber(JsonNode body, String name, double min, double max) {
-        JsonNode n = body.get(name);
-        if (n == null || n.isNull()) return null;
-        if (!n.isNumber()) throw ApiError.invalid("'" + name + "' must be a number, got " + kind(n), name);
-        double v = n.doubleValue();
-        if (!(v >= min && v <= max)) throw ApiError.invalid("'" + name + "' must be in [" + min + ", " + max + "], got " + v, name);
-        return v;
-    }
-
-    private static Integer optInt(JsonNode body, String name, int min, int max) {
-        JsonNode n = body.get(name);
-        if (n == null || n.isNull()) return null;
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw ApiError.invalid("'" + name + "' must be an integer, got " + kind(n), name);
-        }
-        int v = n.asInt();
-        if (v < min || v > max) throw ApiError.invalid("'" + name + "' must be at least " + min
-                + (max == Integer.MAX_VALUE ? "" : " and at most " + max) + ", got " + v, name);
-        return v;
-    }
-
-    private static Boolean optBool(JsonNode body, String name) {
-        JsonNode n = body.get(name);
-        if (n == null || n.isNull()) return null;
-        if (!n.isBoolean()) throw ApiError.invalid("'" + name + "' must be a boolean, got " + kind(n), name);
-        return n.asBoolean();
-    }
-
-    private static String optString(JsonNode body, String name) {
-        JsonNode n = body.get(name);
-        if (n == null || n.isNull()) return null;
-        if (!n.isTextual()) throw ApiError.invalid("'" + name + "' must be a string, got " + kind(n), name);
-        return n.asText();
     }
 
     // ------------------------------------------------------------------ generation
 
     private void run(Job job, Response r) throws InterruptedException, IOException {
-        int capacity = engine.model().maxContext();
-        int p = job.prompt().length;
-        if (p >= capacity) {
-            throw ApiError.invalid("this model's context is " + capacity + " tokens, but the prompt has " + p
-                    + " tokens (no room to generate); shorten the prompt or start the server with a larger --ctx",
-                    "messages", "context_length_exceeded");
-        }
-        if (job.explicitMax() && p + job.maxTokens() > capacity) {
-            throw ApiError.invalid("this model's context is " + capacity + " tokens, but " + (p + job.maxTokens())
-                    + " were requested (" + p + " in the prompt, " + job.maxTokens()
-                    + " to generate); lower max_tokens or shorten the prompt", "max_tokens", "context_length_exceeded");
-        }
         SlotPool.Slot slot = pool.acquire(job.prompt());
         int lease = slot.lease;
         try {
@@ -562,8 +297,8 @@ public final class OpenAiServer implements AutoCloseable {
         sampler.acceptAll(Arrays.copyOf(prompt, common));
         Generation g;
         try {
-            g = slot.generator.generate(session, suffix, sampler,
-                    new Generator.Params(budget, job.stop(), () -> r.gone, logprobs), onText);
+            g = onGenerationThread(() -> slot.generator.generate(session, suffix, sampler,
+                    new Generator.Params(budget, job.stop(), () -> r.gone, logprobs), onText));
         } catch (RuntimeException e) {
             session.truncate(0);
             throw e;
@@ -573,6 +308,22 @@ public final class OpenAiServer implements AutoCloseable {
         slot.cached = Arrays.copyOf(fed, Math.min(fed.length, session.position()));
         pool.release(slot, slot.lease); // the session is no longer used: free the slot before the answer is written
         return new Outcome(g, common);
+    }
+
+    /** Runs {@code work} on a generation thread and waits for it; its exceptions come out unwrapped. */
+    private <T> T onGenerationThread(java.util.concurrent.Callable<T> work) {
+        java.util.concurrent.Future<T> f = generation.submit(work);
+        try {
+            return f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
+        }
     }
 
     private static String finishReason(Generation g) {

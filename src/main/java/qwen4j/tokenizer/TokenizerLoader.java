@@ -23,9 +23,17 @@ final class TokenizerLoader {
     /** The Qwen2 split regex as it appears in tokenizer.json; the scanner implements exactly this. */
     static final String QWEN2_REGEX =
             "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    /** Ids above this are rejected, so that a corrupt file cannot make us allocate gigabytes. */
+    /**
+     * Limit max-token-id: ids at or above this are rejected, so that a corrupt file cannot make us
+     * allocate gigabytes (the id table is sized by the largest id; Qwen2.5 uses 151,665).
+     */
     private static final int MAX_ID = 1 << 24;
+    /** Limit max-tokenizer-file-bytes (real tokenizer.json: 7 MB). */
     private static final long MAX_JSON_BYTES = 1L << 30;
+
+    private static String idLimit(long id) {
+        return "id " + id + " exceeds limit max-token-id=" + (MAX_ID - 1);
+    }
 
     /**
      * Field-name canonicalization/interning is off: vocabularies have 150k distinct keys, which
@@ -124,7 +132,8 @@ final class TokenizerLoader {
                 throw err(name, field + "[" + quote(token) + "] must be an integer id");
             }
             long id = p.getLongValue();
-            if (id < 0 || id >= MAX_ID) throw err(name, field + "[" + quote(token) + "]: id " + id + " is out of range");
+            if (id < 0) throw err(name, field + "[" + quote(token) + "]: id " + id + " is negative");
+            if (id >= MAX_ID) throw err(name, field + "[" + quote(token) + "]: " + idLimit(id));
             if ((int) id < spec.regular.size() && spec.regular.get((int) id) != null) {
                 throw err(name, field + ": id " + id + " is used by both " + quote(spec.regular.get((int) id)) + " and " + quote(token));
             }
@@ -168,9 +177,10 @@ final class TokenizerLoader {
             if (!t.isObject()) throw err(name, where + " must be an object");
             JsonNode id = t.get("id"), content = t.get("content");
             if (id == null) throw err(name, "field " + where + ".id is missing");
-            if (!id.canConvertToInt() || !id.isIntegralNumber() || id.intValue() < 0 || id.intValue() >= MAX_ID) {
+            if (!id.canConvertToInt() || !id.isIntegralNumber() || id.intValue() < 0) {
                 throw err(name, where + ".id must be a non-negative integer");
             }
+            if (id.intValue() >= MAX_ID) throw err(name, where + ".id: " + idLimit(id.intValue()));
             if (content == null) throw err(name, "field " + where + ".content is missing");
             if (!content.isTextual()) throw err(name, where + ".content must be a string");
             JsonNode sp = t.get("special");
@@ -277,7 +287,8 @@ final class TokenizerLoader {
             } catch (NumberFormatException x) {
                 throw err(name, where + ": key must be a token id");
             }
-            if (id < 0 || id >= MAX_ID) throw err(name, where + ": id is out of range");
+            if (id < 0) throw err(name, where + ": id " + id + " is negative");
+            if (id >= MAX_ID) throw err(name, where + ": " + idLimit(id));
             JsonNode t = e.getValue();
             JsonNode content = t.get("content");
             if (content == null) throw err(name, "field " + where + ".content is missing");
@@ -384,7 +395,8 @@ final class TokenizerLoader {
 
     private static JsonParser openJson(Path file) throws IOException {
         if (Files.isRegularFile(file) && Files.size(file) > MAX_JSON_BYTES) {
-            throw err(file.toString(), "file is too large for a tokenizer file (" + Files.size(file) + " bytes)");
+            throw err(file.toString(), "file size " + Files.size(file) + " exceeds limit max-tokenizer-file-bytes="
+                    + MAX_JSON_BYTES);
         }
         return MAPPER.createParser(Files.readAllBytes(file));
     }

@@ -244,8 +244,8 @@ class GgufFileTest {
         TestFiles.GgufBuilder b = new TestFiles.GgufBuilder()
                 .kv("general.name", GgufFile.T_STRING, le -> le.u64(1L << 60).bytes("abc".getBytes()));
         Path p = gguf("s.gguf", b);
-        assertError(() -> GgufFile.open(p), "s.gguf", "metadata key general.name", "length " + (1L << 60),
-                "bytes left", "at byte 48");
+        assertError(() -> GgufFile.open(p), "s.gguf", "metadata key general.name", "string length " + (1L << 60),
+                "exceeds limit max-string-length=16777216", "at byte 48");
         // A key whose own length is absurd.
         TestFiles.GgufBuilder k = new TestFiles.GgufBuilder().kv("x", 0, le -> {});
         k.kvs.clear();
@@ -260,7 +260,8 @@ class GgufFileTest {
         TestFiles.GgufBuilder b = new TestFiles.GgufBuilder()
                 .kv("tokenizer.ggml.tokens", GgufFile.T_ARRAY, le -> le.u32(GgufFile.T_STRING).u64(1L << 60));
         Path p = gguf("a.gguf", b);
-        assertError(() -> GgufFile.open(p), "a.gguf", "tokenizer.ggml.tokens", "array count " + (1L << 60), "at byte");
+        assertError(() -> GgufFile.open(p), "a.gguf", "tokenizer.ggml.tokens", "array length " + (1L << 60),
+                "exceeds limit max-array-length=4194304", "at byte");
         TestFiles.GgufBuilder c = new TestFiles.GgufBuilder()
                 .kv("scores", GgufFile.T_ARRAY, le -> le.u32(GgufFile.T_FLOAT32).u64(1000).f32(1f));
         Path q = gguf("c.gguf", c);
@@ -268,15 +269,52 @@ class GgufFileTest {
     }
 
     @Test
+    void keysAndNamesInErrorsAreOneLineAndShort() {
+        // fuzz finding: a key holding newlines (here, most of the file) went into the message verbatim
+        String key = "evil\nkey " + "x".repeat(500);
+        Path p = gguf("nl.gguf", new TestFiles.GgufBuilder().kvU32(key, 1).kvU32(key, 2));
+        String m = assertError(() -> GgufFile.open(p), "nl.gguf", "metadata key evil\\u000akey xxx", "...", "appears twice");
+        org.assertj.core.api.Assertions.assertThat(m.length()).isLessThan(200);
+    }
+
+    @Test
+    void emptyTensorWithTheDataSectionPastTheEndOfTheFile() {
+        // fuzz finding: a tensor with a 0 dimension and a header that ends within 32 bytes of the
+        // file's end (so the aligned data section starts after it) threw IndexOutOfBoundsException
+        byte[] b = new TestFiles.GgufBuilder().tensorRaw("e", new long[] {0}, 0, 0, null).build();
+        byte[] cut = java.util.Arrays.copyOf(b, b.length - (b.length % 32 == 0 ? 1 : 0));
+        assertError(() -> GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(cut), "e.gguf", Limits.DEFAULT),
+                "e.gguf: the data section would start at byte", "past the end of the file");
+    }
+
+    @Test
+    void smallLimitsAreNamedInErrors() {
+        Limits small = new Limits(2, 8, 4, 2, 1, 2, 64, 64);
+        byte[] b = new TestFiles.GgufBuilder().kvU32("a", 1).kvU32("b", 2).kvU32("c", 3).build();
+        assertError(() -> GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(b), "m.gguf", small),
+                "m.gguf: metadata count 3 exceeds limit max-metadata-entries=2 (byte 16)");
+        byte[] s = new TestFiles.GgufBuilder().kvU32("a_long_key", 1).build();
+        assertError(() -> GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(s), "m.gguf", small),
+                "m.gguf: metadata key #0: string length 10 exceeds limit max-string-length=8 (at byte 24)");
+    }
+
+    @Test
     void absurdCounts() {
         TestFiles.GgufBuilder b = new TestFiles.GgufBuilder();
         b.tensorCount = 1L << 40;
         Path p = gguf("t.gguf", b);
-        assertError(() -> GgufFile.open(p), "t.gguf", "tensor count " + (1L << 40), "absurd");
+        assertError(() -> GgufFile.open(p), "t.gguf", "tensor count " + (1L << 40),
+                "exceeds limit max-tensor-count=1048576", "(byte 8)");
         TestFiles.GgufBuilder c = new TestFiles.GgufBuilder();
         c.kvCount = -1L;
         Path q = gguf("kv.gguf", c);
-        assertError(() -> GgufFile.open(q), "kv.gguf", "metadata count 18446744073709551615", "absurd");
+        assertError(() -> GgufFile.open(q), "kv.gguf", "metadata count 18446744073709551615",
+                "exceeds limit max-metadata-entries=65536", "(byte 16)");
+        // within the limits, the counts must still fit the bytes of the file
+        TestFiles.GgufBuilder d = new TestFiles.GgufBuilder();
+        d.tensorCount = 1000L;
+        Path r = gguf("t2.gguf", d);
+        assertError(() -> GgufFile.open(r), "t2.gguf", "tensor count 1000", "absurd for a file of");
     }
 
     @Test
@@ -297,7 +335,7 @@ class GgufFileTest {
             le.u32(GgufFile.T_INT32).u64(0);
         });
         Path p = gguf("d.gguf", b);
-        assertError(() -> GgufFile.open(p), "d.gguf", "metadata key deep", "nests arrays deeper");
+        assertError(() -> GgufFile.open(p), "d.gguf", "metadata key deep", "array nesting depth 9 exceeds limit max-array-depth=8");
     }
 
     @Test
@@ -325,7 +363,7 @@ class GgufFileTest {
         TestFiles.GgufBuilder b = new TestFiles.GgufBuilder().tensorRaw("x", new long[] {1, 1, 1, 1, 1}, 0, 0,
                 new byte[4]);
         Path p = gguf("nd.gguf", b);
-        assertError(() -> GgufFile.open(p), "nd.gguf", "tensor x", "5 dimensions");
+        assertError(() -> GgufFile.open(p), "nd.gguf", "tensor x", "dimension count 5 exceeds limit max-dims=4");
     }
 
     @Test

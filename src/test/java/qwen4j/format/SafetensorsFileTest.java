@@ -172,4 +172,20 @@ class SafetensorsFileTest {
         Path q = write(tmp.resolve("cut.safetensors"), Arrays.copyOf(all, 1000)); // inside the header
         assertError(() -> SafetensorsFile.open(q), "cut.safetensors", "header length", "past the end");
     }
+
+    @Test
+    void limitsAreCheckedBeforeTheTensorsAreRead() {
+        byte[] fiveDims = TestFiles.safetensors(
+                "{\"x\": {\"dtype\": \"F32\", \"shape\": [1, 1, 1, 1, 1], \"data_offsets\": [0, 4]}}", new byte[4]);
+        TestFiles.assertError(() -> SafetensorsFile.parse(java.lang.foreign.MemorySegment.ofArray(fiveDims), "d.safetensors",
+                Limits.DEFAULT), "d.safetensors: tensor x: dimension count 5 exceeds limit max-dims=4");
+        Limits small = new Limits(1, 8, 8, 1, 1, 4, 4096, 4096);
+        byte[] two = TestFiles.safetensors("{\"a\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [0, 1]},"
+                + " \"b\": {\"dtype\": \"U8\", \"shape\": [1], \"data_offsets\": [1, 2]}}", new byte[2]);
+        TestFiles.assertError(() -> SafetensorsFile.parse(java.lang.foreign.MemorySegment.ofArray(two), "t.safetensors", small),
+                "t.safetensors: tensor count 2 exceeds limit max-tensor-count=1 (header)");
+        Limits tinyHeader = new Limits(1, 8, 8, 1, 8, 4, 16, 4096);
+        TestFiles.assertError(() -> SafetensorsFile.parse(java.lang.foreign.MemorySegment.ofArray(two), "h.safetensors",
+                tinyHeader), "h.safetensors: header length", "exceeds limit max-header-bytes=16 (byte 0");
+    }
 }

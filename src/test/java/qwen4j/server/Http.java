@@ -54,7 +54,11 @@ final class Http {
     record Events(List<JsonNode> chunks, boolean done) {}
 
     Events stream(String path, String body) throws Exception {
-        HttpResponse<InputStream> r = open(path, body);
+        return events(open(path, body));
+    }
+
+    /** Reads a whole event stream from a response that was opened with {@link #open}. */
+    static Events events(HttpResponse<InputStream> r) throws Exception {
         if (r.statusCode() != 200) {
             throw new AssertionError("HTTP " + r.statusCode() + ": " + new String(r.body().readAllBytes(), StandardCharsets.UTF_8));
         }

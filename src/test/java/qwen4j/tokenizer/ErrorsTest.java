@@ -50,6 +50,16 @@ class ErrorsTest {
     }
 
     @Test
+    void tokenIdsAboveTheLimitNameIt() throws IOException {
+        String bytes = byteVocabJson();
+        String vocab = bytes.substring(0, bytes.length() - 1) + ",\"big\":16777216}";
+        Path v = write("vocab.json", vocab);
+        Path m = write("merges.txt", "#version: 0.2\n");
+        assertThat(message(() -> Tokenizer.fromVocabAndMerges(v, m, null)))
+                .contains("vocab.json").contains("'big'").contains("id 16777216 exceeds limit max-token-id=16777215");
+    }
+
+    @Test
     void missingFiles() {
         Path missing = dir.resolve("tokenizer.json");
         assertThat(message(() -> Tokenizer.fromTokenizerJson(missing))).isEqualTo(missing + ": file not found");
