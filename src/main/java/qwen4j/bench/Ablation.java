@@ -60,7 +60,7 @@ public final class Ablation {
                       double spread, int steadySteps, double prefillS, double firstStepS, double speedup,
                       double prefillSpeedup, String text, int[] ids, boolean identical, FirstDiff firstDiff,
                       long gcCount, double allocBytesPerToken, long weightBytesPerToken, long kvCacheBytes,
-                      double wallS) {}
+                      double wallS, double loadAverage) {}
 
     /**
      * Where the weights come from: the float model as stored, seen with either kernels, and
@@ -167,7 +167,7 @@ public final class Ablation {
                 Row row = new Row(v, sw, m.sPerToken, m.minS, m.maxS, m.spread, m.steadySteps, m.prefillS, m.firstStepS,
                         baseS / m.sPerToken, basePrefill / m.prefillS, tokenizer.decode(m.ids), m.ids, fd == null, fd,
                         m.gcCount, m.allocPerToken, Bench.weightBytesPerToken(source.weights(Kernels.SCALAR)), m.kvBytes,
-                        m.wallS);
+                        m.wallS, m.load);
                 rows.add(row);
                 progress.accept(String.format(Locale.ROOT, "%s: %.4f s/token (%.2fx), prefill %.3f s, %s", label,
                         row.sPerToken(), row.speedup(), row.prefillS(),
@@ -183,7 +183,7 @@ public final class Ablation {
     private record Reference(int[] ids, float[][] logits) {}
 
     private static final class Measured {
-        double sPerToken, minS, maxS, spread, prefillS, firstStepS, allocPerToken, wallS, refMargin, margin;
+        double sPerToken, minS, maxS, spread, prefillS, firstStepS, allocPerToken, wallS, refMargin, margin, load;
         int steadySteps, diffPos = -1;
         long gcCount, kvBytes;
         int[] ids;
@@ -193,6 +193,8 @@ public final class Ablation {
     private static Measured measure(Source source, Variant v, int[] prompt, Spec spec, int ctx, int vocab, Reference ref,
                                     boolean isReference, String label, Consumer<String> progress, List<Variant> all) {
         long rowStart = System.nanoTime();
+        // the system's 1-minute load average around the row: above the core count, other processes competed for the CPU
+        double load0 = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         int n = spec.genTokens();
         Qwen2Config config = source.config();
@@ -267,6 +269,7 @@ public final class Ablation {
         m.gcCount = gcSum;
         m.allocPerToken = stepsSum == 0 ? 0 : (double) allocSum / stepsSum;
         m.wallS = (System.nanoTime() - rowStart) / 1e9;
+        m.load = (load0 + ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage()) / 2;
         return m;
     }
 

@@ -139,8 +139,8 @@ public final class AblationReport {
         // every row not faster than the baseline gets its reason
         for (Ablation.Row r : singles) {
             if (r.speedup() > 1.0 && !noise(r)) continue;
-            out.add(String.format(Locale.ROOT, "**%s** is %.3fx (%s): %s", r.variant().name(), r.speedup(),
-                    noise(r) ? "within the spread of the measurement" : "slower", why(r)));
+            out.add(String.format(Locale.ROOT, "**%s** is %.3fx (%s; %.3fx by the fastest steps): %s", r.variant().name(),
+                    r.speedup(), noise(r) ? "within the spread of the measurement" : "slower", minSpeedup(r), why(r)));
         }
         Ablation.Row batched = row("+batched prefill");
         if (batched != null) {
@@ -165,16 +165,26 @@ public final class AblationReport {
                         + "near-ties are common and neither side is more right.",
                 rows().size() - differ.size(), rows().size(), String.join("; ", differ)));
 
+        // load on the machine
+        int cores = Runtime.getRuntime().availableProcessors();
+        List<String> loaded = rows().stream().filter(r -> r.loadAverage() > cores)
+                .map(r -> String.format(Locale.ROOT, "%s (%.1f)", r.variant().name(), r.loadAverage())).toList();
+        if (!loaded.isEmpty()) {
+            out.add(String.format(Locale.ROOT, "%d of %d rows ran while the load average exceeded the %d cores, i.e. with "
+                    + "other processes competing for the CPU: %s. Their times are inflated by an unknown amount; compare "
+                    + "rows with similar load.", loaded.size(), rows().size(), cores, String.join(", ", loaded)));
+        }
+
         // GC and allocation
         long gcs = rows().stream().mapToLong(Ablation.Row::gcCount).sum();
-        Ablation.Row maxAlloc = rows().stream().max((a, b) -> Double.compare(a.allocBytesPerToken(), b.allocBytesPerToken())).get();
+        List<String> allocating = rows().stream().filter(r -> r.allocBytesPerToken() > 0)
+                .map(r -> String.format(Locale.ROOT, "%s %s", r.variant().name(), bytes((long) r.allocBytesPerToken()))).toList();
         out.add(String.format(Locale.ROOT,
-                "GC: %d collections during all decode steps of all rows; the most any row allocated per decode step is %.0f "
-                        + "bytes (%s)%s.",
-                gcs, maxAlloc.allocBytesPerToken(), maxAlloc.variant().name(),
-                maxAlloc.allocBytesPerToken() == 0 ? ": the decode loop is garbage-free in every variant"
-                        : ", mostly in the first steps while C2 has not yet compiled the kernels (the Vector API allocates "
-                        + "in interpreted code)"));
+                "GC: %d collections during all decode steps of all rows. Bytes allocated per decode step: %s. Once C2 has "
+                        + "compiled the kernels the decode loop allocates nothing (ZeroAllocationTest, with SIMD kernels and "
+                        + "2 threads); in a short run the Vector API kernels' first steps still run uncompiled, and that "
+                        + "allocates.",
+                gcs, allocating.isEmpty() ? "0 in every row" : "0 except " + String.join(", ", allocating)));
 
         // warm-up
         double ratio = base.firstStepS() / base.sPerToken();
@@ -298,17 +308,22 @@ public final class AblationReport {
         md.append("\n## Results\n\n");
         md.append("Time per token: median of the decode steps of the row, the first decode step left out (it carries the "
                 + "JIT's warm-up, shown apart), with the range (min..max) and spread (max - min) / median. Prefill: the "
-                + "whole prompt. Speedup: baseline s/token / row s/token. Status: identical token ids to the baseline "
+                + "whole prompt. Speedup: baseline s/token / row s/token (medians); "
+                + "speedup (fastest steps): the same with each row's fastest steady step, the step least disturbed by other "
+                + "processes (noise only ever adds time). Status: identical token ids to the baseline "
                 + "(the float32 reference), or the first generated token that differs, with the two logit margins there "
                 + "(reference: logit(its token) - logit(row's token) in the baseline's logits; row: the same in the row's "
-                + "own logits). GC and allocation: over the decode steps, on the calling thread and the worker threads.\n\n");
-        md.append("| # | Row | s/token (median) | range | spread | prefill s | first step s | speedup | status | GC | alloc B/token |\n");
-        md.append("|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|\n");
+                + "own logits). GC and allocation: over the decode steps, on the calling thread and the worker threads. Load: the "
+                + "system's 1-minute load average during the row (above the number of cores, other processes were "
+                + "competing for the CPU: the machine is shared).\n\n");
+        md.append("| # | Row | s/token (median) | range | spread | prefill s | first step s | speedup | speedup (fastest steps) | status | GC | alloc B/token | load |\n");
+        md.append("|---|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|\n");
         int i = 1;
         for (Ablation.Row r : rows()) {
-            md.append(String.format(Locale.ROOT, "| %d | %s | %.4f | %.4f..%.4f | %.0f%% | %.3f | %.4f | **%.2fx** | %s | %d | %.0f |\n",
+            md.append(String.format(Locale.ROOT, "| %d | %s | %.4f | %.4f..%.4f | %.0f%% | %.3f | %.4f | **%.2fx** | %.2fx | %s | %d | %.0f | %.1f |\n",
                     i++, r.variant().name(), r.sPerToken(), r.minS(), r.maxS(), 100 * r.spread(), r.prefillS(),
-                    r.firstStepS(), r.speedup(), status(r), r.gcCount(), r.allocBytesPerToken()));
+                    r.firstStepS(), r.speedup(), minSpeedup(r), status(r), r.gcCount(), r.allocBytesPerToken(),
+                    r.loadAverage()));
         }
         if (chartFileName != null) md.append("\n![speedups](").append(chartFileName).append(")\n");
         md.append("\n### Switches and generated text\n\n| # | Row | switches | text |\n|---|---|---|---|\n");
@@ -334,6 +349,11 @@ public final class AblationReport {
         if (jsonFileName != null) md.append(" Machine-readable: [").append(jsonFileName).append("](").append(jsonFileName).append(").");
         md.append('\n');
         return md.toString();
+    }
+
+    /** Baseline's fastest steady step / the row's: the speedup least affected by other processes on the machine. */
+    private double minSpeedup(Ablation.Row r) {
+        return baseline().minS() / r.minS();
     }
 
     private static String status(Ablation.Row r) {
@@ -373,6 +393,7 @@ public final class AblationReport {
             o.put("prefill_s", r.prefillS());
             o.put("first_step_s", r.firstStepS());
             o.put("speedup", r.speedup());
+            o.put("speedup_fastest_steps", minSpeedup(r));
             o.put("prefill_speedup", r.prefillSpeedup());
             o.put("text", r.text());
             ArrayNode ids = o.putArray("ids");
@@ -396,6 +417,7 @@ public final class AblationReport {
             o.put("weight_bytes_per_token", r.weightBytesPerToken());
             o.put("kv_cache_bytes", r.kvCacheBytes());
             o.put("wall_s", r.wallS());
+            o.put("load_average", r.loadAverage());
         }
         ArrayNode l = root.putArray("aot_warmup");
         for (Launch x : launches) l.add(mapper.valueToTree(x));
