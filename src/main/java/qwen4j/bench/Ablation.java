@@ -87,6 +87,9 @@ public final class Ablation {
 
     private Ablation() {}
 
+    /** Name of the control row: the baseline measured again. */
+    public static final String REPEAT = "Baseline (again)";
+
     /** Baseline: every switch at its simplest. */
     public static Options baseline() {
         return new Options(Kernels.SCALAR, 1, Rope.Mode.DIRECT, Attention.Mask.PRECOMPUTED, Options.Prompt.SEQUENTIAL,
@@ -115,6 +118,9 @@ public final class Ablation {
         v.add(new Variant("+KV cache bf16", "kv_cache bf16", b.withKv(KvCache.Type.BF16), false));
         v.add(new Variant("All combined", "simd, threads " + threads + ", rope table, mask implicit, prompt batched",
                 combined(threads), false));
+        // a control: the baseline once more, after the other float rows; how far it moves from the first is the
+        // machine's drift over the study (other processes), the noise floor for every comparison
+        v.add(new Variant(REPEAT, "-", b, false));
         if (quantType != null) {
             v.add(new Variant("+" + quantType + " weights", "weights " + quantType, b, true));
             v.add(new Variant("All combined + " + quantType, "all combined, weights " + quantType, combined(threads), true));

@@ -58,7 +58,8 @@ public final class AblationReport {
         List<String> out = new ArrayList<>();
         Ablation.Row base = baseline();
         List<Ablation.Row> singles = rows().stream()
-                .filter(r -> r != base && !r.variant().name().startsWith("All combined")).toList();
+                .filter(r -> r != base && !r.variant().name().startsWith("All combined")
+                        && !r.variant().name().equals(Ablation.REPEAT)).toList();
         Ablation.Row best = singles.stream().max((a, b) -> Double.compare(a.speedup(), b.speedup())).orElse(null);
         if (best != null) {
             out.add(String.format(Locale.ROOT, "The largest single gain is **%s**: %.2fx (%.3f -> %.3f s/token).",
@@ -112,6 +113,16 @@ public final class AblationReport {
                         + "at long contexts (thousands of tokens) they matter more.",
                 ctx, result.promptIds().length, ctx - 2, 100 * attnImplicit / (2.0 * weightElems),
                 100 * attnFull / (2.0 * weightElems)));
+
+        Ablation.Row again = row(Ablation.REPEAT);
+        if (again != null) {
+            out.add(String.format(Locale.ROOT,
+                    "Control: the baseline measured again after the other float rows took %.3f s/token (fastest step %.3f) "
+                            + "against %.3f (fastest %.3f) at the start: a drift of %+.1f%% with nothing changed. Speedups "
+                            + "closer to 1 than that are noise.",
+                    again.sPerToken(), again.minS(), base.sPerToken(), base.minS(),
+                    100 * (again.sPerToken() / base.sPerToken() - 1)));
+        }
 
         // rows whose switch touches only RoPE, attention, the KV cache or the prompt: bound their effect by physics
         double maxDev = 0;
