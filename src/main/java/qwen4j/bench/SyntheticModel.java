@@ -27,6 +27,9 @@ public final class SyntheticModel implements AutoCloseable {
     private final DType dtype;
     private final String recipe;
     private final boolean hugePages;
+    private final DType quantizeTo; // null: matrices in the recipe's types
+    /** The stored tensor behind each matrix, so the same memory can be viewed with other kernels. */
+    private final java.util.Map<Matrix, Tensor> tensors = new java.util.IdentityHashMap<>();
 
     /** The real Qwen2.5 shapes (from the models' config.json). */
     public static Qwen2Config shape(String size) {
@@ -71,7 +74,19 @@ public final class SyntheticModel implements AutoCloseable {
      * @param hugePages build the weights in 2 MB-page memory (else ordinary 4 KB-page memory)
      */
     public SyntheticModel(String size, String type, Kernels kernels, boolean hugePages) {
+        this(size, type, kernels, hugePages, null);
+    }
+
+    /**
+     * As {@link #SyntheticModel(String, String, Kernels, boolean)}, but with every matrix quantized to
+     * {@code quantizeTo} (Q8_0 or Q4_0) as it is built: each matrix is first made exactly as the float
+     * recipe makes it (same seed, same values), then quantized, and the float copy freed. So this is
+     * the float model quantized in memory, as {@code --quantize} does for a file, not another random
+     * model; it never holds both copies of the weights.
+     */
+    public SyntheticModel(String size, String type, Kernels kernels, boolean hugePages, DType quantizeTo) {
         this.hugePages = hugePages;
+        this.quantizeTo = quantizeTo;
         this.recipe = type.toLowerCase(Locale.ROOT);
         this.dtype = switch (recipe) {
             case "bf16" -> DType.BF16;
@@ -167,10 +182,41 @@ public final class SyntheticModel implements AutoCloseable {
 
     private Matrix matrix(Role role, int layer, int rows, int cols, long seed, Kernels kernels) {
         DType type = typeFor(role, layer, cols);
-        long bytes = type.bytesFor((long) rows * cols);
-        MemorySegment seg = hugePages ? qwen4j.tensor.HugePageMemory.allocate(bytes, arena) : arena.allocate(bytes, 64);
-        fill(seg, seed, type);
-        return Matrices.of(new Tensor("synthetic", type, new long[] {rows, cols}, seg, "synthetic"), kernels);
+        Tensor t;
+        if (quantizeTo != null && type.blockSize() == 1 && cols % quantizeTo.blockSize() == 0) {
+            try (Arena temp = Arena.ofShared()) {
+                MemorySegment src = temp.allocate(type.bytesFor((long) rows * cols), 64);
+                fill(src, seed, type);
+                long bytes = quantizeTo.bytesFor((long) rows * cols);
+                MemorySegment seg = hugePages ? qwen4j.tensor.HugePageMemory.allocate(bytes, arena) : arena.allocate(bytes, 64);
+                qwen4j.tensor.quant.Requantize.rows(new Tensor("synthetic", type, new long[] {rows, cols}, src, "synthetic"),
+                        0, rows, quantizeTo, seg);
+                t = new Tensor("synthetic", quantizeTo, new long[] {rows, cols}, seg, "synthetic (" + quantizeTo + " in memory)");
+            }
+        } else {
+            long bytes = type.bytesFor((long) rows * cols);
+            MemorySegment seg = hugePages ? qwen4j.tensor.HugePageMemory.allocate(bytes, arena) : arena.allocate(bytes, 64);
+            fill(seg, seed, type);
+            t = new Tensor("synthetic", type, new long[] {rows, cols}, seg, "synthetic");
+        }
+        Matrix m = Matrices.of(t, kernels);
+        tensors.put(m, t);
+        return m;
+    }
+
+    /** The same weights (same memory, no copy) seen through the other kernels. */
+    public Qwen2Weights weights(Kernels kernels) {
+        java.util.function.Function<Matrix, Matrix> k = m -> Matrices.of(tensors.get(m), kernels);
+        LayerWeights[] layers = new LayerWeights[weights.layers().length];
+        for (int l = 0; l < layers.length; l++) {
+            LayerWeights w = weights.layers()[l];
+            layers[l] = new LayerWeights(w.attnNorm(), k.apply(w.wq()), w.bq(), k.apply(w.wk()), w.bk(),
+                    k.apply(w.wv()), w.bv(), k.apply(w.wo()), w.ffnNorm(), k.apply(w.wGate()), k.apply(w.wUp()),
+                    k.apply(w.wDown()));
+        }
+        Matrix emb = k.apply(weights.tokenEmbedding());
+        Matrix out = weights.output() == weights.tokenEmbedding() ? emb : k.apply(weights.output());
+        return new Qwen2Weights(emb, layers, weights.outputNorm(), out);
     }
 
     /**

@@ -14,6 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
+import qwen4j.bench.Ablation;
 import qwen4j.bench.Bench;
 import qwen4j.bench.SyntheticModel;
 import qwen4j.format.LoadedModel;
@@ -48,8 +49,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "With -m: quantize BF16/F16/F32 matrices to this type on load.")
     String quantize;
 
-    @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N[,N...]", split = ",", defaultValue = "64",
-            description = "Prompt tokens (pp tests, default ${DEFAULT-VALUE}; 0 skips), e.g. 64,512,2048.")
+    @Option(names = {"-p", "--prompt-tokens"}, paramLabel = "N[,N...]|TEXT",
+            description = "Prompt tokens (pp tests, default 64; 0 skips), e.g. 64,512,2048. With --ablation: the prompt "
+                    + "text (default \"" + Ablation.DEFAULT_PROMPT + "\").")
+    String promptArg;
+
+    /** -p as a list of prompt lengths (plain bench). */
     List<Integer> promptList;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_BATCH,
@@ -61,11 +66,44 @@ final class BenchCommand implements Callable<Integer> {
             description = "Prefill in blocks (batched) or token by token (sequential). Default ${DEFAULT-VALUE}.")
     Options.Prompt promptMode;
 
-    @Option(names = {"-n", "--gen-tokens"}, paramLabel = "N", defaultValue = "32", description = "Generated tokens (tg test, default ${DEFAULT-VALUE}).")
-    int genTokens;
+    @Option(names = {"-n", "--gen-tokens"}, paramLabel = "N",
+            description = "Generated tokens (tg test, default 32; --ablation: default 20, as the prototype).")
+    Integer genArg;
 
-    @Option(names = {"-r", "--repetitions"}, paramLabel = "N", defaultValue = "3", description = "Measured runs after one warm-up run (default ${DEFAULT-VALUE}).")
-    int runs;
+    @Option(names = {"-r", "--repetitions"}, paramLabel = "N",
+            description = "Measured runs after one warm-up run (default 3). With --ablation: runs per row (default 1; the "
+                    + "decode steps of all runs are pooled).")
+    Integer runsArg;
+
+    int genTokens, runs;
+
+    @Option(names = "--ablation", description = "The optimization study: the baseline (every switch at its simplest), each "
+            + "optimization alone, all combined; time per token, speedup, text and status per row.")
+    boolean ablation;
+
+    @Option(names = "--instruct", description = "--ablation: use the prototype's instruct prompt (the train math problem).")
+    boolean instruct;
+
+    @Option(names = "--report", paramLabel = "FILE.md", description = "--ablation: write the Markdown report here (and its "
+            + "JSON twin next to it, FILE.json).")
+    Path report;
+
+    @Option(names = "--chart", paramLabel = "FILE.png", description = "--ablation: write a bar chart of the speedups (PNG).")
+    Path chart;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "--ablation with --synthetic: the Qwen2.5 tokenizer "
+            + "folder (tokenizer.json) used to encode the prompt and decode the text (default: $QWEN4J_TOKENIZER, else "
+            + "../shared/qwen-tokenizer).")
+    Path tokenizer;
+
+    @Option(names = "--ablation-quant", paramLabel = "q8_0|q4_0|none", defaultValue = "q8_0",
+            description = "--ablation: the quantized-weights rows quantize the float weights in memory to this type "
+                    + "(default ${DEFAULT-VALUE}; none: no such rows).")
+    String ablationQuant;
+
+    @Option(names = "--aot-compare", description = "--ablation: also launch a small command twice in fresh JVMs, with and "
+            + "without the AOT cache, and report the first-token latency of each.")
+    boolean aotCompare;
 
     @Option(names = {"-d", "--depth"}, paramLabel = "N[,N...]", split = ",", defaultValue = "0",
             description = "Tokens already in the KV cache when measuring (decode at long context), e.g. 0,512,4096.")
@@ -88,6 +126,16 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        genTokens = genArg != null ? genArg : ablation ? 20 : 32;
+        runs = runsArg != null ? runsArg : ablation ? 1 : 3;
+        if (ablation) return new AblationRun(this).call();
+        try {
+            promptList = java.util.Arrays.stream((promptArg == null ? "64" : promptArg).split(","))
+                    .map(String::trim).map(Integer::valueOf).toList();
+        } catch (NumberFormatException e) {
+            throw new Qwen4jException("-p: expected prompt lengths like 64 or 64,512 (a prompt text needs --ablation), got '"
+                    + promptArg + "'");
+        }
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         int maxPrompt = promptList.stream().mapToInt(Integer::intValue).max().orElse(0);
         if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || batch < 1) {

@@ -62,6 +62,17 @@ final class ModelOptions {
                     + "(sequential). Default ${DEFAULT-VALUE}.")
     qwen4j.model.Options.Prompt promptMode;
 
+    @Option(names = "--kv-cache", paramLabel = "f32|f16|bf16", defaultValue = "f32", converter = KvTypeConverter.class,
+            description = "KV cache element type: f32 (exact), f16 or bf16 (half the memory, each cached value rounded). "
+                    + "Default ${DEFAULT-VALUE}.")
+    qwen4j.model.KvCache.Type kvCache;
+
+    @Option(names = "--attention-precision", paramLabel = "f32|bf16", defaultValue = "f32",
+            converter = AttentionPrecisionConverter.class,
+            description = "Attention scores and softmax in float32, or rounded to bf16 (emulated, as bf16 frameworks do). "
+                    + "Default ${DEFAULT-VALUE}.")
+    qwen4j.model.Attention.Precision attentionPrecision;
+
     static final String HOW_TO_GET_A_MODEL = """
             no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
@@ -85,7 +96,9 @@ final class ModelOptions {
         if (t < 1) throw new Qwen4jException("--threads must be at least 1, got " + t);
         if (ctx < 1) throw new Qwen4jException("--ctx must be at least 1, got " + ctx);
         if (batch < 1) throw new Qwen4jException("--batch must be at least 1, got " + batch);
-        return Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode);
+        return Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode)
+                .withKv(kvCache == null ? qwen4j.model.KvCache.Type.F32 : kvCache)
+                .withAttention(attentionPrecision == null ? qwen4j.model.Attention.Precision.F32 : attentionPrecision);
     }
 
     static final class WeightMemoryConverter implements picocli.CommandLine.ITypeConverter<qwen4j.format.WeightMemory> {
@@ -120,6 +133,32 @@ final class ModelOptions {
                 case "simd" -> Kernels.SIMD;
                 default -> throw new picocli.CommandLine.TypeConversionException(
                         "expected scalar or simd, got '" + value + "'");
+            };
+        }
+    }
+
+    static final class KvTypeConverter implements picocli.CommandLine.ITypeConverter<qwen4j.model.KvCache.Type> {
+        @Override
+        public qwen4j.model.KvCache.Type convert(String value) {
+            return switch (value.toLowerCase()) {
+                case "f32" -> qwen4j.model.KvCache.Type.F32;
+                case "f16" -> qwen4j.model.KvCache.Type.F16;
+                case "bf16" -> qwen4j.model.KvCache.Type.BF16;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                        "expected f32, f16 or bf16, got '" + value + "'");
+            };
+        }
+    }
+
+    static final class AttentionPrecisionConverter
+            implements picocli.CommandLine.ITypeConverter<qwen4j.model.Attention.Precision> {
+        @Override
+        public qwen4j.model.Attention.Precision convert(String value) {
+            return switch (value.toLowerCase()) {
+                case "f32" -> qwen4j.model.Attention.Precision.F32;
+                case "bf16" -> qwen4j.model.Attention.Precision.BF16;
+                default -> throw new picocli.CommandLine.TypeConversionException(
+                        "expected f32 or bf16, got '" + value + "'");
             };
         }
     }

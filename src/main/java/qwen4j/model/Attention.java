@@ -4,7 +4,9 @@ import qwen4j.tensor.FloatKernels;
 
 /**
  * Causal grouped-query attention of one new token over the KV cache, scores and softmax in
- * float32. Query head h reads KV head h / (heads / kvHeads).
+ * float32 (or rounded to bf16, {@link Precision}). Query head h reads KV head h / (heads / kvHeads).
+ * A float32 cache is read by the kernels ({@link #attend}, {@link #attendBatch}); a 16-bit cache
+ * by {@link #attendHalf}, which widens each element as it reads it.
  */
 public final class Attention {
     /**
@@ -14,14 +16,27 @@ public final class Attention {
      */
     public enum Mask { IMPLICIT, PRECOMPUTED }
 
+    /**
+     * F32: scores and softmax in float32. BF16: every score (q.k * scale, after the mask) and
+     * every softmax probability rounded to bf16, as a bf16 framework computes them; Java has no
+     * bf16 arithmetic, so this is emulated: the rounding is extra work on top of the float32 math.
+     */
+    public enum Precision { F32, BF16 }
+
     private final int heads, kvHeads, headDim, ctx;
     private final float scale;
     private final Mask mask;
+    private final boolean bf16; // Precision.BF16
     private final float[] maskMatrix; // [ctx * ctx], PRECOMPUTED only
     private final FloatKernels ops;
 
     public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask, FloatKernels ops) {
+        this(heads, kvHeads, headDim, ctx, mask, Precision.F32, ops);
+    }
+
+    public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask, Precision precision, FloatKernels ops) {
         this.ops = ops;
+        this.bf16 = precision == Precision.BF16;
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -61,9 +76,10 @@ public final class Attention {
             for (int t = 0; t < len; t++) {
                 float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
                 if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
-                scores[sOff + t] = s;
+                scores[sOff + t] = bf16 ? Half.roundBf16(s) : s;
             }
             ops.softmax(scores, sOff, len);
+            if (bf16) roundBf16(scores, sOff, len);
             java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
             for (int t = 0; t < len; t++) {
                 float a = scores[sOff + t];
@@ -97,13 +113,60 @@ public final class Attention {
         for (int t = 0; t < len; t++) {
             float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
             if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
-            scores[sOff + t] = s;
+            scores[sOff + t] = bf16 ? Half.roundBf16(s) : s;
         }
         ops.softmax(scores, sOff, len);
+        if (bf16) roundBf16(scores, sOff, len);
         java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
         for (int t = 0; t < len; t++) {
             float a = scores[sOff + t];
             ops.axpy(a, values, t * kvDim + kvOff, out, oOff, headDim);
         }
+    }
+
+    private static void roundBf16(float[] a, int off, int n) {
+        for (int i = off; i < off + n; i++) a[i] = Half.roundBf16(a[i]);
+    }
+
+    /**
+     * {@link #attendBatch} over a 16-bit cache (F16 or BF16, {@code f16} says which): for heads
+     * [from, to) and each of n tokens t at positions pos0 + t (n = 1 for a decode step). Plain
+     * loops: each cached element is widened to float as it is read, then used as in the float32
+     * path (same order of operations as the scalar kernels).
+     */
+    public void attendHalf(float[] q, short[] keys, short[] values, boolean f16, int pos0, int n, float[] scores,
+                           float[] out, int from, int to) {
+        int group = heads / kvHeads;
+        int kvDim = kvHeads * headDim;
+        int stride = heads * headDim;
+        for (int h = from; h < to; h++) {
+            int kvOff = (h / group) * headDim;
+            int sOff = h * ctx;
+            for (int tok = 0; tok < n; tok++) {
+                int pos = pos0 + tok;
+                int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
+                int qOff = tok * stride + h * headDim;
+                for (int t = 0; t < len; t++) {
+                    int k0 = t * kvDim + kvOff;
+                    float dot = 0f;
+                    for (int i = 0; i < headDim; i++) dot += q[qOff + i] * widen(keys[k0 + i], f16);
+                    float s = dot * scale;
+                    if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
+                    scores[sOff + t] = bf16 ? Half.roundBf16(s) : s;
+                }
+                ops.softmax(scores, sOff, len);
+                if (bf16) roundBf16(scores, sOff, len);
+                java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
+                for (int t = 0; t < len; t++) {
+                    float a = scores[sOff + t];
+                    int v0 = t * kvDim + kvOff;
+                    for (int i = 0; i < headDim; i++) out[qOff + i] += a * widen(values[v0 + i], f16);
+                }
+            }
+        }
+    }
+
+    private static float widen(short h, boolean f16) {
+        return f16 ? Float.float16ToFloat(h) : Half.bf16ToFloat(h);
     }
 }

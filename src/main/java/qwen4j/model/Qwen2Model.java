@@ -64,7 +64,7 @@ public final class Qwen2Model implements AutoCloseable {
         if (ctx < 1 || ctx > maxContext) {
             throw new Qwen4jException("context " + ctx + " is outside 1.." + maxContext);
         }
-        return new Session(config, ctx, options.mask(), ops);
+        return new Session(config, ctx, options, ops);
     }
 
     /** Runs one token through the model at the session's next position; returns the logits. */
@@ -83,7 +83,6 @@ public final class Qwen2Model implements AutoCloseable {
 
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights w = weights.layers()[l];
-            float[] keys = s.cache.keys[l], values = s.cache.values[l];
 
             // attention block
             ops.rmsnorm(s.xb, s.x, w.attnNorm(), eps, hidden);
@@ -93,9 +92,8 @@ public final class Qwen2Model implements AutoCloseable {
             ops.add(w.bv(), 0, s.v, 0, kvDim);
             rope.apply(s.q, 0, c.numHeads(), pos);
             rope.apply(s.k, 0, c.numKvHeads(), pos);
-            System.arraycopy(s.k, 0, keys, pos * kvDim, kvDim);
-            System.arraycopy(s.v, 0, values, pos * kvDim, kvDim);
-            attentionTask.set(s, keys, values, pos);
+            s.cache.store(l, pos, s.k, s.v, 1);
+            attentionTask.set(s, l, pos);
             pool.parallelFor(c.numHeads(), attentionTask);
             pool.matvec(w.wo(), s.attnOut, s.xb2);
             ops.add(s.xb2, 0, s.x, 0, hidden);
@@ -175,7 +173,6 @@ public final class Qwen2Model implements AutoCloseable {
 
         for (int l = 0; l < c.numLayers(); l++) {
             LayerWeights w = weights.layers()[l];
-            float[] keys = s.cache.keys[l], values = s.cache.values[l];
 
             // attention block
             rmsnormRows(b.xb, b.x, w.attnNorm(), eps, hidden, len);
@@ -187,9 +184,8 @@ public final class Qwen2Model implements AutoCloseable {
                 rope.apply(b.q, t * hidden, c.numHeads(), pos + t);
                 rope.apply(b.k, t * kvDim, c.numKvHeads(), pos + t);
             }
-            System.arraycopy(b.k, 0, keys, pos * kvDim, len * kvDim);
-            System.arraycopy(b.v, 0, values, pos * kvDim, len * kvDim);
-            batchAttentionTask.set(s, b, keys, values, pos, len);
+            s.cache.store(l, pos, b.k, b.v, len);
+            batchAttentionTask.set(s, b, l, pos, len);
             pool.parallelFor(c.numHeads(), batchAttentionTask);
             pool.matmul(w.wo(), b.attnOut, len, b.xb2);
             ops.add(b.xb2, 0, b.x, 0, len * hidden);
@@ -244,40 +240,48 @@ public final class Qwen2Model implements AutoCloseable {
     private static final class BatchAttentionTask implements WorkerPool.RangeTask {
         private Session s;
         private Session.Batch b;
-        private float[] keys, values;
-        private int pos, n;
+        private int layer, pos, n;
 
-        void set(Session s, Session.Batch b, float[] keys, float[] values, int pos, int n) {
+        void set(Session s, Session.Batch b, int layer, int pos, int n) {
             this.s = s;
             this.b = b;
-            this.keys = keys;
-            this.values = values;
+            this.layer = layer;
             this.pos = pos;
             this.n = n;
         }
 
         @Override
         public void run(int from, int to) {
-            s.attention.attendBatch(b.q, keys, values, pos, n, s.scores, b.attnOut, from, to);
+            KvCache c = s.cache;
+            if (c.type == KvCache.Type.F32) {
+                s.attention.attendBatch(b.q, c.keys[layer], c.values[layer], pos, n, s.scores, b.attnOut, from, to);
+            } else {
+                s.attention.attendHalf(b.q, c.keys16[layer], c.values16[layer], c.type == KvCache.Type.F16, pos, n,
+                        s.scores, b.attnOut, from, to);
+            }
         }
     }
 
     /** Attention over a range of heads; one reusable instance so a step allocates nothing. */
     private static final class AttentionTask implements WorkerPool.RangeTask {
         private Session s;
-        private float[] keys, values;
-        private int pos;
+        private int layer, pos;
 
-        void set(Session s, float[] keys, float[] values, int pos) {
+        void set(Session s, int layer, int pos) {
             this.s = s;
-            this.keys = keys;
-            this.values = values;
+            this.layer = layer;
             this.pos = pos;
         }
 
         @Override
         public void run(int from, int to) {
-            s.attention.attend(s.q, keys, values, pos, s.scores, s.attnOut, from, to);
+            KvCache c = s.cache;
+            if (c.type == KvCache.Type.F32) {
+                s.attention.attend(s.q, c.keys[layer], c.values[layer], pos, s.scores, s.attnOut, from, to);
+            } else {
+                s.attention.attendHalf(s.q, c.keys16[layer], c.values16[layer], c.type == KvCache.Type.F16, pos, 1,
+                        s.scores, s.attnOut, from, to);
+            }
         }
     }
 

@@ -18,9 +18,9 @@ public final class Session {
     private final Qwen2Config config;
     private Batch batch;             // scratch of the batched forward, allocated on first use
 
-    Session(Qwen2Config c, int ctx, Attention.Mask mask, qwen4j.tensor.FloatKernels ops) {
-        cache = new KvCache(c.numLayers(), ctx, c.kvDim());
-        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, mask, ops);
+    Session(Qwen2Config c, int ctx, Options options, qwen4j.tensor.FloatKernels ops) {
+        cache = new KvCache(c.numLayers(), ctx, c.kvDim(), options.kv());
+        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, options.mask(), options.attention(), ops);
         x = new float[c.hiddenSize()];
         xb = new float[c.hiddenSize()];
         xb2 = new float[c.hiddenSize()];
@@ -83,15 +83,15 @@ public final class Session {
     public void fillForBenchmark(int depth, long seed) {
         if (depth < 0 || depth >= capacity()) throw new IllegalArgumentException("depth " + depth + " outside the context");
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        int n = depth * (cache.keys[0].length / capacity());
-        for (int l = 0; l < cache.keys.length; l++) {
-            for (int i = 0; i < n; i++) {
-                cache.keys[l][i] = (float) r.nextGaussian();
-                cache.values[l][i] = (float) r.nextGaussian();
-            }
+        int n = depth * cache.kvDim();
+        for (int l = 0; l < cache.layers(); l++) {
+            for (int i = 0; i < n; i++) cache.set(l, i, (float) r.nextGaussian(), (float) r.nextGaussian());
         }
         position = depth;
     }
+
+    /** The KV cache (its type and size). */
+    public KvCache cache() { return cache; }
 
     /** Logits of the last forward step (valid until the next step). */
     public float[] logits() { return logits; }

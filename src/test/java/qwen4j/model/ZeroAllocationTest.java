@@ -21,8 +21,18 @@ import qwen4j.tensor.Kernels;
 class ZeroAllocationTest {
     @Test
     void hundredDecodeStepsAllocateNothing() {
+        assertDecodeAllocatesNothing(Options.defaults().withKernels(Kernels.SIMD).withThreads(2));
+    }
+
+    /** The same with the 16-bit KV cache and bf16 attention (their conversions are plain int arithmetic). */
+    @Test
+    void halfPrecisionKvCacheAndBf16AttentionAllocateNothing() {
+        assertDecodeAllocatesNothing(Options.defaults().withKernels(Kernels.SIMD).withThreads(2)
+                .withKv(KvCache.Type.BF16).withAttention(Attention.Precision.BF16));
+    }
+
+    private static void assertDecodeAllocatesNothing(Options options) {
         var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        Options options = Options.defaults().withKernels(Kernels.SIMD).withThreads(2);
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), options, 512)) {
             Qwen2Model model = engine.model();
             long[] ids = engineThreads();
