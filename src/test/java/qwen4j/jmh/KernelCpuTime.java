@@ -4,7 +4,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.SplittableRandom;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -12,10 +11,11 @@ import qwen4j.tensor.Matrix;
 import qwen4j.tensor.quant.QuantMatrix;
 
 /**
- * A/B of matvec kernels on a shared, noisy machine: each variant's best thread-CPU time over many
- * interleaved calls (CPU time ignores time spent preempted; the minimum ignores cache-polluted
- * runs). Usage: KernelCpuTime TYPE [megabytes] — compares repacked (qwen4j.repack=true) and block
- * kernels on the same random matrix.
+ * One-thread speed of a quantized matvec on a shared, noisy machine: the best thread-CPU time of 60
+ * calls after 3 s of warm-up (CPU time leaves out time spent preempted; the best run leaves out
+ * disturbed ones), plus the bytes one call allocates (must be 0). A matrix of a few MB stays in
+ * cache and shows the kernel's arithmetic speed; one of 64 MB or more shows what it reaches from
+ * memory. Usage: {@code KernelCpuTime TYPE [megabytes]}, e.g. {@code Q4_0 4} and {@code Q4_0 64}.
  */
 public final class KernelCpuTime {
     public static void main(String[] args) {
@@ -26,44 +26,26 @@ public final class KernelCpuTime {
         int rows = (int) (mb * 1_000_000L / rowBytes) & ~1;
         MemorySegment seg = Arena.global().allocate(rowBytes * rows, 4096);
         SplittableRandom rnd = new SplittableRandom(1);
+        // random bits, with bit 14 of every 16-bit word cleared so that fp16 scales stay finite
         for (long i = 0; i + 8 <= seg.byteSize(); i += 8) {
             seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFFBFFFBFFFBFFFL);
         }
-        System.setProperty("qwen4j.repack", "true");
-        Matrix a = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
-        System.setProperty("qwen4j.repack", "false");
-        Matrix b = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
-        float[] x = new float[cols];
+        Matrix m = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        float[] x = new float[cols], out = new float[rows];
         for (int i = 0; i < cols; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
-        float[] oa = new float[rows], ob = new float[rows];
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-        long bestA = Long.MAX_VALUE, bestB = Long.MAX_VALUE;
-        String only = System.getProperty("only", "");
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long warmEnd = System.nanoTime() + 3_000_000_000L;
-        while (System.nanoTime() < warmEnd) {
-            if (!only.equals("blocks")) a.matvec(x, oa, 0, rows);
-            if (!only.equals("repacked")) b.matvec(x, ob, 0, rows);
-        }
+        while (System.nanoTime() < warmEnd) m.matvec(x, out, 0, rows);
+        long best = Long.MAX_VALUE;
         for (int it = 0; it < 60; it++) {
             long t0 = mx.getCurrentThreadCpuTime();
-            if (!only.equals("blocks")) a.matvec(x, oa, 0, rows);
-            long t1 = mx.getCurrentThreadCpuTime();
-            if (!only.equals("repacked")) b.matvec(x, ob, 0, rows);
-            long t2 = mx.getCurrentThreadCpuTime();
-            {
-                bestA = Math.min(bestA, t1 - t0);
-                bestB = Math.min(bestB, t2 - t1);
-            }
+            m.matvec(x, out, 0, rows);
+            best = Math.min(best, mx.getCurrentThreadCpuTime() - t0);
         }
-        com.sun.management.ThreadMXBean smx = (com.sun.management.ThreadMXBean) mx;
-        long al0 = smx.getCurrentThreadAllocatedBytes();
-        if (!only.equals("blocks")) a.matvec(x, oa, 0, rows);
-        if (!only.equals("repacked")) b.matvec(x, ob, 0, rows);
-        System.out.printf("allocated in one call of each: %d bytes%n", smx.getCurrentThreadAllocatedBytes() - al0);
-        double maxDiff = 0;
-        for (int r = 0; r < rows; r++) maxDiff = Math.max(maxDiff, Math.abs(oa[r] - ob[r]));
-        long bytes = rowBytes * rows;
-        System.out.printf("%s %d MB: repacked %.2f ms (%.1f GB/s)  blocks %.2f ms (%.1f GB/s)  max|diff| %.2e%n", t, mb,
-                bestA / 1e6, bytes / (double) bestA, bestB / 1e6, bytes / (double) bestB, maxDiff);
+        long a0 = mx.getCurrentThreadAllocatedBytes();
+        m.matvec(x, out, 0, rows);
+        long allocated = mx.getCurrentThreadAllocatedBytes() - a0;
+        System.out.printf("%s, %d MB, one thread: %.2f ms per matvec, %.1f GB/s, %d bytes allocated per call%n",
+                t, mb, best / 1e6, rowBytes * rows / (double) best, allocated);
     }
 }

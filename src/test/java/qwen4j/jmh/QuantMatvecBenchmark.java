@@ -44,10 +44,6 @@ public class QuantMatvecBenchmark {
     @Param({"SIMD"})
     public String kernels;
 
-    /** Whether types with an interleaved layout repack at load (system property qwen4j.repack). */
-    @Param({"true"})
-    public String repack;
-
     @Param({"18944"})
     public int cols;
 
@@ -61,7 +57,6 @@ public class QuantMatvecBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        System.setProperty("qwen4j.repack", repack);
         DType t = DType.valueOf(type);
         long rowBytes = t.bytesFor(cols);
         int rows = (int) (megabytes * 1_000_000L / rowBytes);
