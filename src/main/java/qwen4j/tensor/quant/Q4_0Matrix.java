@@ -41,16 +41,6 @@ final class Q4_0Matrix extends QuantMatrix {
 
     @Override boolean usesBlockSums() { return L == 16; }
 
-    /** The 16 low nibbles of the block at off (elements 0..15), as floats 0..15. */
-    private static FloatVector low(ByteVector b) {
-        return QuantSimd.toFloat(b.and((byte) 15));
-    }
-
-    /** The 16 high nibbles (elements 16..31), as floats 0..15. */
-    private static FloatVector high(ByteVector b) {
-        return QuantSimd.toFloat(b.lanewise(VectorOperators.LSHR, 4));
-    }
-
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
         if (L != 16) return dotRowSimd8(seg, base, x, nb);
@@ -63,7 +53,7 @@ final class Q4_0Matrix extends QuantMatrix {
             float xs = sums[blk];
             ByteVector b = QuantSimd.load(seg, off + 2);
             float d = f16(seg, off);
-            acc = high(b).fma(xh, low(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
+            acc = QuantSimd.highNibbles(b).fma(xh, QuantSimd.lowNibbles(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, xs, corr);
         }
         return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
@@ -84,8 +74,8 @@ final class Q4_0Matrix extends QuantMatrix {
             float xs = sums[blk];
             ByteVector b0 = QuantSimd.load(seg, off + 2), b1 = QuantSimd.load(seg, off + stride + 2);
             float d0 = f16(seg, off), d1 = f16(seg, off + stride);
-            acc0 = high(b0).fma(xh, low(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = high(b1).fma(xh, low(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
+            acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
             corr0 = Math.fma(d0, xs, corr0);
             corr1 = Math.fma(d1, xs, corr1);
         }
@@ -111,10 +101,10 @@ final class Q4_0Matrix extends QuantMatrix {
             ByteVector b2 = QuantSimd.load(seg, off + 2 * stride + 2), b3 = QuantSimd.load(seg, off + 3 * stride + 2);
             float d0 = f16(seg, off), d1 = f16(seg, off + stride);
             float d2 = f16(seg, off + 2 * stride), d3 = f16(seg, off + 3 * stride);
-            acc0 = high(b0).fma(xh, low(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = high(b1).fma(xh, low(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
-            acc2 = high(b2).fma(xh, low(b2).mul(xl)).fma(FloatVector.broadcast(F, d2), acc2);
-            acc3 = high(b3).fma(xh, low(b3).mul(xl)).fma(FloatVector.broadcast(F, d3), acc3);
+            acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
+            acc2 = QuantSimd.highNibbles(b2).fma(xh, QuantSimd.lowNibbles(b2).mul(xl)).fma(FloatVector.broadcast(F, d2), acc2);
+            acc3 = QuantSimd.highNibbles(b3).fma(xh, QuantSimd.lowNibbles(b3).mul(xl)).fma(FloatVector.broadcast(F, d3), acc3);
             corr0 = Math.fma(d0, xs, corr0);
             corr1 = Math.fma(d1, xs, corr1);
             corr2 = Math.fma(d2, xs, corr2);

@@ -71,10 +71,6 @@ final class Q4_KMatrix extends QuantMatrix {
         return lo | hi << 32;
     }
 
-    private static FloatVector low(ByteVector b) { return QuantSimd.toFloat(b.and((byte) 15)); }
-
-    private static FloatVector high(ByteVector b) { return QuantSimd.toFloat(b.lanewise(VectorOperators.LSHR, 4)); }
-
     /** Offset of half chunk h (16 bytes) of the row at base. */
     private static long half(long base, int h) {
         return base + (long) (h >> 3) * BB + 16 + 16 * (h & 7);
@@ -95,8 +91,8 @@ final class Q4_KMatrix extends QuantMatrix {
             int xo = xAt(h);
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 32);
             ByteVector b = QuantSimd.load(seg, half(base, h));
-            tl = low(b).fma(xl, tl);
-            th = high(b).fma(xh, th);
+            tl = QuantSimd.lowNibbles(b).fma(xl, tl);
+            th = QuantSimd.highNibbles(b).fma(xh, th);
             if ((h & 1) == 1) {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
@@ -130,10 +126,10 @@ final class Q4_KMatrix extends QuantMatrix {
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 32);
             long o = half(base, h);
             ByteVector b0 = QuantSimd.load(seg, o), b1 = QuantSimd.load(seg, o + stride);
-            tl0 = low(b0).fma(xl, tl0);
-            th0 = high(b0).fma(xh, th0);
-            tl1 = low(b1).fma(xl, tl1);
-            th1 = high(b1).fma(xh, th1);
+            tl0 = QuantSimd.lowNibbles(b0).fma(xl, tl0);
+            th0 = QuantSimd.highNibbles(b0).fma(xh, th0);
+            tl1 = QuantSimd.lowNibbles(b1).fma(xl, tl1);
+            th1 = QuantSimd.highNibbles(b1).fma(xh, th1);
             if ((h & 1) == 1) {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;

@@ -43,6 +43,16 @@ final class QuantSimd {
         return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
     }
 
+    /** The low nibbles of L bytes as floats 0..15. */
+    static FloatVector lowNibbles(ByteVector b) {
+        return toFloat(b.and((byte) 15));
+    }
+
+    /** The high nibbles of L bytes as floats 0..15 (an unsigned byte shift). */
+    static FloatVector highNibbles(ByteVector b) {
+        return toFloat(b.lanewise(VectorOperators.LSHR, 4));
+    }
+
     /** (b >>> shift) & mask per byte, via an int-lane shift (x86 has no byte shifts). */
     static ByteVector shr(ByteVector b, int shift, int mask) {
         return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) mask);
