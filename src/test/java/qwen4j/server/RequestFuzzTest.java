@@ -15,6 +15,12 @@ import qwen4j.tokenizer.Tokenizer;
  * src/test/resources/qwen4j/server/RequestFuzzTestInputs.
  */
 class RequestFuzzTest {
+    /** Without ../shared this target skips here: an assumption inside a fuzz target would be reported by Jazzer as a finding. */
+    @org.junit.jupiter.api.BeforeAll
+    static void needsSharedFixtures() {
+        qwen4j.Fixtures.shared();
+    }
+
     static final int CONTEXT = 512;
     static final int MAX_TOKENS = 256;
     static final int MAX_BODY = 64 << 10;
