@@ -81,28 +81,4 @@ final class Simd {
                 .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 8).and(0x7F80_0000);
         return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).or(infNan).reinterpretAsFloats().mul(0x1p112f);
     }
-
-    /**
-     * As {@link #f16} for halves known to be finite (no exponent 31): 4 lane operations instead
-     * of 9, which is what lets an F16 matvec keep up with memory. {@link #allFiniteF16} decides.
-     */
-    static FloatVector f16Finite(MemorySegment seg, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
-    }
-
-    /** Whether no 16-bit value in seg has the half-float exponent 31 (Inf or NaN). Reads the whole segment once. */
-    static boolean allFiniteF16(MemorySegment seg) {
-        long n = seg.byteSize() & ~1L, o = 0;
-        jdk.incubator.vector.VectorSpecies<Short> s = ShortVector.SPECIES_PREFERRED;
-        long step = s.vectorByteSize();
-        for (; o + step <= n; o += step) {
-            ShortVector v = ShortVector.fromMemorySegment(s, seg, o, LE).and((short) 0x7C00);
-            if (v.compare(VectorOperators.EQ, (short) 0x7C00).anyTrue()) return false;
-        }
-        for (; o < n; o += 2) {
-            if ((seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o) & 0x7C00) == 0x7C00) return false;
-        }
-        return true;
-    }
 }

@@ -7,147 +7,86 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Vector API twin of {@link F16Matrix}: loads 16-bit lanes straight from the segment, widens
- * them to float in registers and multiplies by x.
+ * Vector API twin of {@link F16Matrix}, in two passes per row: the row's halves are converted into
+ * a per-thread float buffer by {@link F16Matrix#toFloat}, a plain loop that C2's auto-vectorizer
+ * turns into the hardware conversion (vcvtph2ps: one instruction per 16 halves, exact for every
+ * value, Inf and NaN included); then a Vector API dot product of the buffer (in L1)
+ * with x.
  *
- * <p>Per row the arithmetic is always the same, whichever path computes it: one vector
- * accumulator fed by FMA, a fixed-order lane sum ({@link Simd#sum}), then the leftover columns
- * one by one with FMA. So a row's result
- * does not depend on how rows are grouped or split across threads. {@code rowsPerPass} rows
- * (1 or 2) are computed together, sharing the loads of x. Not 4 as for BF16: the half-float
- * conversion is long enough that four rows of it exceed C2's inlining budget for one method
- * (NodeCountInliningCutoff), vectors get boxed, and the kernel allocates and runs 3x slower.
+ * <p>Why not convert in registers inside the dot, as {@link SimdBF16Matrix} does: JDK 25's Vector
+ * API has no half-float conversion, so it took 4-9 integer lane operations per vector, and that
+ * fused loop read memory at 8-11 GB/s per core against 21-23 GB/s for the two passes (measured
+ * with {@code F16CpuTime}: one core, a 256 MB matrix, best of 30). The buffer costs a store and a
+ * load per element, both in L1.
  *
- * <p>When the matrix holds no Inf/NaN ({@link #of} checks once) it is a {@link Finite}, whose pairs
- * of rows use a 4-operation conversion ({@link Simd#f16Finite}) instead of 9: the same values, so
- * the same results, at about 1.3x the speed on cached rows. A subclass, not a flag, so that each
- * matvec is compiled on its own: one method holding both kernels exceeds C2's inlining node
- * budget and boxes vectors. (Four rows per pass exceed it too, even with the short conversion.)
+ * <p>Per row the arithmetic is always the same: one vector accumulator fed by FMA in column order,
+ * a fixed-order lane sum ({@link Simd#sum}), then the leftover columns one by one with FMA; so a
+ * row's result does not depend on how rows are split across threads.
  */
-sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.Finite {
+final class SimdF16Matrix implements Matrix, MatMul.Rows {
     private static final int BYTES = 2;
+    /**
+     * Columns converted per step: 4 KB of floats, which stay in L1 next to x and the streaming
+     * weights. Measured on one core, 256 MB matrices (F16CpuTime): chunks of 512 / 1,024 / 2,048
+     * columns gave 17.4 / 19.3 / 20.4 GB/s with 896 columns but 14.0 / 14.1 / 9.6 GB/s with 4,864
+     * (past 1,024 the buffer and x no longer fit in L1 together). A multiple of every vector length.
+     */
+    private static final int CHUNK = 1024;
+    /** The converted chunk, one per thread. */
+    private static final ThreadLocal<float[]> BUF = ThreadLocal.withInitial(() -> new float[CHUNK]);
+
     private final MemorySegment data;
     private final int rows, cols;
     private final long rowBytes;
-    private final int rowsPerPass;
-
-    /** The kernels for these weights: {@link Finite} when no value is Inf or NaN. */
-    static SimdF16Matrix of(MemorySegment data, int rows, int cols) {
-        return Simd.allFiniteF16(data.asSlice(0, (long) rows * cols * BYTES))
-                ? new Finite(data, rows, cols) : new SimdF16Matrix(data, rows, cols);
-    }
 
     SimdF16Matrix(MemorySegment data, int rows, int cols) {
-        this(data, rows, cols, 2);
-    }
-
-    /** rowsPerPass: 2 (default) or 1 (for measuring what sharing x loads is worth). */
-    SimdF16Matrix(MemorySegment data, int rows, int cols, int rowsPerPass) {
-        if (rowsPerPass != 1 && rowsPerPass != 2) throw new IllegalArgumentException("rowsPerPass must be 1 or 2");
         this.data = data;
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = (long) cols * BYTES;
-        this.rowsPerPass = rowsPerPass;
     }
-
-    /** Weights checked finite: pairs of rows with the short conversion. */
-    static final class Finite extends SimdF16Matrix {
-        Finite(MemorySegment data, int rows, int cols) { super(data, rows, cols, 2); }
-
-        @Override
-        public void matvec(float[] x, float[] out, int from, int to) {
-            if (x.length < cols()) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols());
-            int r = from;
-            for (; r + 2 <= to; r += 2) rows2Finite(x, out, r);
-            if (r < to) out[r] = row1(x, r);
-        }
-    }
-
-    private FloatVector load(long off) { return Simd.f16(data, off); }
-
-    private float scalar(long off) { return Float.float16ToFloat(data.get(BF16Matrix.LE_SHORT, off)); }
 
     @Override public DType type() { return DType.F16; }
     @Override public int rows() { return rows; }
-    @Override public final int cols() { return cols; }
+    @Override public int cols() { return cols; }
     @Override public long byteSize() { return rows * rowBytes; }
 
     @Override
     public void matvec(float[] x, float[] out, int from, int to) {
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
-        int r = from;
-        if (rowsPerPass == 2) {
-            for (; r + 2 <= to; r += 2) rows2(x, out, r);
-        }
-        for (; r < to; r++) out[r] = row1(x, r);
+        float[] buf = BUF.get();
+        for (int r = from; r < to; r++) out[r] = dotRow(r * rowBytes, x, buf);
     }
 
-    final float row1(float[] x, int r) {
-        long b = r * rowBytes;
+    /**
+     * Row at byte offset b times x, {@link #CHUNK} columns at a time: convert, then FMA into the one
+     * accumulator, which carries over from chunk to chunk (so the order is plain column order).
+     */
+    private float dotRow(long b, float[] x, float[] buf) {
         FloatVector a = FloatVector.zero(F);
-        int j = 0;
-        for (; j + L <= cols; j += L) {
-            a = load(b + (long) j * BYTES).fma(FloatVector.fromArray(F, x, j), a);
+        int vec = cols - cols % L;
+        for (int c = 0; c < vec; c += CHUNK) {
+            int n = Math.min(CHUNK, vec - c);
+            F16Matrix.toFloat(data, b + (long) c * BYTES, buf, 0, n);
+            for (int j = 0; j < n; j += L) {
+                a = FloatVector.fromArray(F, buf, j).fma(FloatVector.fromArray(F, x, c + j), a);
+            }
         }
-        return tail(Simd.sum(a), x, b, j);
-    }
-
-    private void rows2(float[] x, float[] out, int r) {
-        long b0 = r * rowBytes, b1 = b0 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int j = 0;
-        for (; j + L <= cols; j += L) {
-            FloatVector xj = FloatVector.fromArray(F, x, j);
-            long o = (long) j * BYTES;
-            a0 = load(b0 + o).fma(xj, a0);
-            a1 = load(b1 + o).fma(xj, a1);
+        float sum = Simd.sum(a);
+        for (int j = vec; j < cols; j++) {
+            sum = Math.fma(Float.float16ToFloat(data.get(BF16Matrix.LE_SHORT, b + (long) j * BYTES)), x[j], sum);
         }
-        // Both lane sums before any tail: C2 inlines in call order and a method has a node budget;
-        // a sum left out of line boxes its vector (allocation), a tail left out costs nothing.
-        float s0 = Simd.sum(a0), s1 = Simd.sum(a1);
-        out[r] = tail(s0, x, b0, j);
-        out[r + 1] = tail(s1, x, b1, j);
-    }
-
-    /** rows2 with the short conversion (data checked finite): the same values in the same order. */
-    final void rows2Finite(float[] x, float[] out, int r) {
-        long b0 = r * rowBytes, b1 = b0 + rowBytes;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        int j = 0;
-        for (; j + L <= cols; j += L) {
-            FloatVector xj = FloatVector.fromArray(F, x, j);
-            long o = (long) j * BYTES;
-            a0 = Simd.f16Finite(data, b0 + o).fma(xj, a0);
-            a1 = Simd.f16Finite(data, b1 + o).fma(xj, a1);
-        }
-        float s0 = Simd.sum(a0), s1 = Simd.sum(a1);
-        out[r] = tail(s0, x, b0, j);
-        out[r + 1] = tail(s1, x, b1, j);
-    }
-
-    /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */
-    private float tail(float sum, float[] x, long b, int j) {
-        for (; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[j], sum);
         return sum;
     }
 
     @Override
-    public void row(int r, float[] dst, int dstOff) {
-        long b = r * rowBytes;
-        int j = 0;
-        for (; j + L <= cols; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
-        for (; j < cols; j++) dst[dstOff + j] = scalar(b + (long) j * BYTES);
-    }
+    public void row(int r, float[] dst, int dstOff) { F16Matrix.toFloat(data, r * rowBytes, dst, dstOff, cols); }
 
     @Override public void decodeRow(int r, float[] dst, int off) { row(r, dst, off); }
 
     @Override
     public void decodeRange(int r, int k0, int n, float[] dst, int off) {
-        long b = r * rowBytes + (long) k0 * BYTES;
-        int j = 0;
-        for (; j + L <= n; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
-        for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
+        F16Matrix.toFloat(data, r * rowBytes + (long) k0 * BYTES, dst, off, n);
     }
 
     @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }

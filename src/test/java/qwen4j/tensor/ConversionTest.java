@@ -75,39 +75,32 @@ class ConversionTest {
     }
 
     @org.junit.jupiter.api.Test
-    void finiteHalvesTakeTheShortConversionWithTheSameValues() {
-        // Every finite half (exponent < 31) as a weight: the view is the Finite kernel, and with
-        // x = e_k each row's dot is exactly its element k, as Float.float16ToFloat gives it.
-        int cols = 64;
-        int[] finite = java.util.stream.IntStream.range(0, 65536).filter(b -> (b & 0x7C00) != 0x7C00).toArray();
-        int rows = (finite.length + cols - 1) / cols;
+    void compiledConversionLoopMatchesFloat16ToFloatBitForBit() {
+        // SimdF16Matrix converts rows with a loop that C2 auto-vectorizes (vcvtph2ps); run it until
+        // it is compiled, then every half, NaN payloads included, must convert exactly as
+        // Float.float16ToFloat does.
+        int cols = 65536;
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = arena.allocate((long) rows * cols * 2);
-            for (int i = 0; i < rows * cols; i++) seg.set(TestData.LE_SHORT, 2L * i, (short) finite[i % finite.length]);
-            Matrix m = Matrices.of(new Tensor("finite", DType.F16, new long[] {rows, cols}, seg, "test"), Kernels.SIMD);
-            assertThat(m).isInstanceOf(SimdF16Matrix.Finite.class);
-            float[] out = new float[rows];
-            for (int k = 0; k < cols; k++) {
-                float[] x = new float[cols];
-                x[k] = 1f;
-                m.matvec(x, out, 0, rows);
-                for (int r = 0; r < rows; r++) {
-                    float want = Float.float16ToFloat((short) finite[(r * cols + k) % finite.length]) + 0f;
-                    assertThat(out[r]).as("row %d col %d", r, k).isEqualTo(want);
-                }
+            MemorySegment seg = arena.allocate(2L * cols);
+            for (int j = 0; j < cols; j++) seg.set(TestData.LE_SHORT, 2L * j, (short) j);
+            Matrix m = Matrices.of(new Tensor("all", DType.F16, new long[] {1, cols}, seg, "test"), Kernels.SIMD);
+            float[] row = new float[cols];
+            for (int it = 0; it < 300; it++) m.row(0, row, 0);
+            for (int j = 0; j < cols; j++) {
+                assertThat(Float.floatToRawIntBits(row[j])).as("half 0x%04x", j)
+                        .isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat((short) j)));
             }
         }
     }
 
     @org.junit.jupiter.api.Test
-    void oneInfinityKeepsTheExactConversion() {
+    void anInfinityInARowGivesInfinity() {
         int rows = 4, cols = 32;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate((long) rows * cols * 2);
             for (int i = 0; i < rows * cols; i++) seg.set(TestData.LE_SHORT, 2L * i, Float.floatToFloat16(0.5f));
             seg.set(TestData.LE_SHORT, 2L * (2 * cols + 7), (short) 0x7C00); // +Inf in row 2
             Matrix m = Matrices.of(new Tensor("inf", DType.F16, new long[] {rows, cols}, seg, "test"), Kernels.SIMD);
-            assertThat(m).isNotInstanceOf(SimdF16Matrix.Finite.class);
             float[] x = new float[cols], out = new float[rows];
             java.util.Arrays.fill(x, 1f);
             m.matvec(x, out, 0, rows);
