@@ -10,12 +10,24 @@ import jdk.incubator.vector.VectorOperators;
  * The tiled, register-blocked matrix-matrix kernel behind the fast {@link Matrix#matmul}s
  * (prefill: n activation rows times the weight matrix).
  *
- * <p>Weights are converted to float32 once per tile of rows (at most {@link #TILE_FLOATS} floats,
- * 4..16 rows, so the tile stays in L2), then every group of 4 tokens is multiplied with every group
- * of 4 rows of the tile: 16 vector accumulators, 4 weight and 4 x loads per 16 FMAs, lane sums
- * once per (row, token) at the end. So weights are read from memory once per call whatever n is,
- * and conversion costs 1/n of a matvec's. Each (row, token) result is one accumulator fed in k
- * order, then a lane sum and the leftover columns, whichever kernel shape computed it.
+ * <p>Two kernels, chosen by the number of tokens n:
+ * <ul>
+ * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}): x is packed once per dispatch
+ * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are two
+ * vectors). A tile of 16 weight rows is converted to float32 (a column slice of at most
+ * {@link #SLICE}), then for every block of 32 tokens and group of 8 rows: per column, 2 x loads and
+ * 8 broadcast weights feed 16 FMAs into 16 accumulators (8 rows x 32 tokens), no lane sums. The
+ * kernel alone runs at 99% of the FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
+ * weight tile stay in L2. Each (row, token) result is one FMA chain in column order per slice,
+ * slices added in order.</li>
+ * <li><b>Dot products</b> (fewer tokens): every group of 4 tokens times every group of 4 rows of
+ * the tile, vectors along the columns: 16 accumulators, 4 weight and 4 x loads per 16 FMAs, lane
+ * sums once per (row, token) at the end. With full rows this streams x from L3 for every tile,
+ * which is why it reached only ~50% of the FMA peak; it stays for short prompts, where 32-token
+ * vectors would be mostly padding.</li>
+ * </ul>
+ * Either way weights are converted once per call whatever n is, so conversion costs 1/n of a
+ * matvec's; a result does not depend on the row range or row group that computed it.
  */
 public final class MatMul {
     private MatMul() {}
@@ -58,14 +70,83 @@ public final class MatMul {
         return Math.max(4, Math.min(16, TILE_FLOATS / Math.max(1, cols) / 4 * 4));
     }
 
-    /** Scratch floats {@link #tiled} needs for rows of {@code cols} floats. */
+    /** Scratch floats {@link #tiled} needs for rows of {@code cols} floats (either kernel). */
     public static int scratchFloats(int cols) {
         int kc = sliceCols(cols);
-        return tileRows(kc) * kc;
+        return Math.max(tileRows(kc) * kc, TV_ROWS * Math.min(cols, SLICE) + TV_OUT);
     }
 
-    /** out[t * rows + r] = dot(row r, x row t) for r in [from, to), t in [0, n). */
+    /** Fewest tokens for the token-vector kernel (below, most of its 32 lanes would be padding). */
+    public static final int TOKEN_VECTORS_MIN = 24;
+    /** Tokens per block of the token-vector kernel: two 16-lane vectors. */
+    static final int TB = 32;
+    /** Weight rows converted per tile in the token-vector kernel. */
+    static final int TV_ROWS = 16;
+    /** Scratch for one 8-row x 32-token block of results. */
+    static final int TV_OUT = 8 * TB;
+
+    /**
+     * Activation rows packed for the token-vector kernel: token block b (tokens 32b .. 32b + 31)
+     * holds, for each column j, the 32 tokens' x[t][j] side by side at {@code (b * k + j) * 32};
+     * tokens past n are zeros. Reused across dispatches (grows as needed), so packing allocates
+     * nothing in steady state. Fewer than {@link #TOKEN_VECTORS_MIN} tokens are not packed.
+     */
+    public static final class Tokens {
+        private float[] packed = new float[0];
+        private float[] x;
+        private int n, k;
+
+        /** Packs x (n rows of k floats) when n is large enough for the token-vector kernel. */
+        public Tokens pack(float[] x, int n, int k) {
+            if (x.length < (long) n * k) throw new IllegalArgumentException("x has " + x.length + " floats, need " + n * k);
+            this.x = x;
+            this.n = n;
+            this.k = k;
+            if (n < TOKEN_VECTORS_MIN) return this;
+            int blocks = (n + TB - 1) / TB;
+            long need = (long) blocks * k * TB;
+            if (need > Integer.MAX_VALUE - 16) throw new IllegalArgumentException(n + " x " + k + " activations are too many to pack");
+            if (packed.length < need) packed = new float[(int) need];
+            for (int b = 0; b < blocks; b++) {
+                int base = b * k * TB;
+                for (int tt = 0; tt < TB; tt++) {
+                    int t = b * TB + tt;
+                    if (t < n) {
+                        for (int j = 0, xo = t * k; j < k; j++) packed[base + j * TB + tt] = x[xo + j];
+                    } else {
+                        for (int j = 0; j < k; j++) packed[base + j * TB + tt] = 0f;
+                    }
+                }
+            }
+            return this;
+        }
+
+        /** A fresh packing (allocates; for direct calls outside a dispatch). */
+        public static Tokens of(float[] x, int n, int k) { return new Tokens().pack(x, n, k); }
+
+        public float[] x() { return x; }
+
+        public int n() { return n; }
+
+        public int k() { return k; }
+    }
+
+    /** out[t * rows + r] = dot(row r, x row t) for r in [from, to), t in [0, n). Packs x itself when needed. */
     public static void tiled(Rows m, float[] x, int n, float[] out, int from, int to, float[] w) {
+        tiled(m, n >= TOKEN_VECTORS_MIN ? Tokens.of(x, n, m.cols()) : new Tokens().pack(x, n, m.cols()), out, from, to, w);
+    }
+
+    /** As {@link #tiled(Rows, float[], int, float[], int, int, float[])} with x already packed. */
+    public static void tiled(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
+        if (xs.k() != m.cols()) throw new IllegalArgumentException("x rows have " + xs.k() + " floats, need " + m.cols());
+        if (xs.n() >= TOKEN_VECTORS_MIN) {
+            tokenVectors(m, xs, out, from, to, w);
+        } else {
+            dotProducts(m, xs.x(), xs.n(), out, from, to, w);
+        }
+    }
+
+    static void dotProducts(Rows m, float[] x, int n, float[] out, int from, int to, float[] w) {
         int k = m.cols(), rows = m.rows();
         if (x.length < n * k) throw new IllegalArgumentException("x has " + x.length + " floats, need " + n * k);
         if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
@@ -197,6 +278,119 @@ public final class MatMul {
         int j = 0;
         for (; j + L <= k; j += L) a = FloatVector.fromArray(F, w, w0 + j).fma(FloatVector.fromArray(F, x, x0 + j), a);
         return tail(sum(a), w, w0, x, x0, j, k);
+    }
+
+    // ---------------------------------------------------------------- token vectors
+
+    private static void tokenVectors(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
+        int k = m.cols(), rows = m.rows(), n = xs.n();
+        if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
+        float[] xt = xs.packed;
+        int kcMax = Math.min(k, SLICE);
+        int c = TV_ROWS * kcMax; // results of one 8 x 32 block, after the weight tile
+        for (int k0 = 0; k0 < k; k0 += kcMax) {
+            int kc = Math.min(kcMax, k - k0);
+            boolean add = k0 > 0;
+            for (int r0 = from; r0 < to; r0 += TV_ROWS) {
+                int rt = Math.min(TV_ROWS, to - r0);
+                for (int i = 0; i < rt; i++) m.decodeRange(r0 + i, k0, kc, w, i * kc);
+                for (int t0 = 0; t0 < n; t0 += TB) {
+                    int nt = Math.min(TB, n - t0);
+                    int x0 = (t0 / TB * k + k0) * TB;
+                    int i = 0;
+                    for (; i + 8 <= rt; i += 8) {
+                        if (nt > 16) k8x2(w, i * kc, kc, xt, x0, w, c);
+                        else k8x1(w, i * kc, kc, xt, x0, w, c);
+                        scatter(w, c, 8, nt, out, t0 * rows + r0 + i, rows, add);
+                    }
+                    for (; i < rt; i++) {
+                        k1x2(w, i * kc, kc, xt, x0, w, c);
+                        scatter(w, c, 1, nt, out, t0 * rows + r0 + i, rows, add);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * 8 weight rows (w0, w0 + kc, ...) x 32 tokens (the packed block at x0), kc columns: each
+     * column broadcasts the 8 weights against the two token vectors. Results to c[row * 32 + token].
+     */
+    static void k8x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        FloatVector a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc, w4 = w3 + kc, w5 = w4 + kc, w6 = w5 + kc, w7 = w6 + kc;
+        for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
+            FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + 16);
+            FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
+            a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
+            b = FloatVector.broadcast(F, w[w1 + j]);
+            a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
+            b = FloatVector.broadcast(F, w[w2 + j]);
+            a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
+            b = FloatVector.broadcast(F, w[w3 + j]);
+            a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
+            b = FloatVector.broadcast(F, w[w4 + j]);
+            a40 = v0.fma(b, a40); a41 = v1.fma(b, a41);
+            b = FloatVector.broadcast(F, w[w5 + j]);
+            a50 = v0.fma(b, a50); a51 = v1.fma(b, a51);
+            b = FloatVector.broadcast(F, w[w6 + j]);
+            a60 = v0.fma(b, a60); a61 = v1.fma(b, a61);
+            b = FloatVector.broadcast(F, w[w7 + j]);
+            a70 = v0.fma(b, a70); a71 = v1.fma(b, a71);
+        }
+        a00.intoArray(c, c0); a01.intoArray(c, c0 + 16); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 48);
+        a20.intoArray(c, c0 + 64); a21.intoArray(c, c0 + 80); a30.intoArray(c, c0 + 96); a31.intoArray(c, c0 + 112);
+        a40.intoArray(c, c0 + 128); a41.intoArray(c, c0 + 144); a50.intoArray(c, c0 + 160); a51.intoArray(c, c0 + 176);
+        a60.intoArray(c, c0 + 192); a61.intoArray(c, c0 + 208); a70.intoArray(c, c0 + 224); a71.intoArray(c, c0 + 240);
+    }
+
+    /** k8x2 for a last block of at most 16 tokens: one token vector, the same FMA chain per result. */
+    private static void k8x1(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
+        FloatVector z = FloatVector.zero(F);
+        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+        int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc, w4 = w3 + kc, w5 = w4 + kc, w6 = w5 + kc, w7 = w6 + kc;
+        for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
+            FloatVector v = FloatVector.fromArray(F, xt, xo);
+            a0 = v.fma(FloatVector.broadcast(F, w[w0 + j]), a0);
+            a1 = v.fma(FloatVector.broadcast(F, w[w1 + j]), a1);
+            a2 = v.fma(FloatVector.broadcast(F, w[w2 + j]), a2);
+            a3 = v.fma(FloatVector.broadcast(F, w[w3 + j]), a3);
+            a4 = v.fma(FloatVector.broadcast(F, w[w4 + j]), a4);
+            a5 = v.fma(FloatVector.broadcast(F, w[w5 + j]), a5);
+            a6 = v.fma(FloatVector.broadcast(F, w[w6 + j]), a6);
+            a7 = v.fma(FloatVector.broadcast(F, w[w7 + j]), a7);
+        }
+        a0.intoArray(c, c0); a1.intoArray(c, c0 + 32); a2.intoArray(c, c0 + 64); a3.intoArray(c, c0 + 96);
+        a4.intoArray(c, c0 + 128); a5.intoArray(c, c0 + 160); a6.intoArray(c, c0 + 192); a7.intoArray(c, c0 + 224);
+    }
+
+    /** One weight row x 32 tokens (rows left over from groups of 8). */
+    private static void k1x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+        for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
+            FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
+            a0 = FloatVector.fromArray(F, xt, xo).fma(b, a0);
+            a1 = FloatVector.fromArray(F, xt, xo + 16).fma(b, a1);
+        }
+        a0.intoArray(c, c0);
+        a1.intoArray(c, c0 + 16);
+    }
+
+    /** c[row * 32 + token] for rows [0, nr) and tokens [0, nt) to out[o + token * os + row] (or added). */
+    private static void scatter(float[] c, int c0, int nr, int nt, float[] out, int o, int os, boolean add) {
+        if (add) {
+            for (int t = 0; t < nt; t++) {
+                int ot = o + t * os;
+                for (int r = 0; r < nr; r++) out[ot + r] += c[c0 + r * TB + t];
+            }
+        } else {
+            for (int t = 0; t < nt; t++) {
+                int ot = o + t * os;
+                for (int r = 0; r < nr; r++) out[ot + r] = c[c0 + r * TB + t];
+            }
+        }
     }
 
     private static float sum(FloatVector v) { return v.reduceLanes(VectorOperators.ADD); }

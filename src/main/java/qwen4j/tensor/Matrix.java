@@ -50,4 +50,13 @@ public interface Matrix {
             }
         }
     }
+
+    /**
+     * As {@link #matmul(float[], int, float[], int, int, float[])}, with x also given packed
+     * ({@link MatMul.Tokens}, done once per dispatch for all threads and matrices sharing x).
+     * Kernels that read the packed form override this; the default uses the plain rows.
+     */
+    default void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
+        matmul(x.x(), x.n(), out, from, to, scratch);
+    }
 }

@@ -117,4 +117,9 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
         MatMul.tiled(this, x, n, out, from, to, scratch);
     }
+
+    @Override
+    public void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
+        MatMul.tiled(this, x, out, from, to, scratch);
+    }
 }

@@ -95,4 +95,9 @@ final class SimdF16Matrix implements Matrix, MatMul.Rows {
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
         MatMul.tiled(this, x, n, out, from, to, scratch);
     }
+
+    @Override
+    public void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
+        MatMul.tiled(this, x, out, from, to, scratch);
+    }
 }

@@ -39,7 +39,9 @@ public final class WorkerPool implements AutoCloseable {
     private RangeTask task;
     private Matrix ma, mb, mc;
     private float[] x, outA, outB, outC;
-    private int endA, endB, total, chunk, tokens;
+    /** x of the current matmul dispatch, packed once for all threads and matrices. */
+    private final MatMul.Tokens packed = new MatMul.Tokens();
+    private int endA, endB, total, chunk;
     /** Per-thread scratch of the batched products (index 0: the caller); grows, never shrinks. */
     private final float[][] scratch;
     private boolean dispatching;
@@ -159,11 +161,13 @@ public final class WorkerPool implements AutoCloseable {
         int rowsA = a.rows(), rowsB = b == null ? 0 : b.rows(), rowsC = c == null ? 0 : c.rows();
         int rows = rowsA + rowsB + rowsC;
         int chunkRows = matvecChunk(rows);
+        if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
+        MatMul.Tokens xs = packed.pack(x, n, a.cols());
         if (threads == 1 || rows <= chunkRows) {
             float[] w = scratch(0, need);
-            a.matmul(x, n, outA, 0, rowsA, w);
-            if (b != null) b.matmul(x, n, outB, 0, rowsB, w);
-            if (c != null) c.matmul(x, n, outC, 0, rowsC, w);
+            a.matmul(xs, outA, 0, rowsA, w);
+            if (b != null) b.matmul(xs, outB, 0, rowsB, w);
+            if (c != null) c.matmul(xs, outC, 0, rowsC, w);
             return;
         }
         for (int i = 0; i < threads; i++) scratch(i, need);
@@ -173,7 +177,6 @@ public final class WorkerPool implements AutoCloseable {
         this.ma = a; this.mb = b; this.mc = c;
         this.outA = outA; this.outB = outB; this.outC = outC;
         this.x = x;
-        this.tokens = n;
         this.endA = padA;
         this.endB = padA + padB;
         this.total = padA + padB + padC;
@@ -294,15 +297,15 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     private void workMatmul(float[] w, int chunk, int total) {
-        int n = tokens;
+        MatMul.Tokens xs = packed;
         for (int c = nextChunk.getAndIncrement(); (long) c * chunk < total; c = nextChunk.getAndIncrement()) {
             int from = c * chunk, to = Math.min(from + chunk, total);
             if (from < endA) {
-                ma.matmul(x, n, outA, from, Math.min(to, ma.rows()), w);
+                ma.matmul(xs, outA, from, Math.min(to, ma.rows()), w);
             } else if (from < endB) {
-                mb.matmul(x, n, outB, from - endA, Math.min(to - endA, mb.rows()), w);
+                mb.matmul(xs, outB, from - endA, Math.min(to - endA, mb.rows()), w);
             } else {
-                mc.matmul(x, n, outC, from - endB, Math.min(to - endB, mc.rows()), w);
+                mc.matmul(xs, outC, from - endB, Math.min(to - endB, mc.rows()), w);
             }
         }
     }

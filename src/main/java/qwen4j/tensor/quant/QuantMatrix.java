@@ -202,6 +202,16 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         }
     }
 
+    @Override
+    public void matmul(qwen4j.tensor.MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
+        java.util.Objects.checkFromToIndex(from, to, rows);
+        if (simd) {
+            qwen4j.tensor.MatMul.tiled(this, x, out, from, to, scratch);
+        } else {
+            Matrix.super.matmul(x.x(), x.n(), out, from, to, scratch);
+        }
+    }
+
     /** Reference: dequantize a block (bit-exact), then a sequential float32 dot. */
     final void matvecScalar(float[] x, float[] out, int from, int to) {
         int qk = type().blockSize(), bb = type().blockBytes();
