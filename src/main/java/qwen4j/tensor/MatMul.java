@@ -98,27 +98,45 @@ public final class MatMul {
 
         /** Packs x (n rows of k floats) when n is large enough for the token-vector kernel. */
         public Tokens pack(float[] x, int n, int k) {
+            prepare(x, n, k);
+            if (packs()) packColumns(0, k);
+            return this;
+        }
+
+        /**
+         * Takes x and sizes the packed form without filling it: then {@link #packColumns} over
+         * [0, k), which threads may share out by column ranges, when {@link #packs()}.
+         */
+        public void prepare(float[] x, int n, int k) {
             if (x.length < (long) n * k) throw new IllegalArgumentException("x has " + x.length + " floats, need " + n * k);
             this.x = x;
             this.n = n;
             this.k = k;
-            if (n < TOKEN_VECTORS_MIN) return this;
-            int blocks = (n + TB - 1) / TB;
-            long need = (long) blocks * k * TB;
+            if (!packs()) return;
+            long need = (long) blocks() * k * TB;
             if (need > Integer.MAX_VALUE - 16) throw new IllegalArgumentException(n + " x " + k + " activations are too many to pack");
             if (packed.length < need) packed = new float[(int) need];
-            for (int b = 0; b < blocks; b++) {
+        }
+
+        /** Whether these tokens use the packed form (enough of them for the token-vector kernel). */
+        public boolean packs() { return n >= TOKEN_VECTORS_MIN; }
+
+        private int blocks() { return (n + TB - 1) / TB; }
+
+        /** Packs columns [from, to) of every token (zeros for the padding tokens of the last block). */
+        public void packColumns(int from, int to) {
+            float[] p = packed, src = x;
+            for (int b = 0, blocks = blocks(); b < blocks; b++) {
                 int base = b * k * TB;
                 for (int tt = 0; tt < TB; tt++) {
                     int t = b * TB + tt;
                     if (t < n) {
-                        for (int j = 0, xo = t * k; j < k; j++) packed[base + j * TB + tt] = x[xo + j];
+                        for (int j = from, xo = t * k; j < to; j++) p[base + j * TB + tt] = src[xo + j];
                     } else {
-                        for (int j = 0; j < k; j++) packed[base + j * TB + tt] = 0f;
+                        for (int j = from; j < to; j++) p[base + j * TB + tt] = 0f;
                     }
                 }
             }
-            return this;
         }
 
         /** A fresh packing (allocates; for direct calls outside a dispatch). */

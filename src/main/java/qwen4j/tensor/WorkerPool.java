@@ -41,6 +41,8 @@ public final class WorkerPool implements AutoCloseable {
     private float[] x, outA, outB, outC;
     /** x of the current matmul dispatch, packed once for all threads and matrices. */
     private final MatMul.Tokens packed = new MatMul.Tokens();
+    /** Packs a share of x's columns (a dispatch of its own before the matmul's: all threads pack). */
+    private final RangeTask packColumns = packed::packColumns;
     private int endA, endB, total, chunk;
     /** Per-thread scratch of the batched products (index 0: the caller); grows, never shrinks. */
     private final float[][] scratch;
@@ -162,7 +164,9 @@ public final class WorkerPool implements AutoCloseable {
         int rows = rowsA + rowsB + rowsC;
         int chunkRows = matvecChunk(rows);
         if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
-        MatMul.Tokens xs = packed.pack(x, n, a.cols());
+        MatMul.Tokens xs = packed;
+        xs.prepare(x, n, a.cols());
+        if (xs.packs()) parallelFor(a.cols(), packColumns);
         if (threads == 1 || rows <= chunkRows) {
             float[] w = scratch(0, need);
             a.matmul(xs, outA, 0, rowsA, w);

@@ -14,11 +14,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
- * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 3, 17,
- * 64; rows and columns off the 4-row, 16-lane and tile sizes.
+ * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 3, 17
+ * (dot-product kernel) and 24, 40, 64 (token-vector kernel: one padded block; a full block and a
+ * last block of at most 16 tokens; two full blocks); rows and columns off the 4/8-row, 16-lane and
+ * tile sizes.
  */
 class MatmulKernelsTest {
-    static final int[] TOKENS = {1, 3, 17, 64};
+    static final int[] TOKENS = {1, 3, 17, 24, 40, 64};
     static final int[] ROWS = {1, 5, 13, 37};
     static final int[] COLS = {7, 17, 100, 257};
 
@@ -27,6 +29,7 @@ class MatmulKernelsTest {
         for (DType t : TestData.TYPES) for (int n : TOKENS) for (int r : ROWS) for (int c : COLS) out.add(Arguments.of(t, n, r, c));
         // rows longer than MatMul.LONG_ROW go in column slices: partial sums added up
         for (DType t : TestData.TYPES) out.add(Arguments.of(t, 6, 9, 2 * MatMul.SLICE + 37));
+        for (DType t : TestData.TYPES) out.add(Arguments.of(t, 40, 19, 2 * MatMul.SLICE + 37));
         return out.stream();
     }
 
@@ -77,10 +80,12 @@ class MatmulKernelsTest {
         }
     }
 
-    @Test
-    void poolMatmul3MatchesSingleThread() {
+    /** 19 tokens: dot-product kernel; 45: token vectors, x packed by both threads of the pool. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {19, 45})
+    void poolMatmul3MatchesSingleThread(int n) {
         try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
-            int cols = 96, n = 19;
+            int cols = 96;
             Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 301, cols, 1), Kernels.SIMD);
             Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 45, cols, 2), Kernels.SIMD);
             Matrix c = Matrices.of(TestData.randomTensor(arena, DType.F32, 77, cols, 3), Kernels.SIMD);

@@ -45,4 +45,30 @@ class NoAllocationTest {
             assertThat(best).as("bytes allocated by 4000 dispatches after warm-up").isZero();
         }
     }
+
+    /** Batched products too, on both kernels: x packed for 40 tokens (token vectors), 8 tokens (dot products). */
+    @Test
+    void matmulDispatchesAllocateNothing() {
+        try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
+            int cols = 256;
+            Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 96, cols, 1), Kernels.SIMD);
+            Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 64, cols, 2), Kernels.SIMD);
+            float[] x = TestData.randomVector(40 * cols, 4);
+            float[] oa = new float[40 * 96], ob = new float[40 * 64];
+            long best = Long.MAX_VALUE;
+            for (int attempt = 0; attempt < 20 && best != 0; attempt++) {
+                for (int i = 0; i < 300; i++) {
+                    pool.matmul2(a, oa, b, ob, x, 40);
+                    pool.matmul(a, x, 8, oa);
+                }
+                long before = allocated();
+                for (int i = 0; i < 100; i++) {
+                    pool.matmul2(a, oa, b, ob, x, 40);
+                    pool.matmul(a, x, 8, oa);
+                }
+                best = Math.min(best, allocated() - before);
+            }
+            assertThat(best).as("bytes allocated by 200 matmul dispatches after warm-up").isZero();
+        }
+    }
 }
