@@ -63,22 +63,4 @@ final class Simd {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
         return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
-
-    /**
-     * L IEEE half floats at byte offset {@code off}, converted exactly as
-     * {@link Float#float16ToFloat} does (JDK 25's Vector API has no half-float conversion, so this
-     * is done on int lanes). The half, sign-extended to an int and shifted left by 13, has the
-     * sign in bit 31 and exponent and mantissa in float position: as a float it is 2^112 times too
-     * small, for normal and subnormal halves alike, and one multiply by 2^112 fixes it exactly,
-     * sign included. For Inf/NaN (exponent 31) the float exponent is first set to 255, so the
-     * multiply keeps Inf and turns NaN into the quiet NaN with the same payload.
-     */
-    static FloatVector f16(MemorySegment seg, long off) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        // All ones in the float exponent field where the half's exponent is 31, else 0, without a
-        // mask: (e + 0x400) has bit 15 set only for e = 0x7C00.
-        IntVector infNan = h.and(0x7C00).add(0x0400)
-                .lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 8).and(0x7F80_0000);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).or(infNan).reinterpretAsFloats().mul(0x1p112f);
-    }
 }
