@@ -11,17 +11,17 @@ import qwen4j.tensor.Matrix;
 import qwen4j.tensor.quant.QuantMatrix;
 
 /**
- * One-thread speed of a quantized matvec on a shared, noisy machine: the best thread-CPU time of 60
+ * One-thread speed of a matvec (quantized types, or BF16 with random finite values) on a shared, noisy machine: the best thread-CPU time of 60
  * calls after 3 s of warm-up (CPU time leaves out time spent preempted; the best run leaves out
  * disturbed ones), plus the bytes one call allocates (must be 0). A matrix of a few MB stays in
  * cache and shows the kernel's arithmetic speed; one of 64 MB or more shows what it reaches from
- * memory. Usage: {@code KernelCpuTime TYPE [megabytes]}, e.g. {@code Q4_0 4} and {@code Q4_0 64}.
+ * memory. Usage: {@code KernelCpuTime TYPE [megabytes [cols]]}, e.g. {@code Q4_0 4} and {@code Q4_0 64}.
  */
 public final class KernelCpuTime {
     public static void main(String[] args) {
         DType t = DType.valueOf(args[0]);
         int mb = args.length > 1 ? Integer.parseInt(args[1]) : 64;
-        int cols = 18944;
+        int cols = args.length > 2 ? Integer.parseInt(args[2]) : 18944;
         long rowBytes = t.bytesFor(cols);
         int rows = (int) (mb * 1_000_000L / rowBytes) & ~1;
         MemorySegment seg = Arena.global().allocate(rowBytes * rows, 4096);
@@ -30,7 +30,14 @@ public final class KernelCpuTime {
         for (long i = 0; i + 8 <= seg.byteSize(); i += 8) {
             seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFFBFFFBFFFBFFFL);
         }
-        Matrix m = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        if (t == DType.BF16) { // random finite bf16 values: a float's top half, exponent kept small
+            for (long i = 0; i < seg.byteSize(); i += 2) {
+                seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits((float) rnd.nextGaussian()) >>> 16));
+            }
+        }
+        Matrix m = t == DType.BF16
+                ? qwen4j.tensor.Matrices.of(new qwen4j.tensor.Tensor("w", t, new long[] {rows, cols}, seg, "bench"), Kernels.SIMD)
+                : QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
         float[] x = new float[cols], out = new float[rows];
         for (int i = 0; i < cols; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
