@@ -155,11 +155,24 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
             if (usesBlockSums()) fillBlockSums(x, cols / 32);
             int r = from;
             if (to - from >= 4) {
-                for (; r + 3 < to; r += 4) dotFourRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
-                // 1-3 rows left: redo the last four (same values for the overlap: a row's operations do
-                // not depend on its pass), so the rarely used short kernels never run in a hot call.
-                // Compiled into this method with a low call count, they would run with boxed vectors.
-                if (r < to) dotFourRowsSimd(data, (to - 4) * rowBytes, rowBytes, x, blocksPerRow, out, to - 4);
+                // Four long memory streams: pass i takes row i of each quarter of [from, to), so a
+                // stream runs on through consecutive rows (see SimdBF16Matrix); results come back
+                // through a 4-float buffer because the kernels write four consecutive outputs.
+                // 1-3 rows left: one more pass over the last four, consecutive (same values for the
+                // overlap: a row's operations do not depend on its pass), so the short kernels never
+                // run in a hot call (compiled here with a low call count, they boxed vectors). One
+                // call site, so that the kernel is inlined once.
+                int q = (to - from) / 4, passes = (to - from) % 4 == 0 ? q : q + 1;
+                float[] four = FOUR.get();
+                for (int i = 0; i < passes; i++) {
+                    boolean quarter = i < q;
+                    int r0 = quarter ? from + i : to - 4, step = quarter ? q : 1;
+                    dotFourRowsSimd(data, r0 * rowBytes, step * rowBytes, x, blocksPerRow, four, 0);
+                    out[r0] = four[0];
+                    out[r0 + step] = four[1];
+                    out[r0 + 2 * step] = four[2];
+                    out[r0 + 3 * step] = four[3];
+                }
                 return;
             }
             for (; r + 1 < to; r += 2) dotTwoRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
@@ -257,6 +270,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
      * out of the per-lane work (Q4_0: sum (q - 8) x = sum q x - 8 sum x). Filled once per matvec call
      * by the calling thread, read by its kernels; grown when needed, so steady state allocates nothing.
      */
+    /** Outputs of one four-row pass, one buffer per thread. */
+    private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
+
     static final ThreadLocal<float[]> BLOCK_SUMS = ThreadLocal.withInitial(() -> new float[0]);
 
     /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
