@@ -93,8 +93,10 @@ public final class Qwen2Model implements AutoCloseable {
             rope.apply(s.q, 0, c.numHeads(), pos);
             rope.apply(s.k, 0, c.numKvHeads(), pos);
             s.cache.store(l, pos, s.k, s.v, 1);
-            attentionTask.set(s, l, pos);
-            pool.parallelFor(c.numHeads(), attentionTask);
+            // split by KV head: the query heads sharing one stay together (Attention.attend reads
+            // their cached keys and values once)
+            attentionTask.set(s, l, pos, c.numHeads() / c.numKvHeads());
+            pool.parallelFor(c.numKvHeads(), attentionTask);
             pool.matvec(w.wo(), s.attnOut, s.xb2);
             ops.add(s.xb2, 0, s.x, 0, hidden);
 
@@ -262,19 +264,21 @@ public final class Qwen2Model implements AutoCloseable {
         }
     }
 
-    /** Attention over a range of heads; one reusable instance so a step allocates nothing. */
+    /** Attention over a range of KV heads (their query heads); one reusable instance so a step allocates nothing. */
     private static final class AttentionTask implements WorkerPool.RangeTask {
         private Session s;
-        private int layer, pos;
+        private int layer, pos, group;
 
-        void set(Session s, int layer, int pos) {
+        void set(Session s, int layer, int pos, int group) {
             this.s = s;
             this.layer = layer;
             this.pos = pos;
+            this.group = group;
         }
 
         @Override
-        public void run(int from, int to) {
+        public void run(int kvFrom, int kvTo) {
+            int from = kvFrom * group, to = kvTo * group;
             KvCache c = s.cache;
             if (c.type == KvCache.Type.F32) {
                 s.attention.attend(s.q, c.keys[layer], c.values[layer], pos, s.scores, s.attnOut, from, to);

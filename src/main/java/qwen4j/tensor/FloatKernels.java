@@ -18,6 +18,14 @@ public interface FloatKernels {
     /** y[yOff+i] += alpha * x[xOff+i] for i in [0, n) (a multiply, then an add: no FMA). */
     void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n);
 
+    /**
+     * out[outOff+i] = sum over t in [0, n) of w[wOff+t] * v[vOff + t*vStride + i], for i in [0, dim):
+     * attention's weighted sum of cached values. Term by term in t order, each a multiply then an
+     * add, starting from +0: the same values as zeroing out and calling {@link #axpy} for t = 0, 1,
+     * ... (the SIMD one keeps the sums in registers instead of storing and reloading out per t).
+     */
+    void weightedSum(float[] w, int wOff, float[] v, int vOff, int vStride, int n, float[] out, int outOff, int dim);
+
     /** x[off+i] *= alpha for i in [0, n). */
     void scale(float alpha, float[] x, int off, int n);
 

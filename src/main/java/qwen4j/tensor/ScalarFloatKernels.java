@@ -19,6 +19,16 @@ final class ScalarFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void weightedSum(float[] w, int wOff, float[] v, int vOff, int vStride, int n, float[] out, int outOff, int dim) {
+        java.util.Arrays.fill(out, outOff, outOff + dim, 0f);
+        for (int t = 0; t < n; t++) {
+            float a = w[wOff + t];
+            int o = vOff + t * vStride;
+            for (int i = 0; i < dim; i++) out[outOff + i] += a * v[o + i];
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int off, int n) {
         for (int i = 0; i < n; i++) x[off + i] *= alpha;
     }

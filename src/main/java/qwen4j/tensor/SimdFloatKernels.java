@@ -43,6 +43,35 @@ final class SimdFloatKernels implements FloatKernels {
     }
 
     @Override
+    public void weightedSum(float[] w, int wOff, float[] v, int vOff, int vStride, int n, float[] out, int outOff, int dim) {
+        int i = 0;
+        for (; i + 4 * L <= dim; i += 4 * L) { // four vectors of out at a time, in registers over all t
+            FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+            for (int t = 0, o = vOff + i; t < n; t++, o += vStride) {
+                float a = w[wOff + t];
+                a0 = FloatVector.fromArray(F, v, o).mul(a).add(a0);
+                a1 = FloatVector.fromArray(F, v, o + L).mul(a).add(a1);
+                a2 = FloatVector.fromArray(F, v, o + 2 * L).mul(a).add(a2);
+                a3 = FloatVector.fromArray(F, v, o + 3 * L).mul(a).add(a3);
+            }
+            a0.intoArray(out, outOff + i);
+            a1.intoArray(out, outOff + i + L);
+            a2.intoArray(out, outOff + i + 2 * L);
+            a3.intoArray(out, outOff + i + 3 * L);
+        }
+        for (; i + L <= dim; i += L) {
+            FloatVector a0 = FloatVector.zero(F);
+            for (int t = 0, o = vOff + i; t < n; t++, o += vStride) a0 = FloatVector.fromArray(F, v, o).mul(w[wOff + t]).add(a0);
+            a0.intoArray(out, outOff + i);
+        }
+        for (; i < dim; i++) {
+            float s = 0f;
+            for (int t = 0, o = vOff + i; t < n; t++, o += vStride) s += w[wOff + t] * v[o];
+            out[outOff + i] = s;
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int off, int n) {
         int i = 0;
         for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).mul(alpha).intoArray(x, off + i);

@@ -43,6 +43,23 @@ class FloatKernelsTest {
         assertBitsEqual(y2, y1);
     }
 
+    /** weightedSum equals zeroing out, then an axpy per position, bit for bit, in both kernels. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 15, 16, 17, 63, 64, 65, 100, 128})
+    void weightedSumIsAxpyPerPositionBitExact(int dim) {
+        for (int n : new int[] {1, 7, 300}) {
+            int stride = dim + 9, vOff = 5, wOff = 3, outOff = 2;
+            float[] v = TestData.randomVector(vOff + n * stride, dim + n), w = TestData.randomVector(wOff + n, dim - n);
+            float[] want = TestData.randomVector(outOff + dim + 4, 1), a = want.clone(), b = want.clone();
+            java.util.Arrays.fill(want, outOff, outOff + dim, 0f);
+            for (int t = 0; t < n; t++) SCALAR.axpy(w[wOff + t], v, vOff + t * stride, want, outOff, dim);
+            SCALAR.weightedSum(w, wOff, v, vOff, stride, n, a, outOff, dim);
+            SIMD.weightedSum(w, wOff, v, vOff, stride, n, b, outOff, dim);
+            assertBitsEqual(a, want);
+            assertBitsEqual(b, want);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1, 7, 15, 16, 17, 33, 100, 257, 896, 1000})
     void rmsnormMatches(int n) {
