@@ -21,7 +21,7 @@ public final class Matrices {
         return switch (t.type()) {
             case F32 -> simd ? new SimdF32Matrix(t.data(), rows, cols) : new F32Matrix(t.data(), rows, cols);
             case BF16 -> simd ? new SimdBF16Matrix(t.data(), rows, cols) : new BF16Matrix(t.data(), rows, cols);
-            case F16 -> simd ? new SimdF16Matrix(t.data(), rows, cols) : new F16Matrix(t.data(), rows, cols);
+            case F16 -> simd ? SimdF16Matrix.of(t.data(), rows, cols) : new F16Matrix(t.data(), rows, cols);
             // ggml block-quantized types (qwen4j.tensor.quant)
             case Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K ->
                     qwen4j.tensor.quant.QuantMatrix.of(t.type(), t.data(), rows, cols, kernels);

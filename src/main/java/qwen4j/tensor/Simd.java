@@ -63,4 +63,31 @@ final class Simd {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
         return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
+
+    /**
+     * L IEEE half floats at byte offset {@code off}, for halves known to be finite (no exponent
+     * 31; {@link #allFiniteF16} decides): 4 lane operations, exactly as {@link Float#float16ToFloat}.
+     * The half, sign-extended to an int and shifted left by 13, has the sign in bit 31 and
+     * exponent and mantissa in float position: as a float it is 2^112 times too small, for
+     * normal and subnormal halves alike, and one multiply by 2^112 fixes it exactly.
+     */
+    static FloatVector f16Finite(MemorySegment seg, long off) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** Whether no 16-bit value in seg has the half-float exponent 31 (Inf or NaN). Reads the whole segment once. */
+    static boolean allFiniteF16(MemorySegment seg) {
+        long n = seg.byteSize() & ~1L, o = 0;
+        VectorSpecies<Short> s = ShortVector.SPECIES_PREFERRED;
+        long step = s.vectorByteSize();
+        for (; o + step <= n; o += step) {
+            ShortVector v = ShortVector.fromMemorySegment(s, seg, o, LE).and((short) 0x7C00);
+            if (v.compare(VectorOperators.EQ, (short) 0x7C00).anyTrue()) return false;
+        }
+        for (; o < n; o += 2) {
+            if ((seg.get(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, o) & 0x7C00) == 0x7C00) return false;
+        }
+        return true;
+    }
 }

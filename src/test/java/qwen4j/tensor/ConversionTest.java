@@ -94,6 +94,32 @@ class ConversionTest {
     }
 
     @org.junit.jupiter.api.Test
+    void finiteHalvesTakeTheFiniteKernelWithTheSameValues() {
+        // Every finite half (exponent < 31) as a weight: the view is the Finite kernel, and with
+        // x = e_k each row's dot is exactly its element k, as Float.float16ToFloat gives it
+        // (65 rows: the halves pairing and the leftover row).
+        int cols = 1000;
+        int[] finite = java.util.stream.IntStream.range(0, 65536).filter(b -> (b & 0x7C00) != 0x7C00).toArray();
+        int rows = (finite.length + cols - 1) / cols;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment seg = arena.allocate((long) rows * cols * 2);
+            for (int i = 0; i < rows * cols; i++) seg.set(TestData.LE_SHORT, 2L * i, (short) finite[i % finite.length]);
+            Matrix m = Matrices.of(new Tensor("finite", DType.F16, new long[] {rows, cols}, seg, "test"), Kernels.SIMD);
+            assertThat(m).isInstanceOf(SimdF16Matrix.Finite.class);
+            float[] out = new float[rows];
+            for (int k : new int[] {0, 1, 15, 16, 17, 500, 991, 992, 999}) {
+                float[] x = new float[cols];
+                x[k] = 1f;
+                m.matvec(x, out, 0, rows);
+                for (int r = 0; r < rows; r++) {
+                    float want = Float.float16ToFloat((short) finite[(r * cols + k) % finite.length]) + 0f;
+                    assertThat(out[r]).as("row %d col %d", r, k).isEqualTo(want);
+                }
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
     void anInfinityInARowGivesInfinity() {
         int rows = 4, cols = 32;
         try (Arena arena = Arena.ofConfined()) {
@@ -101,6 +127,7 @@ class ConversionTest {
             for (int i = 0; i < rows * cols; i++) seg.set(TestData.LE_SHORT, 2L * i, Float.floatToFloat16(0.5f));
             seg.set(TestData.LE_SHORT, 2L * (2 * cols + 7), (short) 0x7C00); // +Inf in row 2
             Matrix m = Matrices.of(new Tensor("inf", DType.F16, new long[] {rows, cols}, seg, "test"), Kernels.SIMD);
+            assertThat(m).isNotInstanceOf(SimdF16Matrix.Finite.class);
             float[] x = new float[cols], out = new float[rows];
             java.util.Arrays.fill(x, 1f);
             m.matvec(x, out, 0, rows);
