@@ -92,7 +92,7 @@ final class Q4_KMatrix extends QuantMatrix {
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 32);
             ByteVector b = QuantSimd.load(seg, half(base, h));
             tl = QuantSimd.lowNibbles(b).fma(xl, tl);
-            th = QuantSimd.highNibbles(b).fma(xh, th);
+            th = QuantSimd.highNibblesByIntShift(b).fma(xh, th);
             if ((h & 1) == 1) {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
@@ -127,9 +127,9 @@ final class Q4_KMatrix extends QuantMatrix {
             long o = half(base, h);
             ByteVector b0 = QuantSimd.load(seg, o), b1 = QuantSimd.load(seg, o + stride);
             tl0 = QuantSimd.lowNibbles(b0).fma(xl, tl0);
-            th0 = QuantSimd.highNibbles(b0).fma(xh, th0);
+            th0 = QuantSimd.highNibblesByIntShift(b0).fma(xh, th0);
             tl1 = QuantSimd.lowNibbles(b1).fma(xl, tl1);
-            th1 = QuantSimd.highNibbles(b1).fma(xh, th1);
+            th1 = QuantSimd.highNibblesByIntShift(b1).fma(xh, th1);
             if ((h & 1) == 1) {
                 long sb = base + (long) (h >> 3) * BB;
                 int s = (h >> 1 & 3) * 2, si = (h >> 3) * 8 + s;
