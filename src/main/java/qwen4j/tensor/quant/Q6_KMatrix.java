@@ -49,6 +49,16 @@ final class Q6_KMatrix extends QuantMatrix {
         return sum;
     }
 
+    /**
+     * Four rows through one call site of {@link #dotRowSimd}: the inherited pairs-of-pairs default
+     * inlines it (and its large blockDot) four times into one compiled method, which in the model's
+     * JIT state went over C2's node budget and ran with boxed vectors (Q4_K_M decode bimodal).
+     */
+    @Override
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        for (int k = 0; k < 4; k++) out[r + k] = dotRowSimd(seg, base + k * stride, x, nb);
+    }
+
     private static float blockDot(MemorySegment seg, long off, float[] x, int xo) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         float d = f16(seg, off + 208);
