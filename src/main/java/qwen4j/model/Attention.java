@@ -123,11 +123,7 @@ public final class Attention {
         }
         ops.softmax(scores, sOff, len);
         if (bf16) roundBf16(scores, sOff, len);
-        java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
-        for (int t = 0; t < len; t++) {
-            float a = scores[sOff + t];
-            ops.axpy(a, values, t * kvDim + kvOff, out, oOff, headDim);
-        }
+        ops.weightedSum(scores, sOff, values, kvOff, kvDim, len, out, oOff, headDim);
     }
 
     private static void roundBf16(float[] a, int off, int n) {

@@ -151,13 +151,13 @@ public final class MatMul {
 
     /** out[t * rows + r] = dot(row r, x row t) for r in [from, to), t in [0, n). Packs x itself when needed. */
     public static void tiled(Rows m, float[] x, int n, float[] out, int from, int to, float[] w) {
-        tiled(m, n >= TOKEN_VECTORS_MIN ? Tokens.of(x, n, m.cols()) : new Tokens().pack(x, n, m.cols()), out, from, to, w);
+        tiled(m, Tokens.of(x, n, m.cols()), out, from, to, w);
     }
 
     /** As {@link #tiled(Rows, float[], int, float[], int, int, float[])} with x already packed. */
     public static void tiled(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
         if (xs.k() != m.cols()) throw new IllegalArgumentException("x rows have " + xs.k() + " floats, need " + m.cols());
-        if (xs.n() >= TOKEN_VECTORS_MIN) {
+        if (xs.packs()) {
             tokenVectors(m, xs, out, from, to, w);
         } else {
             dotProducts(m, xs.x(), xs.n(), out, from, to, w);

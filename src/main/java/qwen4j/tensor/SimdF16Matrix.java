@@ -7,21 +7,22 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
 
 /**
- * Vector API twin of {@link F16Matrix}, in two passes per row: the row's halves are converted into
- * a per-thread float buffer by {@link F16Matrix#toFloat}, a plain loop that C2's auto-vectorizer
- * turns into the hardware conversion (vcvtph2ps: one instruction per 16 halves, exact for every
- * value, Inf and NaN included); then a Vector API dot product of the buffer (in L1)
- * with x.
- *
- * <p>Why not convert in registers inside the dot, as {@link SimdBF16Matrix} does: JDK 25's Vector
- * API has no half-float conversion, so it took 4-9 integer lane operations per vector, and that
- * fused loop read memory at 8-11 GB/s per core against 21-23 GB/s for the two passes (measured
- * with {@code F16CpuTime}: one core, a 256 MB matrix, best of 30). The buffer costs a store and a
- * load per element, both in L1.
+ * Vector API twin of {@link F16Matrix}. Two kernels, the same values in the same order per row:
+ * <ul>
+ * <li>{@link Finite}, for weights checked free of Inf/NaN at load: the halves convert in registers
+ * with 4 integer lane operations ({@link Simd#f16Finite}; JDK 25's Vector API has no half-float
+ * conversion), two rows per pass on two long memory streams;</li>
+ * <li>this class, for any weights: two passes per row, 1,024 columns at a time: the halves are
+ * converted into a per-thread float buffer by {@link F16Matrix#toFloat}, a plain loop that C2's
+ * auto-vectorizer turns into the hardware conversion (vcvtph2ps, exact for every value, Inf and
+ * NaN included), then a Vector API dot product of the buffer (in L1) with x.</li>
+ * </ul>
+ * One core ({@code F16CpuTime}, 256 MB): Finite 35.0 GB/s with 896 columns and 27.8 with 4,864,
+ * the two passes 18.4 and 12.2.
  *
  * <p>Per row the arithmetic is always the same: one vector accumulator fed by FMA in column order,
  * a fixed-order lane sum ({@link Simd#sum}), then the leftover columns one by one with FMA; so a
- * row's result does not depend on how rows are split across threads.
+ * row's result does not depend on how rows are split across threads, or on the kernel.
  */
 sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.Finite {
     private static final int BYTES = 2;
@@ -53,13 +54,10 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
     }
 
     /**
-     * Weights checked free of Inf/NaN: the halves convert in registers with 4 lane operations
-     * ({@link Simd#f16Finite}), two rows per pass sharing the x loads, the two rows being row i of
-     * each half of the call's rows, so both memory streams run on through consecutive rows (as in
-     * {@link SimdBF16Matrix}). The same values in the same order as {@link #dotRow}, so the same
-     * results. One core ({@code F16CpuTime}, 256 MB): 35.8 GB/s with 896 columns and 23.2 with
-     * 4,864, against 19.1 and 12.1 for the two passes. Its own class, so that this matvec is
-     * compiled on its own: with both kernels one method exceeded C2's inlining node budget.
+     * Weights checked free of Inf/NaN: two rows per pass sharing the x loads, the two rows being
+     * row i of each half of the call's rows, so both memory streams run on through consecutive rows
+     * (as in {@link SimdBF16Matrix}). Its own class, so that this matvec is compiled on its own:
+     * with both kernels one method exceeded C2's inlining node budget.
      */
     static final class Finite extends SimdF16Matrix {
         Finite(MemorySegment data, int rows, int cols) { super(data, rows, cols); }
@@ -106,7 +104,7 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
 
     @Override public DType type() { return DType.F16; }
     @Override public int rows() { return rows; }
-    @Override public int cols() { return cols; }
+    @Override public final int cols() { return cols; }
     @Override public long byteSize() { return rows * rowBytes; }
 
     @Override

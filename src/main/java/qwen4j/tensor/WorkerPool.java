@@ -38,7 +38,9 @@ public final class WorkerPool implements AutoCloseable {
     private int mode;
     private RangeTask task;
     private Matrix ma, mb, mc;
-    private float[] x, outA, outB, outC;
+    /** x of the current matvec dispatch (a matmul's is in {@link #packed}). */
+    private float[] x;
+    private float[] outA, outB, outC;
     /** x of the current matmul dispatch, packed once for all threads and matrices. */
     private final MatMul.Tokens packed = new MatMul.Tokens();
     /** Packs a share of x's columns (a dispatch of its own before the matmul's: all threads pack). */
@@ -163,7 +165,7 @@ public final class WorkerPool implements AutoCloseable {
         int rowsA = a.rows(), rowsB = b == null ? 0 : b.rows(), rowsC = c == null ? 0 : c.rows();
         int rows = rowsA + rowsB + rowsC;
         int chunkRows = matvecChunk(rows);
-        if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
+        requireIdle();
         MatMul.Tokens xs = packed;
         xs.prepare(x, n, a.cols());
         if (xs.packs()) parallelFor(a.cols(), packColumns);
@@ -180,7 +182,6 @@ public final class WorkerPool implements AutoCloseable {
         this.mode = MODE_MATMUL;
         this.ma = a; this.mb = b; this.mc = c;
         this.outA = outA; this.outB = outB; this.outC = outC;
-        this.x = x;
         this.endA = padA;
         this.endB = padA + padB;
         this.total = padA + padB + padC;
@@ -218,9 +219,14 @@ public final class WorkerPool implements AutoCloseable {
         return roundUp(Math.max(1, ceilDiv(rows, threads * CHUNKS_PER_THREAD)), ROW_ALIGN);
     }
 
+    /** A dispatch (or the shared state it writes first: packed or quantized x) must not start while one runs. */
+    private void requireIdle() {
+        if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
+    }
+
     private void begin() {
         if (closed) throw new IllegalStateException("WorkerPool is closed");
-        if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
+        requireIdle();
         dispatching = true;
         caller = Thread.currentThread();
     }
@@ -289,7 +295,7 @@ public final class WorkerPool implements AutoCloseable {
      * and work() stays exactly as small as before (C2 inlines the float kernels there).
      */
     private void matvec3Int8(Matrix a, float[] outA, Matrix b, float[] outB, Matrix c, float[] outC, float[] x) {
-        if (dispatching) throw new IllegalStateException("WorkerPool dispatch while one is running (nested or concurrent use)");
+        requireIdle();
         xq.quantize(x, a.cols());
         matvec3(int8(a) ? int8View[0].of((Int8Matvec) a, xq) : a, outA,
                 int8(b) ? int8View[1].of((Int8Matvec) b, xq) : b, outB,
