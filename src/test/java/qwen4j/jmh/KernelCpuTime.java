@@ -15,15 +15,19 @@ import qwen4j.tensor.quant.QuantMatrix;
  * calls after 3 s of warm-up (CPU time leaves out time spent preempted; the best run leaves out
  * disturbed ones), plus the bytes one call allocates (must be 0). A matrix of a few MB stays in
  * cache and shows the kernel's arithmetic speed; one of 64 MB or more shows what it reaches from
- * memory. Usage: {@code KernelCpuTime TYPE [megabytes [cols]]}, e.g. {@code Q4_0 4} and {@code Q4_0 64}.
+ * memory. Usage: {@code KernelCpuTime TYPE [megabytes|ROWSr [cols]]}, e.g. {@code Q4_0 4}, {@code Q4_0 64} and
+ * {@code Q6_K 76032r 3584} (one thread's half of the 7B output matrix).
  */
 public final class KernelCpuTime {
     public static void main(String[] args) {
         DType t = DType.valueOf(args[0]);
-        int mb = args.length > 1 ? Integer.parseInt(args[1]) : 64;
+        String size = args.length > 1 ? args[1] : "64";
         int cols = args.length > 2 ? Integer.parseInt(args[2]) : 18944;
         long rowBytes = t.bytesFor(cols);
-        int rows = (int) (mb * 1_000_000L / rowBytes) & ~1;
+        // "64" = 64 MB of rows; "76032r" = exactly 76032 rows (a thread's share of a model matrix)
+        int rows = size.endsWith("r") ? Integer.parseInt(size.substring(0, size.length() - 1))
+                : (int) (Integer.parseInt(size) * 1_000_000L / rowBytes) & ~1;
+        int mb = (int) (rows * rowBytes / 1_000_000L);
         MemorySegment seg = Arena.global().allocate(rowBytes * rows, 4096);
         SplittableRandom rnd = new SplittableRandom(1);
         // random bits, with bit 14 of every 16-bit word cleared so that fp16 scales stay finite

@@ -13,6 +13,12 @@ import jdk.incubator.vector.VectorSpecies;
  * AVX-512, 8 with AVX2); quants are loaded as {@code L} bytes, decoded with byte/int lane ops and
  * widened straight to {@code L} floats (vpmovsxbd + vcvtdq2ps), so a block never goes through memory
  * as floats. The kernels are written for any {@code L} in {8, 16} (16 divides every sub-block).
+ *
+ * <p>A caveat for large kernels: C2 stops inlining a method's own helpers once the compilation has
+ * created about 18000 nodes (NodeCountInliningCutoff; the JDK's {@code @ForceInline} Vector API
+ * methods are exempt), and a helper left out of line that takes or returns a vector boxes it, which
+ * makes the kernel several times slower. The helpers below are for the small kernels; the Q4_K
+ * kernel calls the Vector API directly, and kernels keep a row's vector code in one copy.
  */
 final class QuantSimd {
     private QuantSimd() {}
@@ -29,6 +35,9 @@ final class QuantSimd {
         L = F.length();
         B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
     }
+
+    /** The int species with L lanes (bytes zero-extended to ints: Q4_K). */
+    static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
 
     static ByteVector load(MemorySegment seg, long off) {
         return ByteVector.fromMemorySegment(B, seg, off, LE);
@@ -51,15 +60,6 @@ final class QuantSimd {
     /** The high nibbles of L bytes as floats 0..15 (an unsigned byte shift). */
     static FloatVector highNibbles(ByteVector b) {
         return toFloat(b.lanewise(VectorOperators.LSHR, 4));
-    }
-
-    /**
-     * {@link #highNibbles} through an int-lane shift and a byte mask ({@link #shr}): fewer
-     * instructions (one core, Q4_K in cache: 5.7 -> 6.0 GB/s), but more C2 nodes, which put the
-     * four-row Q4_0 kernel over its inlining budget (boxed, 5x slower); so only Q4_K uses it.
-     */
-    static FloatVector highNibblesByIntShift(ByteVector b) {
-        return toFloat(shr(b, 4, 15));
     }
 
     /** (b >>> shift) & mask per byte, via an int-lane shift (x86 has no byte shifts). */
