@@ -49,6 +49,23 @@ public final class MatMul {
          * {@link #SLICE} (n may end at cols()).
          */
         void decodeRange(int r, int k0, int n, float[] dst, int off);
+
+        /**
+         * Reads one byte per cache line of what {@link #decodeRange}{@code (r, k0, n, ...)} will read,
+         * so that the decode finds it in cache; returns something computed from them (so the reads
+         * are kept). Default: nothing (types whose decode does not stall on memory).
+         */
+        default int touch(int r, int k0, int n) { return 0; }
+    }
+
+    /** Where {@link Rows#touch} results go (a field write keeps the JIT from dropping the reads). */
+    static int touched;
+
+    /** {@link Rows#touch} for {@code bytes} bytes at {@code off} of {@code seg}: one byte per 64, and the last. */
+    public static int touch(java.lang.foreign.MemorySegment seg, long off, long bytes) {
+        int s = 0;
+        for (long o = off, end = off + bytes; o < end; o += 64) s += seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o);
+        return s + seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + bytes - 1);
     }
 
     /**
@@ -304,6 +321,7 @@ public final class MatMul {
         int k = m.cols(), rows = m.rows(), n = xs.n();
         if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
         float[] xt = xs.packed;
+        int sink = 0;
         int kcMax = Math.min(k, SLICE);
         int c = TV_ROWS * kcMax; // results of one 8 x 32 block, after the weight tile
         for (int k0 = 0; k0 < k; k0 += kcMax) {
@@ -312,11 +330,18 @@ public final class MatMul {
             for (int r0 = from; r0 < to; r0 += TV_ROWS) {
                 int rt = Math.min(TV_ROWS, to - r0);
                 for (int i = 0; i < rt; i++) m.decodeRange(r0 + i, k0, kc, w, i * kc);
+                // the next tile's rows (the next slice's first tile after the last) are touched a few
+                // before each 8-row kernel call, spread over the calls: their memory latency overlaps
+                // arithmetic instead of stalling the next decode
+                int nr0 = r0 + TV_ROWS < to ? r0 + TV_ROWS : from, nk0 = r0 + TV_ROWS < to ? k0 : k0 + kcMax;
+                int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
+                int calls = Math.max(1, (n + TB - 1) / TB * (rt / 8)), perCall = (nrt + calls - 1) / calls, next = 0;
                 for (int t0 = 0; t0 < n; t0 += TB) {
                     int nt = Math.min(TB, n - t0);
                     int x0 = (t0 / TB * k + k0) * TB;
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
+                        for (int e = Math.min(next + perCall, nrt); next < e; next++) sink += m.touch(nr0 + next, nk0, nkc);
                         if (nt > 16) k8x2(w, i * kc, kc, xt, x0, w, c);
                         else k8x1(w, i * kc, kc, xt, x0, w, c);
                         scatter(w, c, 8, nt, out, t0 * rows + r0 + i, rows, add);
@@ -328,6 +353,7 @@ public final class MatMul {
                 }
             }
         }
+        touched = sink;
     }
 
     /**

@@ -128,6 +128,11 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
     }
 
+    @Override
+    public int touch(int r, int k0, int n) {
+        return MatMul.touch(data, r * rowBytes + (long) k0 * BYTES, (long) n * BYTES);
+    }
+
     @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }
 
     @Override

@@ -141,6 +141,11 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         F16Matrix.toFloat(data, r * rowBytes + (long) k0 * BYTES, dst, off, n);
     }
 
+    @Override
+    public int touch(int r, int k0, int n) {
+        return MatMul.touch(data, r * rowBytes + (long) k0 * BYTES, (long) n * BYTES);
+    }
+
     @Override public int matmulScratch() { return MatMul.scratchFloats(cols); }
 
     @Override

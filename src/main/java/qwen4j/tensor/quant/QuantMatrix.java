@@ -201,6 +201,13 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         }
     }
 
+    /** The blocks holding columns [k0, k0 + n) of row r. */
+    @Override
+    public int touch(int r, int k0, int n) {
+        int qk = type().blockSize(), bb = type().blockBytes();
+        return qwen4j.tensor.MatMul.touch(data, r * rowBytes + (long) (k0 / qk) * bb, (long) (n / qk) * bb);
+    }
+
     @Override
     public int matmulScratch() { return simd ? qwen4j.tensor.MatMul.scratchFloats(cols) : cols; }
 
