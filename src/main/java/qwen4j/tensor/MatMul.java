@@ -58,11 +58,15 @@ public final class MatMul {
         default int touch(int r, int k0, int n) { return 0; }
     }
 
-    /** Where {@link Rows#touch} results go (a field write keeps the JIT from dropping the reads). */
+    /**
+     * Where {@link Rows#touch} results go (a field write keeps the JIT from dropping the reads; the
+     * workers' writes race, harmlessly: nothing reads it).
+     */
     static int touched;
 
     /** {@link Rows#touch} for {@code bytes} bytes at {@code off} of {@code seg}: one byte per 64, and the last. */
     public static int touch(java.lang.foreign.MemorySegment seg, long off, long bytes) {
+        if (bytes <= 0) return 0;
         int s = 0;
         for (long o = off, end = off + bytes; o < end; o += 64) s += seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, o);
         return s + seg.get(java.lang.foreign.ValueLayout.JAVA_BYTE, off + bytes - 1);

@@ -114,4 +114,16 @@ class MatmulKernelsTest {
             assertThat(got[i]).as("element %d", i).isCloseTo(want[i], Offset.offset(1e-5f * max + 1e-30f));
         }
     }
+
+    /** The prefetching touch reads one byte per 64 and the last, inside the range, nothing when empty. */
+    @Test
+    void touchReadsOneBytePerCacheLineWithinTheRange() {
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.MemorySegment.ofArray(new byte[300]);
+        for (int i = 0; i < 300; i++) seg.set(java.lang.foreign.ValueLayout.JAVA_BYTE, i, (byte) (i % 7 + 1));
+        // bytes 10, 74, 138 of the range [10, 10 + 150) and its last byte, 159
+        int expected = (10 % 7 + 1) + (74 % 7 + 1) + (138 % 7 + 1) + (159 % 7 + 1);
+        assertThat(MatMul.touch(seg, 10, 150)).isEqualTo(expected);
+        assertThat(MatMul.touch(seg, 299, 1)).isEqualTo(2 * (299 % 7 + 1));
+        assertThat(MatMul.touch(seg, 300, 0)).isZero();
+    }
 }

@@ -162,8 +162,6 @@ final class Q4_KMatrix extends QuantMatrix {
         return one[0];
     }
 
-    private static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
-
     @Override
     void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);

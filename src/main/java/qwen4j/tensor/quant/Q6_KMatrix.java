@@ -60,8 +60,6 @@ final class Q6_KMatrix extends QuantMatrix {
     /** Per-thread scratch: [0, 16) the current super-block's scales d*sc; [16 + 16k, 32 + 16k) row k's accumulator. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[48]);
 
-    private static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
-
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
         if (L != 16) return dotRowSimd8(seg, base, x, nb);

@@ -272,15 +272,19 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         dotTwoRowsSimd(seg, base + 2 * stride, stride, x, nb, out, r + 2);
     }
 
-    /**
-     * Per-thread sums of x over each 32-block, for SIMD kernels that fold a constant block offset
-     * out of the per-lane work (Q4_0: sum (q - 8) x = sum q x - 8 sum x). Filled once per matvec call
-     * by the calling thread, read by its kernels; grown when needed, so steady state allocates nothing.
-     */
     /** Outputs of one four-row pass, one buffer per thread. */
     private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
+    /**
+     * Per-thread sums of x over each 32-block, for SIMD kernels that fold a constant block offset
+     * out of the per-lane work (Q4_0: sum (q - 8) x = sum q x - 8 sum x; Q4_K: the sub-block mins).
+     * Filled once per matvec call by the calling thread, read by its kernels; grown when needed, so
+     * steady state allocates nothing.
+     */
     static final ThreadLocal<float[]> BLOCK_SUMS = ThreadLocal.withInitial(() -> new float[0]);
+
+    /** A one-float output, per thread, for types whose one-row kernel is their n-row kernel with n = 1. */
+    static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
 
     /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
     boolean usesBlockSums() { return false; }
