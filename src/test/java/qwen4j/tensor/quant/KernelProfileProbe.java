@@ -1,0 +1,68 @@
+package qwen4j.tensor.quant;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.management.ManagementFactory;
+import java.util.SplittableRandom;
+import qwen4j.tensor.DType;
+import qwen4j.tensor.Kernels;
+
+/**
+ * Does other work done first in the same JVM slow a quantized matvec down? One thread's best CPU time
+ * for a Q4_K matvec (4736 x 3584, 9.5 MB, in cache) after a given history, in GB/s. Histories
+ * (combine them, e.g. {@code prefill,heap}): {@code plain} (nothing), {@code prefill} (the batched
+ * GEMM on the same matrix), {@code q6} (Q6_K matvecs), {@code heap} (the same Q4_K kernels on a
+ * heap segment, {@code MemorySegment.ofArray}). Measured 2026-11-27: plain 9.1-11.2, prefill 9.7,
+ * q6 11.3, heap <b>6.3</b>: the kernel's segment loads inline JDK code whose type profiles are shared
+ * by every caller, and a second segment class makes them slower everywhere. (The 7B Q4_K_M decode
+ * after a batched prefill is slow in a similar way; its trigger there is not identified yet.)
+ * Usage: {@code KernelProfileProbe HISTORY}.
+ */
+public final class KernelProfileProbe {
+    public static void main(String[] args) {
+        String history = args.length > 0 ? args[0] : "plain";
+        int rows = 4736, cols = 3584;
+        DType t = DType.Q4_K;
+        long rowBytes = t.bytesFor(cols);
+        MemorySegment seg = Arena.global().allocate(rowBytes * rows, 4096);
+        SplittableRandom rnd = new SplittableRandom(1);
+        // random bits, with bit 14 of every 16-bit word cleared so that fp16 scales stay finite
+        for (long i = 0; i + 8 <= seg.byteSize(); i += 8) seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFFBFFFBFFFBFFFL);
+        QuantMatrix m = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        float[] x = new float[cols * 8], out = new float[rows * 8];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
+        if (history.contains("prefill")) {
+            float[] w = new float[m.matmulScratch()];
+            for (int it = 0; it < 200; it++) m.matmul(x, 8, out, 0, rows, w);
+        }
+        if (history.contains("heap")) {
+            MemorySegment heap = MemorySegment.ofArray(new byte[(int) (rowBytes * 64)]);
+            MemorySegment.copy(seg, 0, heap, 0, heap.byteSize());
+            QuantMatrix mh = QuantMatrix.of(t, heap, 64, cols, Kernels.SIMD);
+            float[] w = new float[mh.matmulScratch()], oh = new float[64 * 8];
+            for (int it = 0; it < 3000; it++) {
+                mh.matmul(x, 8, oh, 0, 64, w);
+                mh.matvec(x, oh, 0, 64);
+            }
+        }
+        if (history.contains("q6")) {
+            long rb6 = DType.Q6_K.bytesFor(cols);
+            MemorySegment s6 = Arena.global().allocate(rb6 * 2048, 4096);
+            for (long i = 0; i + 8 <= s6.byteSize(); i += 8) s6.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFFBFFFBFFFBFFFL);
+            QuantMatrix m6 = QuantMatrix.of(DType.Q6_K, s6, 2048, cols, Kernels.SIMD);
+            float[] o6 = new float[2048];
+            for (int it = 0; it < 3000; it++) m6.matvec(x, o6, 0, 2048);
+        }
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        while (System.nanoTime() < warmEnd) m.matvec(x, out, 0, rows);
+        long best = Long.MAX_VALUE;
+        for (int it = 0; it < 60; it++) {
+            long t0 = mx.getCurrentThreadCpuTime();
+            m.matvec(x, out, 0, rows);
+            best = Math.min(best, mx.getCurrentThreadCpuTime() - t0);
+        }
+        System.out.printf("Q4_K matvec after %s: %.1f GB/s%n", history, rowBytes * rows / (double) best);
+    }
+}
