@@ -11,12 +11,15 @@ import qwen4j.tensor.Kernels;
 /**
  * Does other work done first in the same JVM slow a quantized matvec down? One thread's best CPU time
  * for a Q4_K matvec (4736 x 3584, 9.5 MB, in cache) after a given history, in GB/s. Histories
- * (combine them, e.g. {@code prefill,heap}): {@code plain} (nothing), {@code prefill} (the batched
- * GEMM on the same matrix), {@code q6} (Q6_K matvecs), {@code heap} (the same Q4_K kernels on a
- * heap segment, {@code MemorySegment.ofArray}). Measured 2026-11-27: plain 9.1-11.2, prefill 9.7,
- * q6 11.3, heap <b>6.3</b>: the kernel's segment loads inline JDK code whose type profiles are shared
- * by every caller, and a second segment class makes them slower everywhere. (The 7B Q4_K_M decode
- * after a batched prefill is slow in a similar way; its trigger there is not identified yet.)
+ * (combine them, e.g. {@code prefill,heap}): {@code plain} (nothing), {@code prefill} /
+ * {@code prefill64} (the batched GEMM on the same matrix, 8 / 64 tokens), {@code q6} (Q6_K matvecs), {@code heap} (the same Q4_K kernels on a
+ * heap segment, {@code MemorySegment.ofArray}). Measured 2026-11-27: plain 9.1-11.2, heap 5.9-6.3
+ * every time; prefill 9.7 in one build of this probe and 6.0 in another (x sized for 8 vs 64
+ * tokens), prefill64 11.0, prefill64,q6 5.9; with -Xbatch (compiling in the foreground) prefill gave
+ * 11.2. So the kernel has a fast (~11) and a slow (~6) compiled form, and what ran before, and when
+ * the compiler looked, decides which. The heap case at least has a mechanism: the kernel's segment
+ * loads inline JDK code whose type profiles every caller shares. (The 7B Q4_K_M decode after a
+ * batched prefill gets the slow form too, -Xbatch or not; its trigger there is not identified.)
  * Usage: {@code KernelProfileProbe HISTORY}.
  */
 public final class KernelProfileProbe {
@@ -30,11 +33,12 @@ public final class KernelProfileProbe {
         // random bits, with bit 14 of every 16-bit word cleared so that fp16 scales stay finite
         for (long i = 0; i + 8 <= seg.byteSize(); i += 8) seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0xBFFFBFFFBFFFBFFFL);
         QuantMatrix m = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
-        float[] x = new float[cols * 8], out = new float[rows * 8];
+        float[] x = new float[cols * 64], out = new float[rows * 64];
         for (int i = 0; i < x.length; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
-        if (history.contains("prefill")) {
+        if (history.contains("prefill")) { // 8 tokens: the dot-product kernel; prefill64: token vectors
             float[] w = new float[m.matmulScratch()];
-            for (int it = 0; it < 200; it++) m.matmul(x, 8, out, 0, rows, w);
+            int n = history.contains("prefill64") ? 64 : 8;
+            for (int it = 0; it < 200; it++) m.matmul(x, n, out, 0, rows, w);
         }
         if (history.contains("heap")) {
             MemorySegment heap = MemorySegment.ofArray(new byte[(int) (rowBytes * 64)]);
