@@ -95,7 +95,9 @@ final class Q4_KMatrix extends QuantMatrix {
     }
 
     /** out[r + k] = row k . x for the n (1, 2 or 4) rows at base + k * stride (see the notes above). */
-    private static void dotRows(MemorySegment seg, long base, long stride, int n, float[] x, int nb, float[] out, int r) {
+    private static void dotRows(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         long pair = n == 1 ? 0 : stride;

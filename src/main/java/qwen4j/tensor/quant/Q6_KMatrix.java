@@ -85,7 +85,9 @@ final class Q6_KMatrix extends QuantMatrix {
     }
 
     /** out[r + k] = row k . x for the n (1 or 2) rows at base + k * stride. */
-    private static void dotRows(MemorySegment seg, long base, long stride, int n, float[] x, int nb, float[] out, int r) {
+    private static void dotRows(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         float[] t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {

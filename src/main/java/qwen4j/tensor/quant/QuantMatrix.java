@@ -26,6 +26,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     final MemorySegment data;
+    /** data's address (kernels that load through {@link #ALL} add it to their offsets). */
+    final long address;
     final int rows, cols;
     final int blocksPerRow;
     final long rowBytes;
@@ -50,7 +52,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
             throw new Qwen4jException(t + " matrix: cols " + cols + " is not a positive multiple of the block size "
                     + t.blockSize());
         }
-        this.data = data;
+        this.data = data.isNative() ? data : offHeap(data);
+        this.address = this.data.address();
         this.rows = rows;
         this.cols = cols;
         this.blocksPerRow = cols / t.blockSize();
@@ -61,6 +64,28 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         }
         this.simd = kernels == Kernels.SIMD;
         this.int8 = simd && INT8_ACTIVATIONS && hasInt8Kernels();
+    }
+
+    /**
+     * All of memory as one segment. The Q4_K and Q6_K kernels load through it, naming it directly
+     * (a constant: passed as a parameter it would be just another segment to C2), with absolute
+     * offsets ({@link #address} + offset) instead of the matrix's own segment. Why: a load through a
+     * constant segment compiles to a plain vector load, while a load through a segment parameter
+     * inlines JDK checks whose type profiles every caller shares. Measured (Q4_K,
+     * {@code KernelProfileProbe}): the same kernel compiled into 10.9-11.2 or 5.9-6.3 GB/s code
+     * depending on what the JVM had run before (7B Q4_K_M decode after a batched prefill: 0.8 s/token
+     * on 1 thread against 0.52 without); through this segment 11.2-13.0 whatever ran before. The
+     * price: an access past the matrix would not throw but read other memory, so the kernels stay
+     * within {@code rows * rowBytes}, which the constructor checks, and the weights' arena must
+     * outlive the kernels (as it must anyway). Heap-backed matrices are copied off-heap (tests, small
+     * tensors), so every matrix has an address.
+     */
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
+    private static MemorySegment offHeap(MemorySegment heap) {
+        MemorySegment copy = java.lang.foreign.Arena.ofAuto().allocate(heap.byteSize(), 64);
+        copy.copyFrom(heap);
+        return copy;
     }
 
     /** Types with int8-activation kernels override this (and dotRowInt8, dotTwoRowsInt8). */
