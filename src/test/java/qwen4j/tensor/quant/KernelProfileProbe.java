@@ -13,13 +13,11 @@ import qwen4j.tensor.Kernels;
  * for a Q4_K matvec (4736 x 3584, 9.5 MB, in cache) after a given history, in GB/s. Histories
  * (combine them, e.g. {@code prefill,heap}): {@code plain} (nothing), {@code prefill} /
  * {@code prefill64} (the batched GEMM on the same matrix, 8 / 64 tokens), {@code q6} (Q6_K matvecs), {@code heap} (the same Q4_K kernels on a
- * heap segment, {@code MemorySegment.ofArray}). Measured 2026-11-27: plain 9.1-11.2, heap 5.9-6.3
- * every time; prefill 9.7 in one build of this probe and 6.0 in another (x sized for 8 vs 64
- * tokens), prefill64 11.0, prefill64,q6 5.9; with -Xbatch (compiling in the foreground) prefill gave
- * 11.2. So the kernel has a fast (~11) and a slow (~6) compiled form, and what ran before, and when
- * the compiler looked, decides which. The heap case at least has a mechanism: the kernel's segment
- * loads inline JDK code whose type profiles every caller shares. (The 7B Q4_K_M decode after a
- * batched prefill gets the slow form too, -Xbatch or not; its trigger there is not identified.)
+ * heap segment, {@code MemorySegment.ofArray}). Measured 2026-11-27 while the kernel loaded through
+ * the matrix's own segment: plain 9.1-11.2, heap 5.9-6.3 every time, prefill 9.7 or 6.0, prefill64
+ * 11.0, prefill64,q6 5.9: a fast and a slow compiled form, chosen by what ran before (the loads
+ * inline JDK code whose type profiles every caller shares). Since it loads through the constant
+ * {@link QuantMatrix#ALL}: 11.9-12.7 after each of these histories.
  * Usage: {@code KernelProfileProbe HISTORY}.
  */
 public final class KernelProfileProbe {
