@@ -45,18 +45,25 @@ public final class KernelCpuTime {
         float[] x = new float[cols], out = new float[rows];
         for (int i = 0; i < cols; i++) x[i] = (float) (rnd.nextDouble() * 2 - 1);
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long warmEnd = System.nanoTime() + 3_000_000_000L;
-        while (System.nanoTime() < warmEnd) m.matvec(x, out, 0, rows);
-        long best = Long.MAX_VALUE;
-        for (int it = 0; it < 60; it++) {
-            long t0 = mx.getCurrentThreadCpuTime();
-            m.matvec(x, out, 0, rows);
-            best = Math.min(best, mx.getCurrentThreadCpuTime() - t0);
-        }
+        long best = bestCpuNanos(() -> m.matvec(x, out, 0, rows));
         long a0 = mx.getCurrentThreadAllocatedBytes();
         m.matvec(x, out, 0, rows);
         long allocated = mx.getCurrentThreadAllocatedBytes() - a0;
         System.out.printf("%s, %d MB, one thread: %.2f ms per matvec, %.1f GB/s, %d bytes allocated per call%n",
                 t, mb, best / 1e6, rowBytes * rows / (double) best, allocated);
+    }
+
+    /** The best thread-CPU time of 60 calls after 3 s of calls as warm-up, in ns. */
+    public static long bestCpuNanos(Runnable call) {
+        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long warmEnd = System.nanoTime() + 3_000_000_000L;
+        while (System.nanoTime() < warmEnd) call.run();
+        long best = Long.MAX_VALUE;
+        for (int it = 0; it < 60; it++) {
+            long t0 = mx.getCurrentThreadCpuTime();
+            call.run();
+            best = Math.min(best, mx.getCurrentThreadCpuTime() - t0);
+        }
+        return best;
     }
 }

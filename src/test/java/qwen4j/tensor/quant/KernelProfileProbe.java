@@ -3,7 +3,6 @@ package qwen4j.tensor.quant;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.management.ManagementFactory;
 import java.util.SplittableRandom;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -56,15 +55,7 @@ public final class KernelProfileProbe {
             float[] o6 = new float[2048];
             for (int it = 0; it < 3000; it++) m6.matvec(x, o6, 0, 2048);
         }
-        var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long warmEnd = System.nanoTime() + 3_000_000_000L;
-        while (System.nanoTime() < warmEnd) m.matvec(x, out, 0, rows);
-        long best = Long.MAX_VALUE;
-        for (int it = 0; it < 60; it++) {
-            long t0 = mx.getCurrentThreadCpuTime();
-            m.matvec(x, out, 0, rows);
-            best = Math.min(best, mx.getCurrentThreadCpuTime() - t0);
-        }
+        long best = qwen4j.jmh.KernelCpuTime.bestCpuNanos(() -> m.matvec(x, out, 0, rows));
         System.out.printf("Q4_K matvec after %s: %.1f GB/s%n", history, rowBytes * rows / (double) best);
     }
 }
