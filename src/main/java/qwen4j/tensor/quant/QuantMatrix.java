@@ -26,8 +26,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     final MemorySegment data;
-    /** data's address (kernels that load through {@link #ALL} add it to their offsets). */
-    final long address;
     final int rows, cols;
     final int blocksPerRow;
     final long rowBytes;
@@ -53,7 +51,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
                     + t.blockSize());
         }
         this.data = data.isNative() ? data : offHeap(data);
-        this.address = this.data.address();
         this.rows = rows;
         this.cols = cols;
         this.blocksPerRow = cols / t.blockSize();
@@ -69,8 +66,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     /**
      * All of memory as one segment. The Q4_K and Q6_K kernels load through it, naming it directly
      * (a constant: passed as a parameter it would be just another segment to C2), with absolute
-     * offsets ({@link #address} + offset) instead of the matrix's own segment. Why: a load through a
-     * constant segment compiles to a plain vector load, while a load through a segment parameter
+     * offsets ({@code data.address()} + offset) instead of the matrix's own segment. Why: a load
+     * through a constant segment compiles to a plain vector load, while a load through a segment parameter
      * inlines JDK checks whose type profiles every caller shares. Measured (Q4_K,
      * {@code KernelProfileProbe}): the same kernel compiled into 10.9-11.2 or 5.9-6.3 GB/s code
      * depending on what the JVM had run before (7B Q4_K_M decode after a batched prefill: 0.8 s/token

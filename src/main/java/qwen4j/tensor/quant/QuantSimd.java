@@ -17,8 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>A caveat for large kernels: C2 stops inlining a method's own helpers once the compilation has
  * created about 18000 nodes (NodeCountInliningCutoff; the JDK's {@code @ForceInline} Vector API
  * methods are exempt), and a helper left out of line that takes or returns a vector boxes it, which
- * makes the kernel several times slower. The helpers below are for the small kernels; the Q4_K
- * kernel calls the Vector API directly, and kernels keep a row's vector code in one copy.
+ * makes the kernel several times slower. The helpers below are for the small kernels; the 16-lane
+ * Q4_K and Q6_K kernels call the Vector API directly, and keep a row's vector code in one copy.
  */
 final class QuantSimd {
     private QuantSimd() {}
