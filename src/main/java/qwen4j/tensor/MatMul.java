@@ -18,8 +18,9 @@ import jdk.incubator.vector.VectorOperators;
  * {@link #SLICE}), then for every block of 32 tokens and group of 8 rows: per column, 2 x loads and
  * 8 broadcast weights feed 16 FMAs into 16 accumulators (8 rows x 32 tokens), no lane sums. The
  * kernel alone runs at 99% of the FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
- * weight tile stay in L2. Each (row, token) result is one FMA chain in column order per slice,
- * slices added in order.</li>
+ * weight tile stay in L2. Each (row, token) result is one FMA chain in column order over all
+ * columns: a later slice's call starts from the partial sums the previous slice left (kept per
+ * thread, see {@link #PARTIALS}), and results are written to out once, after the last slice.</li>
  * <li><b>Dot products</b> (fewer tokens): every group of 4 tokens times every group of 4 rows of
  * the tile, vectors along the columns: 16 accumulators, 4 weight and 4 x loads per 16 FMAs, lane
  * sums once per (row, token) at the end. With full rows this streams x from L3 for every tile,
@@ -94,7 +95,7 @@ public final class MatMul {
     /** Scratch floats {@link #tiled} needs for rows of {@code cols} floats (either kernel). */
     public static int scratchFloats(int cols) {
         int kc = sliceCols(cols);
-        return Math.max(tileRows(kc) * kc, TV_ROWS * Math.min(cols, SLICE) + TV_OUT);
+        return Math.max(tileRows(kc) * kc, TV_ROWS * Math.min(cols, SLICE));
     }
 
     /** Fewest tokens for the token-vector kernel (below, most of its 32 lanes would be padding). */
@@ -103,7 +104,7 @@ public final class MatMul {
     static final int TB = 32;
     /** Weight rows converted per tile in the token-vector kernel. */
     static final int TV_ROWS = 16;
-    /** Scratch for one 8-row x 32-token block of results. */
+    /** One 8-row x 32-token block of partial sums. */
     static final int TV_OUT = 8 * TB;
 
     /**
@@ -321,13 +322,26 @@ public final class MatMul {
 
     // ---------------------------------------------------------------- token vectors
 
+    /**
+     * Per-thread partial sums of the token-vector kernel: for a call's rows [from, to) and all its
+     * tokens, 8-row groups x 32-token blocks of 256 floats ({@code c[row * 32 + token]}). Column
+     * slices after the first continue these sums in the kernel's registers, so each result is
+     * scattered into out (a transposition, scalar) once, not once per slice (10 times for the 7B
+     * down projection). Grown when needed; steady state allocates nothing.
+     */
+    private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
+
     private static void tokenVectors(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
         int k = m.cols(), rows = m.rows(), n = xs.n();
         if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
         float[] xt = xs.packed;
+        int blocks = (n + TB - 1) / TB, groups = (to - from + 7) / 8;
+        long need = (long) groups * blocks * TV_OUT;
+        if (need > Integer.MAX_VALUE - 16) throw new IllegalArgumentException((to - from) + " rows x " + n + " tokens are too many for one call");
+        float[] c = PARTIALS.get();
+        if (c.length < need) PARTIALS.set(c = new float[(int) need]);
         int sink = 0;
         int kcMax = Math.min(k, SLICE);
-        int c = TV_ROWS * kcMax; // results of one 8 x 32 block, after the weight tile
         for (int k0 = 0; k0 < k; k0 += kcMax) {
             int kc = Math.min(kcMax, k - k0);
             boolean add = k0 > 0;
@@ -339,22 +353,28 @@ public final class MatMul {
                 // arithmetic instead of stalling the next decode
                 int nr0 = r0 + TV_ROWS < to ? r0 + TV_ROWS : from, nk0 = r0 + TV_ROWS < to ? k0 : k0 + kcMax;
                 int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
-                int calls = Math.max(1, (n + TB - 1) / TB * (rt / 8)), perCall = (nrt + calls - 1) / calls, next = 0;
-                for (int t0 = 0; t0 < n; t0 += TB) {
-                    int nt = Math.min(TB, n - t0);
-                    int x0 = (t0 / TB * k + k0) * TB;
+                int calls = Math.max(1, blocks * (rt / 8)), perCall = (nrt + calls - 1) / calls, next = 0;
+                for (int b = 0; b < blocks; b++) {
+                    int x0 = (b * k + k0) * TB;
+                    boolean full = n - b * TB > 16;
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
                         for (int e = Math.min(next + perCall, nrt); next < e; next++) sink += m.touch(nr0 + next, nk0, nkc);
-                        if (nt > 16) k8x2(w, i * kc, kc, xt, x0, w, c);
-                        else k8x1(w, i * kc, kc, xt, x0, w, c);
-                        scatter(w, c, 8, nt, out, t0 * rows + r0 + i, rows, add);
+                        int c0 = (((r0 - from + i) / 8) * blocks + b) * TV_OUT;
+                        if (full) k8x2(w, i * kc, kc, xt, x0, c, c0, add);
+                        else k8x1(w, i * kc, kc, xt, x0, c, c0, add);
                     }
                     for (; i < rt; i++) {
-                        k1x2(w, i * kc, kc, xt, x0, w, c);
-                        scatter(w, c, 1, nt, out, t0 * rows + r0 + i, rows, add);
+                        int g = (r0 - from + i) / 8, c0 = (g * blocks + b) * TV_OUT + (r0 - from + i - 8 * g) * TB;
+                        k1x2(w, i * kc, kc, xt, x0, c, c0, add);
                     }
                 }
+            }
+        }
+        for (int g = 0; g < groups; g++) {
+            int r = from + 8 * g, nr = Math.min(8, to - r);
+            for (int b = 0; b < blocks; b++) {
+                scatter(c, (g * blocks + b) * TV_OUT, nr, Math.min(TB, n - b * TB), out, b * TB * rows + r, rows);
             }
         }
         touched = sink;
@@ -364,10 +384,22 @@ public final class MatMul {
      * 8 weight rows (w0, w0 + kc, ...) x 32 tokens (the packed block at x0), kc columns: each
      * column broadcasts the 8 weights against the two token vectors. Results to c[row * 32 + token].
      */
-    static void k8x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
-        FloatVector a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+    static void k8x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+        if (add) {
+            a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + 16);
+            a10 = FloatVector.fromArray(F, c, c0 + 32); a11 = FloatVector.fromArray(F, c, c0 + 48);
+            a20 = FloatVector.fromArray(F, c, c0 + 64); a21 = FloatVector.fromArray(F, c, c0 + 80);
+            a30 = FloatVector.fromArray(F, c, c0 + 96); a31 = FloatVector.fromArray(F, c, c0 + 112);
+            a40 = FloatVector.fromArray(F, c, c0 + 128); a41 = FloatVector.fromArray(F, c, c0 + 144);
+            a50 = FloatVector.fromArray(F, c, c0 + 160); a51 = FloatVector.fromArray(F, c, c0 + 176);
+            a60 = FloatVector.fromArray(F, c, c0 + 192); a61 = FloatVector.fromArray(F, c, c0 + 208);
+            a70 = FloatVector.fromArray(F, c, c0 + 224); a71 = FloatVector.fromArray(F, c, c0 + 240);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            a00 = z; a01 = z; a10 = z; a11 = z; a20 = z; a21 = z; a30 = z; a31 = z;
+            a40 = z; a41 = z; a50 = z; a51 = z; a60 = z; a61 = z; a70 = z; a71 = z;
+        }
         int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc, w4 = w3 + kc, w5 = w4 + kc, w6 = w5 + kc, w7 = w6 + kc;
         for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
             FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + 16);
@@ -395,9 +427,17 @@ public final class MatMul {
     }
 
     /** k8x2 for a last block of at most 16 tokens: one token vector, the same FMA chain per result. */
-    private static void k8x1(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z;
+    private static void k8x1(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a0, a1, a2, a3, a4, a5, a6, a7;
+        if (add) {
+            a0 = FloatVector.fromArray(F, c, c0); a1 = FloatVector.fromArray(F, c, c0 + 32);
+            a2 = FloatVector.fromArray(F, c, c0 + 64); a3 = FloatVector.fromArray(F, c, c0 + 96);
+            a4 = FloatVector.fromArray(F, c, c0 + 128); a5 = FloatVector.fromArray(F, c, c0 + 160);
+            a6 = FloatVector.fromArray(F, c, c0 + 192); a7 = FloatVector.fromArray(F, c, c0 + 224);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            a0 = z; a1 = z; a2 = z; a3 = z; a4 = z; a5 = z; a6 = z; a7 = z;
+        }
         int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc, w4 = w3 + kc, w5 = w4 + kc, w6 = w5 + kc, w7 = w6 + kc;
         for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
             FloatVector v = FloatVector.fromArray(F, xt, xo);
@@ -415,8 +455,9 @@ public final class MatMul {
     }
 
     /** One weight row x 32 tokens (rows left over from groups of 8). */
-    private static void k1x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
+    private static void k1x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a0 = add ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
+        FloatVector a1 = add ? FloatVector.fromArray(F, c, c0 + 16) : FloatVector.zero(F);
         for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
             FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
             a0 = FloatVector.fromArray(F, xt, xo).fma(b, a0);
@@ -426,18 +467,11 @@ public final class MatMul {
         a1.intoArray(c, c0 + 16);
     }
 
-    /** c[row * 32 + token] for rows [0, nr) and tokens [0, nt) to out[o + token * os + row] (or added). */
-    private static void scatter(float[] c, int c0, int nr, int nt, float[] out, int o, int os, boolean add) {
-        if (add) {
-            for (int t = 0; t < nt; t++) {
-                int ot = o + t * os;
-                for (int r = 0; r < nr; r++) out[ot + r] += c[c0 + r * TB + t];
-            }
-        } else {
-            for (int t = 0; t < nt; t++) {
-                int ot = o + t * os;
-                for (int r = 0; r < nr; r++) out[ot + r] = c[c0 + r * TB + t];
-            }
+    /** c[row * 32 + token] for rows [0, nr) and tokens [0, nt) to out[o + token * os + row]. */
+    private static void scatter(float[] c, int c0, int nr, int nt, float[] out, int o, int os) {
+        for (int t = 0; t < nt; t++) {
+            int ot = o + t * os;
+            for (int r = 0; r < nr; r++) out[ot + r] = c[c0 + r * TB + t];
         }
     }
 

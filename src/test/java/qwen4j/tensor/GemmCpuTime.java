@@ -9,14 +9,24 @@ import java.lang.management.ThreadMXBean;
  * the dot-product kernel (vectors along the columns) against the token-vector kernel (x packed
  * outside the timing, as a dispatch does once for all threads), and the token-vector micro-kernel
  * alone on data in L1 (the ceiling). Compare with one thread's share of {@link FmaPeak}.
- * Args: TYPE (F32, BF16, F16), cols (default 3584), tokens (default 64); 512 weight rows.
+ * Args: TYPE (F32, BF16, F16, Q8_0, Q4_0), cols (default 3584), tokens (default 64); 512 weight rows.
  */
 public final class GemmCpuTime {
+    /** Random weights in {@code type}: float types directly, Q8_0/Q4_0 quantized from N(0, 1) floats. */
+    static Tensor tensor(DType type, int rows, int cols) {
+        if (!qwen4j.tensor.quant.Quantize.supports(type)) return TestData.randomTensor(Arena.global(), type, rows, cols, 1);
+        float[] f = TestData.randomVector(rows * cols, 1);
+        long rowBytes = (long) cols / type.blockSize() * type.blockBytes();
+        java.lang.foreign.MemorySegment seg = Arena.global().allocate(rows * rowBytes, 64);
+        for (int r = 0; r < rows; r++) qwen4j.tensor.quant.Quantize.quantize(type, f, r * cols, cols, seg, r * rowBytes);
+        return new Tensor("w", type, new long[] {rows, cols}, seg, "test");
+    }
+
     public static void main(String[] args) {
         DType type = DType.valueOf(args.length > 0 ? args[0] : "BF16");
         int rows = 512, cols = args.length > 1 ? Integer.parseInt(args[1]) : 3584;
         int n = args.length > 2 ? Integer.parseInt(args[2]) : 64;
-        Matrix m = Matrices.of(TestData.randomTensor(Arena.global(), type, rows, cols, 1), Kernels.SIMD);
+        Matrix m = Matrices.of(tensor(type, rows, cols), Kernels.SIMD);
         MatMul.Rows mr = (MatMul.Rows) m;
         float[] x = TestData.randomVector(n * cols, 2);
         float[] o1 = new float[n * rows], o2 = new float[n * rows];
@@ -49,12 +59,23 @@ public final class GemmCpuTime {
         long b3 = Long.MAX_VALUE;
         for (int it = 0; it < 40; it++) {
             long t0 = mx.getCurrentThreadCpuTime();
-            for (int r = 0; r < 1000; r++) MatMul.k8x2(wk, 0, kc, xk, 0, c, 0);
+            for (int r = 0; r < 1000; r++) MatMul.k8x2(wk, 0, kc, xk, 0, c, 0, false);
             b3 = Math.min(b3, mx.getCurrentThreadCpuTime() - t0);
+        }
+        // The weight decode alone: every row's slices as float32, as the token-vector kernel does once per call.
+        long b4 = Long.MAX_VALUE;
+        int kcMax = Math.min(cols, MatMul.SLICE);
+        for (int it = 0; it < 40; it++) {
+            long t0 = mx.getCurrentThreadCpuTime();
+            for (int k0 = 0; k0 < cols; k0 += kcMax)
+                for (int r = 0; r < rows; r++) mr.decodeRange(r, k0, Math.min(kcMax, cols - k0), w, (r % MatMul.TV_ROWS) * kcMax);
+            b4 = Math.min(b4, mx.getCurrentThreadCpuTime() - t0);
         }
         double flops = 2.0 * rows * cols * n;
         System.out.printf("%s %d x %d, %d tokens, 1 thread: dot products %.1f GFLOP/s, token vectors %.1f GFLOP/s "
-                + "(max difference %.1e of max |result| %.1e); token-vector micro-kernel in L1 %.1f GFLOP/s%n",
-                type, rows, cols, n, flops / b1, flops / b2, maxDiff, maxAbs, 1000 * 2.0 * 8 * MatMul.TB * kc / b3);
+                + "(max difference %.1e of max |result| %.1e); token-vector micro-kernel in L1 %.1f GFLOP/s; "
+                + "weight decode alone %.2f ns/weight = %.0f%% of the token-vector time%n",
+                type, rows, cols, n, flops / b1, flops / b2, maxDiff, maxAbs, 1000 * 2.0 * 8 * MatMul.TB * kc / b3,
+                (double) b4 / ((double) rows * cols), 100.0 * b4 / b2);
     }
 }
