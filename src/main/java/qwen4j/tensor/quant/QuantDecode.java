@@ -53,9 +53,13 @@ final class QuantDecode {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_KMatrix.BB, off += Q4_KMatrix.QK) {
             float d = QuantMatrix.f16(seg, o), dmin = QuantMatrix.f16(seg, o + 2);
+            // the eight 6-bit scales and mins, one per byte (as the matvec kernel gathers them)
+            long sa = seg.get(QuantMatrix.LE_LONG, o + 4);
+            int sb = seg.get(QuantMatrix.LE_INT, o + 12);
+            long sc = Q4_KMatrix.scales8(sa, sb), mn = Q4_KMatrix.mins8(sa, sb);
             for (int c = 0; c < 4; c++) {
-                float d1 = d * Q4_KMatrix.kScale(seg, o + 4, 2 * c), m1 = dmin * Q4_KMatrix.kMin(seg, o + 4, 2 * c);
-                float d2 = d * Q4_KMatrix.kScale(seg, o + 4, 2 * c + 1), m2 = dmin * Q4_KMatrix.kMin(seg, o + 4, 2 * c + 1);
+                float d1 = d * (int) (sc >>> (16 * c) & 0xFF), m1 = dmin * (int) (mn >>> (16 * c) & 0xFF);
+                float d2 = d * (int) (sc >>> (16 * c + 8) & 0xFF), m2 = dmin * (int) (mn >>> (16 * c + 8) & 0xFF);
                 for (int l = 0; l < 32; l += L) {
                     ByteVector q = QuantSimd.load(seg, o + 16 + 32 * c + l);
                     QuantSimd.toFloat(q.and((byte) 15)).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l);
