@@ -17,7 +17,7 @@ import jdk.incubator.vector.VectorOperators;
  * vectors). A tile of 16 weight rows is converted to float32 (a column slice of at most
  * {@link #SLICE}), then for every block of 32 tokens and group of 8 rows: per column, 2 x loads and
  * 8 broadcast weights feed 16 FMAs into 16 accumulators (8 rows x 32 tokens), no lane sums. The
- * kernel alone runs at 99% of the FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
+ * kernel alone runs at 95-99% of one core's FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
  * weight tile stay in L2. Each (row, token) result is one FMA chain in column order over all
  * columns: a later slice's call starts from the partial sums the previous slice left (kept per
  * thread, see {@link #PARTIALS}), and results are written to out once, after the last slice.</li>
@@ -382,7 +382,8 @@ public final class MatMul {
 
     /**
      * 8 weight rows (w0, w0 + kc, ...) x 32 tokens (the packed block at x0), kc columns: each
-     * column broadcasts the 8 weights against the two token vectors. Results to c[row * 32 + token].
+     * column broadcasts the 8 weights against the two token vectors. Results to c[row * 32 + token],
+     * continuing the sums already there when {@code add} (a later column slice), else from zero.
      */
     static void k8x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
         FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
