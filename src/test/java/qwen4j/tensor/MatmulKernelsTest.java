@@ -126,4 +126,27 @@ class MatmulKernelsTest {
         assertThat(MatMul.touch(seg, 299, 1)).isEqualTo(2 * (299 % 7 + 1));
         assertThat(MatMul.touch(seg, 300, 0)).isZero();
     }
+
+    /**
+     * Token vectors over three column slices, split by the pool's threads into row chunks: each
+     * thread keeps its partial sums between slices, and every result is the same FMA chain
+     * whatever chunk computed it, so two threads give exactly the single-threaded result (the
+     * last tile of 301 rows has 8 + 5 rows; 45 tokens leave a half-full token block).
+     */
+    @Test
+    void tokenVectorsOverSeveralSlicesAreExactAcrossThreads() {
+        try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
+            int rows = 301, cols = 2 * MatMul.SLICE + 37, n = 45;
+            Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, rows, cols, 7), Kernels.SIMD);
+            float[] x = TestData.randomVector(n * cols, 8);
+            float[] r1 = new float[n * rows], r2 = new float[n * rows];
+            one.matmul(a, x, n, r1);
+            two.matmul(a, x, n, r2);
+            assertThat(r2).containsExactly(r1);
+            // and against the scalar kernel (different order: within the rounding bound)
+            float[] want = new float[n * rows];
+            Matrices.of(TestData.randomTensor(arena, DType.BF16, rows, cols, 7), Kernels.SCALAR).matmul(x, n, want, 0, rows);
+            assertClose(r1, want);
+        }
+    }
 }
