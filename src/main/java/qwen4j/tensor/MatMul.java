@@ -348,18 +348,20 @@ public final class MatMul {
             for (int r0 = from; r0 < to; r0 += TV_ROWS) {
                 int rt = Math.min(TV_ROWS, to - r0);
                 for (int i = 0; i < rt; i++) m.decodeRange(r0 + i, k0, kc, w, i * kc);
-                // the next tile's rows (the next slice's first tile after the last) are touched a few
-                // before each 8-row kernel call, spread over the calls: their memory latency overlaps
-                // arithmetic instead of stalling the next decode
+                // the next tile's rows (the next slice's first tile after the last) are touched before
+                // this tile's last 8-row kernel call: their misses overlap that call's arithmetic, and
+                // the decode right after it finds the lines (spread over all of the tile's calls, the
+                // earliest touches could be evicted by the calls' x and tile streams before the
+                // decode came). Measured: about 2% faster on average over 18 A/B pairs (README).
                 int nr0 = r0 + TV_ROWS < to ? r0 + TV_ROWS : from, nk0 = r0 + TV_ROWS < to ? k0 : k0 + kcMax;
                 int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
-                int calls = Math.max(1, blocks * (rt / 8)), perCall = (nrt + calls - 1) / calls, next = 0;
+                int calls = blocks * (rt / 8), call = 0;
                 for (int b = 0; b < blocks; b++) {
                     int x0 = (b * k + k0) * TB;
                     boolean full = n - b * TB > 16;
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
-                        for (int e = Math.min(next + perCall, nrt); next < e; next++) sink += m.touch(nr0 + next, nk0, nkc);
+                        if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
                         int c0 = (((r0 - from + i) / 8) * blocks + b) * TV_OUT;
                         if (full) k8x2(w, i * kc, kc, xt, x0, c, c0, add);
                         else k8x1(w, i * kc, kc, xt, x0, c, c0, add);
