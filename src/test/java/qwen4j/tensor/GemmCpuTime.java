@@ -12,21 +12,11 @@ import java.lang.management.ThreadMXBean;
  * Args: TYPE (F32, BF16, F16, Q8_0, Q4_0), cols (default 3584), tokens (default 64); 512 weight rows.
  */
 public final class GemmCpuTime {
-    /** Random weights in {@code type}: float types directly, Q8_0/Q4_0 quantized from N(0, 1) floats. */
-    static Tensor tensor(DType type, int rows, int cols) {
-        if (!qwen4j.tensor.quant.Quantize.supports(type)) return TestData.randomTensor(Arena.global(), type, rows, cols, 1);
-        float[] f = TestData.randomVector(rows * cols, 1);
-        long rowBytes = (long) cols / type.blockSize() * type.blockBytes();
-        java.lang.foreign.MemorySegment seg = Arena.global().allocate(rows * rowBytes, 64);
-        for (int r = 0; r < rows; r++) qwen4j.tensor.quant.Quantize.quantize(type, f, r * cols, cols, seg, r * rowBytes);
-        return new Tensor("w", type, new long[] {rows, cols}, seg, "test");
-    }
-
     public static void main(String[] args) {
         DType type = DType.valueOf(args.length > 0 ? args[0] : "BF16");
         int rows = 512, cols = args.length > 1 ? Integer.parseInt(args[1]) : 3584;
         int n = args.length > 2 ? Integer.parseInt(args[2]) : 64;
-        Matrix m = Matrices.of(tensor(type, rows, cols), Kernels.SIMD);
+        Matrix m = Matrices.of(TestData.randomWeights(Arena.global(), type, rows, cols), Kernels.SIMD);
         MatMul.Rows mr = (MatMul.Rows) m;
         float[] x = TestData.randomVector(n * cols, 2);
         float[] o1 = new float[n * rows], o2 = new float[n * rows];

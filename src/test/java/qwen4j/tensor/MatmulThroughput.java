@@ -1,10 +1,8 @@
 package qwen4j.tensor;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Locale;
-import qwen4j.tensor.quant.Quantize;
 
 /**
  * GFLOP/s of the batched product (pool.matmul) per weight type on a 7B-like shape, next to the
@@ -22,7 +20,7 @@ public final class MatmulThroughput {
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(threads)) {
             for (String name : types) {
                 DType type = DType.valueOf(name);
-                Matrix m = Matrices.of(tensor(arena, type, rows, cols), Kernels.SIMD);
+                Matrix m = Matrices.of(TestData.randomWeights(arena, type, rows, cols), Kernels.SIMD);
                 double[] g = new double[reps], peak = new double[reps];
                 for (int i = -2; i < reps; i++) {
                     // one thread: its CPU time (robust to other processes taking the core); more: wall time
@@ -41,18 +39,5 @@ public final class MatmulThroughput {
                         name, rows, cols, n, threads, g[reps / 2], g[reps - 1], peak[reps / 2], 100 * g[reps / 2] / peak[reps / 2]);
             }
         }
-    }
-
-    static Tensor tensor(Arena arena, DType type, int rows, int cols) {
-        if (type == DType.F32 || type == DType.BF16 || type == DType.F16) return TestData.randomTensor(arena, type, rows, cols, 1);
-        long rowBytes = (long) cols / type.blockSize() * type.blockBytes();
-        MemorySegment seg = arena.allocate(rowBytes * rows, 64);
-        float[] row = new float[cols];
-        java.util.Random r = new java.util.Random(5);
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) row[j] = (float) r.nextGaussian();
-            Quantize.quantize(type, row, 0, cols, seg, i * rowBytes);
-        }
-        return new Tensor("w", type, new long[] {rows, cols}, seg, "synthetic");
     }
 }

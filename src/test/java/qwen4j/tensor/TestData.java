@@ -32,6 +32,20 @@ final class TestData {
         return new Tensor("w", type, new long[] {rows, cols}, seg, "test");
     }
 
+    /** A rows x cols matrix of N(0, 1) values in any type: float types directly, Q8_0/Q4_0 quantized from floats. */
+    static Tensor randomWeights(Arena arena, DType type, int rows, int cols) {
+        if (type == DType.F32 || type == DType.BF16 || type == DType.F16) return TestData.randomTensor(arena, type, rows, cols, 1);
+        long rowBytes = (long) cols / type.blockSize() * type.blockBytes();
+        MemorySegment seg = arena.allocate(rowBytes * rows, 64);
+        float[] row = new float[cols];
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) row[j] = (float) r.nextGaussian();
+            qwen4j.tensor.quant.Quantize.quantize(type, row, 0, cols, seg, i * rowBytes);
+        }
+        return new Tensor("w", type, new long[] {rows, cols}, seg, "synthetic");
+    }
+
     static float[] randomVector(int n, long seed) {
         Random rnd = new Random(seed);
         float[] x = new float[n];
