@@ -362,13 +362,12 @@ public final class MatMul {
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
                         if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
-                        int c0 = (((r0 - from + i) / 8) * blocks + b) * TV_OUT;
+                        int c0 = partialsAt(r0 - from + i, b, blocks);
                         if (full) k8x2(w, i * kc, kc, xt, x0, c, c0, add);
                         else k8x1(w, i * kc, kc, xt, x0, c, c0, add);
                     }
                     for (; i < rt; i++) {
-                        int g = (r0 - from + i) / 8, c0 = (g * blocks + b) * TV_OUT + (r0 - from + i - 8 * g) * TB;
-                        k1x2(w, i * kc, kc, xt, x0, c, c0, add);
+                        k1x2(w, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
                     }
                 }
             }
@@ -376,10 +375,15 @@ public final class MatMul {
         for (int g = 0; g < groups; g++) {
             int r = from + 8 * g, nr = Math.min(8, to - r);
             for (int b = 0; b < blocks; b++) {
-                scatter(c, (g * blocks + b) * TV_OUT, nr, Math.min(TB, n - b * TB), out, b * TB * rows + r, rows);
+                scatter(c, partialsAt(8 * g, b, blocks), nr, Math.min(TB, n - b * TB), out, b * TB * rows + r, rows);
             }
         }
         touched = sink;
+    }
+
+    /** Where row q (counted from the call's first row) of token block b starts in {@link #PARTIALS}. */
+    private static int partialsAt(int q, int b, int blocks) {
+        return ((q / 8) * blocks + b) * TV_OUT + (q % 8) * TB;
     }
 
     /**
