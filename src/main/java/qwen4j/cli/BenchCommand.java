@@ -25,6 +25,7 @@ import qwen4j.model.Qwen2Model;
 import qwen4j.model.Qwen2Weights;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
+import qwen4j.tensor.VectorSupport;
 import qwen4j.tensor.FmaPeak;
 import qwen4j.tensor.MemoryBandwidth;
 import qwen4j.tensor.WorkerPool;
@@ -151,6 +152,7 @@ final class BenchCommand implements Callable<Integer> {
             machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
             fmaGflops = FmaPeak.measure(pool);
         }
+        Kernels running = kernels.usable();
         if (!json) {
             err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read, 1 GiB)%n", machineGbS, t);
             err.printf(Locale.ROOT, "machine FMA peak: %.1f GFLOP/s with %d threads (float32 vector FMA chains)%n", fmaGflops, t);
@@ -210,6 +212,8 @@ final class BenchCommand implements Callable<Integer> {
         if (json) {
             out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, results));
         } else {
+            out.println("kernels: " + (running == Kernels.SIMD ? "SIMD, " + VectorSupport.describe() : "scalar")
+                    + ", " + t + " threads");
             out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
                     "model", "type", "size", "threads", "test", "tokens/s", "s/token", "GB/s", "roofline");
             out.println("|--------------------|--------|----------|---------|--------------|--------------|-----------|----------|----------|");
@@ -243,6 +247,8 @@ final class BenchCommand implements Callable<Integer> {
         root.put("dtype", type);
         root.put("size_gb", sizeGb);
         root.put("threads", threads);
+        root.put("vector_bits", VectorSupport.usable() ? VectorSupport.BITS : 0);
+        root.put("vector_lanes", VectorSupport.usable() ? VectorSupport.LANES : 1);
         Bench.Result r0 = results.get(0);
         root.put("fma_peak_gflops", fmaGflops);
         root.put("flops_per_token", flopsPerToken);

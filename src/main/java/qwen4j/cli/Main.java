@@ -10,12 +10,21 @@ import picocli.CommandLine.Command;
 import qwen4j.Qwen4jException;
 
 /** Entry point of {@code bin/qwen4j}. User errors print one line and exit 2; no stack traces. */
-@Command(name = "qwen4j", mixinStandardHelpOptions = true, version = "qwen4j 0.1.0",
+@Command(name = "qwen4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pure-Java inference for Qwen2.5 models (HF folders and GGUF files).",
         subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, TokenizeCommand.class, PerplexityCommand.class, BenchCommand.class, ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     public static final int USER_ERROR = 2;
+
+    /** {@code --version}: the release, the JVM and the vector width the kernels run at on this machine. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"qwen4j 0.1.0 (Java " + Runtime.version() + ", " + System.getProperty("os.arch") + "; kernels: "
+                    + (qwen4j.tensor.VectorSupport.usable() ? "SIMD, " : "") + qwen4j.tensor.VectorSupport.describe() + ")"};
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -28,6 +37,7 @@ public final class Main {
     /** Runs a command line with the given output streams (tests capture them); returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
+        cli.getCommandSpec().usageMessage().header(new Version().getVersion());
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {

@@ -27,6 +27,7 @@ public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Ma
     public static final int DEFAULT_BATCH = 256;
 
     public Options {
+        kernels = java.util.Objects.requireNonNull(kernels, "kernels").usable();
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
         java.util.Objects.requireNonNull(attention, "attention");

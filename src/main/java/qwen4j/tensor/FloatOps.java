@@ -14,6 +14,6 @@ public final class FloatOps {
     public static FloatKernels simd() { return SimdFloatKernels.INSTANCE; }
 
     public static FloatKernels of(Kernels kernels) {
-        return kernels == Kernels.SIMD ? simd() : scalar();
+        return kernels.usable() == Kernels.SIMD ? simd() : scalar();
     }
 }

@@ -104,6 +104,11 @@ public final class MatMul {
     static final int TB = 32;
     /** Weight rows converted per tile in the token-vector kernel. */
     static final int TV_ROWS = 16;
+    /**
+     * Whether 8-row groups run as two 4-row calls: with 8 float lanes (AVX2, 16 vector registers).
+     * AVX-512 and NEON have 32 registers, enough for k8x2.
+     */
+    static final boolean FOUR_ROWS = L == 8;
     /** One 8-row x 32-token block of partial sums. */
     static final int TV_OUT = 8 * TB;
 
@@ -357,17 +362,26 @@ public final class MatMul {
                 int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
                 int calls = blocks * (rt / 8), call = 0;
                 for (int b = 0; b < blocks; b++) {
-                    int x0 = (b * k + k0) * TB;
-                    boolean full = n - b * TB > 16;
+                    int x0 = (b * k + k0) * TB, left = n - b * TB;
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
                         if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
                         int c0 = partialsAt(r0 - from + i, b, blocks);
-                        if (full) k8x2(w, i * kc, kc, xt, x0, c, c0, add);
-                        else k8x1(w, i * kc, kc, xt, x0, c, c0, add);
+                        // a 32-token block is 32 / (2L) pairs of token vectors (1 at 16 lanes, 4 at 4)
+                        for (int s = 0; s < left && s < TB; s += 2 * L) {
+                            if (left - s <= L) {
+                                k8x1(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
+                            } else if (FOUR_ROWS) {
+                                k4x2(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
+                                k4x2(w, (i + 4) * kc, kc, xt, x0 + s, c, c0 + s + 4 * TB, add);
+                            } else {
+                                k8x2(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
+                            }
+                        }
                     }
                     for (; i < rt; i++) {
-                        k1x2(w, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
+                        int c0 = partialsAt(r0 - from + i, b, blocks);
+                        for (int s = 0; s < left && s < TB; s += 2 * L) k1x2(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
                     }
                 }
             }
@@ -394,14 +408,14 @@ public final class MatMul {
     static void k8x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
         FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
         if (add) {
-            a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + 16);
-            a10 = FloatVector.fromArray(F, c, c0 + 32); a11 = FloatVector.fromArray(F, c, c0 + 48);
-            a20 = FloatVector.fromArray(F, c, c0 + 64); a21 = FloatVector.fromArray(F, c, c0 + 80);
-            a30 = FloatVector.fromArray(F, c, c0 + 96); a31 = FloatVector.fromArray(F, c, c0 + 112);
-            a40 = FloatVector.fromArray(F, c, c0 + 128); a41 = FloatVector.fromArray(F, c, c0 + 144);
-            a50 = FloatVector.fromArray(F, c, c0 + 160); a51 = FloatVector.fromArray(F, c, c0 + 176);
-            a60 = FloatVector.fromArray(F, c, c0 + 192); a61 = FloatVector.fromArray(F, c, c0 + 208);
-            a70 = FloatVector.fromArray(F, c, c0 + 224); a71 = FloatVector.fromArray(F, c, c0 + 240);
+            a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + L);
+            a10 = FloatVector.fromArray(F, c, c0 + 32); a11 = FloatVector.fromArray(F, c, c0 + 32 + L);
+            a20 = FloatVector.fromArray(F, c, c0 + 64); a21 = FloatVector.fromArray(F, c, c0 + 64 + L);
+            a30 = FloatVector.fromArray(F, c, c0 + 96); a31 = FloatVector.fromArray(F, c, c0 + 96 + L);
+            a40 = FloatVector.fromArray(F, c, c0 + 128); a41 = FloatVector.fromArray(F, c, c0 + 128 + L);
+            a50 = FloatVector.fromArray(F, c, c0 + 160); a51 = FloatVector.fromArray(F, c, c0 + 160 + L);
+            a60 = FloatVector.fromArray(F, c, c0 + 192); a61 = FloatVector.fromArray(F, c, c0 + 192 + L);
+            a70 = FloatVector.fromArray(F, c, c0 + 224); a71 = FloatVector.fromArray(F, c, c0 + 224 + L);
         } else {
             FloatVector z = FloatVector.zero(F);
             a00 = z; a01 = z; a10 = z; a11 = z; a20 = z; a21 = z; a30 = z; a31 = z;
@@ -409,7 +423,7 @@ public final class MatMul {
         }
         int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc, w4 = w3 + kc, w5 = w4 + kc, w6 = w5 + kc, w7 = w6 + kc;
         for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
-            FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + 16);
+            FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + L);
             FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
             a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
             b = FloatVector.broadcast(F, w[w1 + j]);
@@ -427,10 +441,41 @@ public final class MatMul {
             b = FloatVector.broadcast(F, w[w7 + j]);
             a70 = v0.fma(b, a70); a71 = v1.fma(b, a71);
         }
-        a00.intoArray(c, c0); a01.intoArray(c, c0 + 16); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 48);
-        a20.intoArray(c, c0 + 64); a21.intoArray(c, c0 + 80); a30.intoArray(c, c0 + 96); a31.intoArray(c, c0 + 112);
-        a40.intoArray(c, c0 + 128); a41.intoArray(c, c0 + 144); a50.intoArray(c, c0 + 160); a51.intoArray(c, c0 + 176);
-        a60.intoArray(c, c0 + 192); a61.intoArray(c, c0 + 208); a70.intoArray(c, c0 + 224); a71.intoArray(c, c0 + 240);
+        a00.intoArray(c, c0); a01.intoArray(c, c0 + L); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 32 + L);
+        a20.intoArray(c, c0 + 64); a21.intoArray(c, c0 + 64 + L); a30.intoArray(c, c0 + 96); a31.intoArray(c, c0 + 96 + L);
+        a40.intoArray(c, c0 + 128); a41.intoArray(c, c0 + 128 + L); a50.intoArray(c, c0 + 160); a51.intoArray(c, c0 + 160 + L);
+        a60.intoArray(c, c0 + 192); a61.intoArray(c, c0 + 192 + L); a70.intoArray(c, c0 + 224); a71.intoArray(c, c0 + 224 + L);
+    }
+
+    /**
+     * k8x2 for 4 rows: 8 accumulators, for machines with 16 vector registers (AVX2), where k8x2's 16
+     * accumulators plus its x and weight vectors do not fit and C2 spills. The same FMA chain per result.
+     */
+    static void k4x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31;
+        if (add) {
+            a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + L);
+            a10 = FloatVector.fromArray(F, c, c0 + 32); a11 = FloatVector.fromArray(F, c, c0 + 32 + L);
+            a20 = FloatVector.fromArray(F, c, c0 + 64); a21 = FloatVector.fromArray(F, c, c0 + 64 + L);
+            a30 = FloatVector.fromArray(F, c, c0 + 96); a31 = FloatVector.fromArray(F, c, c0 + 96 + L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            a00 = z; a01 = z; a10 = z; a11 = z; a20 = z; a21 = z; a30 = z; a31 = z;
+        }
+        int w1 = w0 + kc, w2 = w1 + kc, w3 = w2 + kc;
+        for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
+            FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + L);
+            FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
+            a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
+            b = FloatVector.broadcast(F, w[w1 + j]);
+            a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
+            b = FloatVector.broadcast(F, w[w2 + j]);
+            a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
+            b = FloatVector.broadcast(F, w[w3 + j]);
+            a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
+        }
+        a00.intoArray(c, c0); a01.intoArray(c, c0 + L); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 32 + L);
+        a20.intoArray(c, c0 + 64); a21.intoArray(c, c0 + 64 + L); a30.intoArray(c, c0 + 96); a31.intoArray(c, c0 + 96 + L);
     }
 
     /** k8x2 for a last block of at most 16 tokens: one token vector, the same FMA chain per result. */
@@ -464,14 +509,14 @@ public final class MatMul {
     /** One weight row x 32 tokens (rows left over from groups of 8). */
     private static void k1x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
         FloatVector a0 = add ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
-        FloatVector a1 = add ? FloatVector.fromArray(F, c, c0 + 16) : FloatVector.zero(F);
+        FloatVector a1 = add ? FloatVector.fromArray(F, c, c0 + L) : FloatVector.zero(F);
         for (int j = 0, xo = x0; j < kc; j++, xo += TB) {
             FloatVector b = FloatVector.broadcast(F, w[w0 + j]);
             a0 = FloatVector.fromArray(F, xt, xo).fma(b, a0);
-            a1 = FloatVector.fromArray(F, xt, xo + 16).fma(b, a1);
+            a1 = FloatVector.fromArray(F, xt, xo + L).fma(b, a1);
         }
         a0.intoArray(c, c0);
-        a1.intoArray(c, c0 + 16);
+        a1.intoArray(c, c0 + L);
     }
 
     /** c[row * 32 + token] for rows [0, nr) and tokens [0, nt) to out[o + token * os + row]. */

@@ -17,7 +17,7 @@ public final class Matrices {
         }
         int rows = Math.toIntExact(t.shape()[0]);
         int cols = Math.toIntExact(t.shape()[1]);
-        boolean simd = kernels == Kernels.SIMD;
+        boolean simd = kernels.usable() == Kernels.SIMD;
         return switch (t.type()) {
             case F32 -> simd ? new SimdF32Matrix(t.data(), rows, cols) : new F32Matrix(t.data(), rows, cols);
             case BF16 -> simd ? new SimdBF16Matrix(t.data(), rows, cols) : new BF16Matrix(t.data(), rows, cols);

@@ -49,15 +49,17 @@ class GoldenLogitsTest {
     }
 
     /**
-     * The engine's model with the prompt prefilled token by token, and one (on the same weights)
-     * that prefills in batched blocks of 3 tokens, so prompts span several blocks: both must meet
-     * the reference.
+     * The engine's model with the prompt prefilled token by token, one (on the same weights) that
+     * prefills in batched blocks of 3 tokens, so prompts span several blocks, and one with whole
+     * prompts in a block (24+ tokens: the token-vector matrix kernel): all must meet the reference.
      */
-    static List<Qwen2Model> bothPromptModes(Engine engine) {
+    static List<Qwen2Model> promptModes(Engine engine) {
         Qwen2Model m = engine.model();
         Options o = m.options().withBatch(3);
         return List.of(new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.SEQUENTIAL), m.maxContext()),
-                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED), m.maxContext()));
+                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED), m.maxContext()),
+                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED).withBatch(Options.DEFAULT_BATCH),
+                        m.maxContext()));
     }
 
     @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
@@ -67,7 +69,7 @@ class GoldenLogitsTest {
         assertThat(cases).hasSize(4);
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
-            for (Qwen2Model m : bothPromptModes(engine)) {
+            for (Qwen2Model m : promptModes(engine)) {
                 try (m) {
                     if (int8(kernels, weights)) int8ActivationsMeetTheQuantizedRule(m, cases, model);
                     else teacherForced(m, cases, model);
@@ -153,7 +155,7 @@ class GoldenLogitsTest {
     void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights) {
         Options options = Options.defaults().withKernels(kernels).withThreads(threads);
         try (Engine engine = Engine.open(model, options, 512)) {
-            for (Qwen2Model m : bothPromptModes(engine)) {
+            for (Qwen2Model m : promptModes(engine)) {
                 try (m) {
                     for (Golden g : cases(weights)) {
                         Generation gen = new qwen4j.generate.Generator(m, engine.tokenizer(), java.util.Set.of())

@@ -49,7 +49,14 @@ public final class GemmCpuTime {
         long b3 = Long.MAX_VALUE;
         for (int it = 0; it < 40; it++) {
             long t0 = mx.getCurrentThreadCpuTime();
-            for (int r = 0; r < 1000; r++) MatMul.k8x2(wk, 0, kc, xk, 0, c, 0, false);
+            for (int r = 0; r < 1000; r++) {
+                if (MatMul.FOUR_ROWS) {
+                    MatMul.k4x2(wk, 0, kc, xk, 0, c, 0, false);
+                    MatMul.k4x2(wk, 4 * kc, kc, xk, 0, c, 4 * MatMul.TB, false);
+                } else {
+                    MatMul.k8x2(wk, 0, kc, xk, 0, c, 0, false);
+                }
+            }
             b3 = Math.min(b3, mx.getCurrentThreadCpuTime() - t0);
         }
         // The weight decode alone: every row's slices as float32, as the token-vector kernel does once per call.
@@ -65,7 +72,7 @@ public final class GemmCpuTime {
         System.out.printf("%s %d x %d, %d tokens, 1 thread: dot products %.1f GFLOP/s, token vectors %.1f GFLOP/s "
                 + "(max difference %.1e of max |result| %.1e); token-vector micro-kernel in L1 %.1f GFLOP/s; "
                 + "weight decode alone %.2f ns/weight = %.0f%% of the token-vector time%n",
-                type, rows, cols, n, flops / b1, flops / b2, maxDiff, maxAbs, 1000 * 2.0 * 8 * MatMul.TB * kc / b3,
+                type, rows, cols, n, flops / b1, flops / b2, maxDiff, maxAbs, 1000 * 2.0 * 8 * Math.min(2 * Simd.L, MatMul.TB) * kc / b3,
                 (double) b4 / ((double) rows * cols), 100.0 * b4 / b2);
     }
 }

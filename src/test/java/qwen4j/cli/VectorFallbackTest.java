@@ -1,0 +1,66 @@
+package qwen4j.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import qwen4j.Fixtures;
+import qwen4j.model.Golden;
+
+/**
+ * JVMs on which the Vector API cannot run as vector instructions (2 float lanes; C1 only) fall back
+ * to the scalar kernels, say so once on stderr, and still reproduce the reference's greedy tokens
+ * (golden.json, independent numpy forward pass) through a real {@code generate} in a child JVM.
+ */
+class VectorFallbackTest {
+
+    static Stream<Arguments> cases() {
+        return Stream.of(
+                Arguments.of("-XX:MaxVectorSize=8", "tiny-Q8_0-split-00001-of-00003.gguf", "Q8_0", "2 float lanes"),
+                Arguments.of("-XX:MaxVectorSize=8", "hf", "F32/BF16", "2 float lanes"),
+                Arguments.of("-XX:TieredStopAtLevel=1", "tiny-Q4_0.gguf", "Q4_0", "C2 JIT compiler is off"));
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void fallsBackToScalarOnceAndStaysExact(String flag, String file, String weights, String why) throws Exception {
+        Path model = Fixtures.tiny().resolve(file);
+        // the 33-token prompt: batched prefill through the matrix-matrix path, then decode
+        Golden g = Golden.load(Fixtures.tiny().resolve("golden.json")).stream()
+                .filter(c -> c.prompt().equals("math") && c.weights().startsWith(weights)).findFirst().orElseThrow();
+        String ids = Arrays.stream(g.promptIds()).mapToObj(Integer::toString).collect(Collectors.joining(","));
+        Path err = Files.createTempFile("qwen4j-fallback", ".err");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", flag,
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "generate", "-m", model.toString(), "--prompt-ids", ids, "-n", "24", "--json", "-t", "2"));
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        List<String> stderr = Files.readAllLines(err);
+        Files.delete(err);
+        assertThat(p.exitValue()).as("exit code; stderr: %s", stderr).isZero();
+
+        List<String> notes = stderr.stream().filter(l -> l.contains("using the scalar kernels")).toList();
+        assertThat(notes).hasSize(1);
+        assertThat(notes.get(0)).startsWith("qwen4j: note: ").contains(why);
+
+        JsonNode json = new ObjectMapper().readTree(out);
+        int[] got = new int[json.get("ids").size()];
+        for (int i = 0; i < got.length; i++) got[i] = json.get("ids").get(i).asInt();
+        int n = g.greedyPrefixToCheck();
+        assertThat(Arrays.copyOf(got, n)).isEqualTo(Arrays.copyOf(g.greedyIds(), n));
+    }
+}
