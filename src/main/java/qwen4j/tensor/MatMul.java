@@ -13,10 +13,11 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Two kernels, chosen by the number of tokens n:
  * <ul>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}): x is packed once per dispatch
- * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are two
- * vectors). A tile of 16 weight rows is converted to float32 (a column slice of at most
- * {@link #SLICE}), then for every block of 32 tokens and group of 8 rows: per column, 2 x loads and
- * 8 broadcast weights feed 16 FMAs into 16 accumulators (8 rows x 32 tokens), no lane sums. The
+ * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
+ * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
+ * slice of at most {@link #SLICE}), then for every block of 32 tokens, pair of token vectors and group
+ * of 8 rows: per column, 2 x loads and 8 broadcast weights feed 16 FMAs into 16 accumulators (8 rows
+ * x 2L tokens), no lane sums; with 8 lanes (AVX2: 16 vector registers) as two 4-row calls. The
  * kernel alone runs at 95-99% of one core's FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
  * weight tile stay in L2. Each (row, token) result is one FMA chain in column order over all
  * columns: a later slice's call starts from the partial sums the previous slice left (kept per
@@ -100,8 +101,13 @@ public final class MatMul {
 
     /** Fewest tokens for the token-vector kernel (below, most of its 32 lanes would be padding). */
     public static final int TOKEN_VECTORS_MIN = 24;
-    /** Tokens per block of the token-vector kernel: two 16-lane vectors. */
+    /** Tokens per block of the token-vector kernel: a whole number of pairs of L-lane vectors for L in 4, 8, 16. */
     static final int TB = 32;
+
+    static {
+        // VectorSupport sends other widths to the scalar kernels; this states the layout's need.
+        if (TB % (2 * L) != 0) throw new IllegalStateException("token blocks of " + TB + " need at most 16 float lanes, have " + L);
+    }
     /** Weight rows converted per tile in the token-vector kernel. */
     static final int TV_ROWS = 16;
     /**

@@ -15,12 +15,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
  * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 3, 17
- * (dot-product kernel) and 24, 40, 64 (token-vector kernel: one padded block; a full block and a
- * last block of at most 16 tokens; two full blocks); rows and columns off the 4/8-row, 16-lane and
- * tile sizes.
+ * (dot-product kernel) and 24, 26, 40, 41, 64 (token-vector kernel: one padded block; a full block
+ * and a last block whose last pair of token vectors is at most half full at 4, 8 or 16 lanes; two
+ * full blocks); rows and columns off the 4/8-row, vector-width and tile sizes.
  */
 class MatmulKernelsTest {
-    static final int[] TOKENS = {1, 3, 17, 24, 40, 64};
+    static final int[] TOKENS = {1, 3, 17, 24, 26, 40, 41, 64};
     static final int[] ROWS = {1, 5, 13, 37};
     static final int[] COLS = {7, 17, 100, 257};
 
