@@ -212,8 +212,7 @@ final class BenchCommand implements Callable<Integer> {
         if (json) {
             out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, results));
         } else {
-            out.println("kernels: " + (running == Kernels.SIMD ? "SIMD, " + VectorSupport.describe() : "scalar")
-                    + ", " + t + " threads");
+            out.println("kernels: " + (running == Kernels.SIMD ? VectorSupport.describe() : "scalar") + ", " + t + " threads");
             out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
                     "model", "type", "size", "threads", "test", "tokens/s", "s/token", "GB/s", "roofline");
             out.println("|--------------------|--------|----------|---------|--------------|--------------|-----------|----------|----------|");

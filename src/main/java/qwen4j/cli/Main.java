@@ -21,8 +21,9 @@ public final class Main {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"qwen4j 0.1.0 (Java " + Runtime.version() + ", " + System.getProperty("os.arch") + "; kernels: "
-                    + (qwen4j.tensor.VectorSupport.usable() ? "SIMD, " : "") + qwen4j.tensor.VectorSupport.describe() + ")"};
+            Runtime.Version v = Runtime.version();
+            return new String[] {"qwen4j 0.1.0 (Java " + v.feature() + "." + v.interim() + "." + v.update() + "), kernels: "
+                    + qwen4j.tensor.VectorSupport.describe()};
         }
     }
 

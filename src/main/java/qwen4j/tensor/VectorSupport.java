@@ -31,10 +31,9 @@ public final class VectorSupport {
     /** Why not ({@link #usable()} false), else null. */
     public static String reason() { return UNUSABLE; }
 
-    /** E.g. "512-bit vectors, 16 float lanes (AVX-512)"; or the fallback and why. */
+    /** The kernels that run: e.g. "SIMD 512-bit, 16 float lanes (AVX-512)", or "scalar (why)". */
     public static String describe() {
-        String width = BITS + "-bit vectors, " + LANES + " float lanes" + isa();
-        return usable() ? width : "scalar: " + UNUSABLE;
+        return usable() ? "SIMD " + BITS + "-bit, " + LANES + " float lanes" + isa() : "scalar (" + UNUSABLE + ")";
     }
 
     private static String isa() {
