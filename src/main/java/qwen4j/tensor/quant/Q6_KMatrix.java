@@ -124,11 +124,17 @@ final class Q6_KMatrix extends QuantMatrix {
     }
 
     /**
-     * Any L (8: AVX2, 4: NEON): {@link #dotRows} with Q-byte loads converted in P parts (so the
+     * Any L (8: AVX2, 4: NEON): {@link #dotRows} with 2L-byte loads converted in two parts (so the
      * accumulation order per row differs from L = 16, but not between 1 and 2 rows). The high pair
      * reaches bits 4-5 with a plain int-lane shift (one instruction, where a rotate is three without
      * AVX-512): the byte mask drops what crosses in from the neighbouring byte.
      */
+    /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */
+    private static final int QB = 2 * Math.min(L, 8);
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(8 * QB));
+    /** The load's second half moved to the front. */
+    private static final jdk.incubator.vector.VectorShuffle<Byte> UP = jdk.incubator.vector.VectorShuffle.fromOp(BL, i -> (i + L) % QB);
+
     private static void dotRowsL(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
         MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
         long base = data.address() + offset;
@@ -147,12 +153,12 @@ final class Q6_KMatrix extends QuantMatrix {
                 }
                 FloatVector acc = FloatVector.fromArray(F, t, 16 + 16 * k);
                 for (int h = 0; h < 2; h++) {
-                    for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
+                    for (int l = 0; l < 32; l += QB) { // QB divides 16: one scale per load
                         // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh >> 2g;
                         // the four g spelled out (constant shifts, each load once)
-                        ByteVector a0 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 64 * h + l, QuantSimd.LE);
-                        ByteVector a1 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 64 * h + 32 + l, QuantSimd.LE);
-                        ByteVector hh = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 128 + 32 * h + l, QuantSimd.LE);
+                        ByteVector a0 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + l, QuantSimd.LE);
+                        ByteVector a1 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + 32 + l, QuantSimd.LE);
+                        ByteVector hh = ByteVector.fromMemorySegment(BL, seg, off + 128 + 32 * h + l, QuantSimd.LE);
                         ByteVector q0 = a0.and((byte) 15)
                                 .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
                         ByteVector q1 = a1.and((byte) 15)
@@ -164,18 +170,19 @@ final class Q6_KMatrix extends QuantMatrix {
                         int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
                         FloatVector ds0 = FloatVector.broadcast(F, t[si]), ds1 = FloatVector.broadcast(F, t[si + 2]);
                         FloatVector ds2 = FloatVector.broadcast(F, t[si + 4]), ds3 = FloatVector.broadcast(F, t[si + 6]);
-                        for (int p = 0; p < P; p++) {
-                            boolean first = P == 1 || p == 0;
-                            int xe = e + p * L;
-                            acc = ((FloatVector) (first ? q0 : q0.rearrange(QuantSimd.UPPER)).convertShape(VectorOperators.B2F, F, 0))
-                                    .mul(FloatVector.fromArray(F, x, xe)).fma(ds0, acc);
-                            acc = ((FloatVector) (first ? q1 : q1.rearrange(QuantSimd.UPPER)).convertShape(VectorOperators.B2F, F, 0))
-                                    .mul(FloatVector.fromArray(F, x, xe + 32)).fma(ds1, acc);
-                            acc = ((FloatVector) (first ? q2 : q2.rearrange(QuantSimd.UPPER)).convertShape(VectorOperators.B2F, F, 0))
-                                    .mul(FloatVector.fromArray(F, x, xe + 64)).fma(ds2, acc);
-                            acc = ((FloatVector) (first ? q3 : q3.rearrange(QuantSimd.UPPER)).convertShape(VectorOperators.B2F, F, 0))
-                                    .mul(FloatVector.fromArray(F, x, xe + 96)).fma(ds3, acc);
-                        }
+                        // both halves of a load share the scale: t = w*x over the load, acc += t * scale
+                        acc = ((FloatVector) q0.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + L),
+                                ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e)))
+                                .fma(ds0, acc);
+                        acc = ((FloatVector) q1.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 32 + L),
+                                ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 32)))
+                                .fma(ds1, acc);
+                        acc = ((FloatVector) q2.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 64 + L),
+                                ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 64)))
+                                .fma(ds2, acc);
+                        acc = ((FloatVector) q3.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 96 + L),
+                                ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 96)))
+                                .fma(ds3, acc);
                     }
                 }
                 acc.intoArray(t, 16 + 16 * k);

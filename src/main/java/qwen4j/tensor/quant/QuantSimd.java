@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -74,12 +73,6 @@ final class QuantSimd {
     static FloatVector toFloat(ByteVector v, int part) {
         if (P == 1) return toFloat(v);
         return toFloat(part == 0 ? v : v.rearrange(UPPER));
-    }
-
-    /** Zero-extends lanes [part * L, part * L + L) of a Q-byte load to L ints. */
-    static IntVector toInts(ByteVector v, int part) {
-        ByteVector w = P == 1 || part == 0 ? v : v.rearrange(UPPER);
-        return (IntVector) w.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
     /** The low nibbles of L bytes as floats 0..15. */
