@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -51,18 +53,19 @@ final class Q2_KMatrix extends QuantMatrix {
             long s0 = seg.get(LE_LONG, off), s1 = seg.get(LE_LONG, off + 8);
             for (int h = 0; h < 2; h++) {
                 long sh = h == 0 ? s0 : s1;
-                for (int l = 0; l < 32; l += L) {
+                for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
                     ByteVector qv = QuantSimd.load(seg, off + 16 + 32 * h + l);
                     int xb = xo + 128 * h + l;
                     for (int j = 0; j < 4; j += 2) {
                         int sc0 = (int) (sh >>> (8 * (2 * j + l / 16))) & 0xFF;
                         int sc1 = (int) (sh >>> (8 * (2 * j + 2 + l / 16))) & 0xFF;
-                        FloatVector w0 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j, 3))
-                                .fma(d * (sc0 & 15), -(dmin * (sc0 >>> 4)));
-                        FloatVector w1 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j + 2, 3))
-                                .fma(d * (sc1 & 15), -(dmin * (sc1 >>> 4)));
-                        a0 = w0.fma(QuantSimd.x(x, xb + 32 * j), a0);
-                        a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32), a1);
+                        ByteVector q0 = QuantSimd.shr(qv, 2 * j, 3), q1 = QuantSimd.shr(qv, 2 * j + 2, 3);
+                        for (int p = 0; p < P; p++) {
+                            FloatVector w0 = QuantSimd.toFloat(q0, p).fma(d * (sc0 & 15), -(dmin * (sc0 >>> 4)));
+                            FloatVector w1 = QuantSimd.toFloat(q1, p).fma(d * (sc1 & 15), -(dmin * (sc1 >>> 4)));
+                            a0 = w0.fma(QuantSimd.x(x, xb + 32 * j + p * L), a0);
+                            a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32 + p * L), a1);
+                        }
                     }
                 }
             }

@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -57,7 +59,7 @@ final class Q3_KMatrix extends QuantMatrix {
             float d = f16(seg, off + 108);
             long sa = seg.get(LE_LONG, off + 96);
             int sb = seg.get(LE_INT, off + 104);
-            for (int l = 0; l < 32; l += L) {
+            for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
                 ByteVector hm = QuantSimd.load(seg, off + l);
                 for (int h = 0; h < 2; h++) {
                     ByteVector qv = QuantSimd.load(seg, off + 32 + 32 * h + l);
@@ -67,10 +69,14 @@ final class Q3_KMatrix extends QuantMatrix {
                         float dl0 = d * packedScale(sa, sb, s), dl1 = d * packedScale(sa, sb, s + 2);
                         VectorMask<Byte> c0 = hm.and((byte) (1 << (4 * h + j))).compare(VectorOperators.EQ, (byte) 0);
                         VectorMask<Byte> c1 = hm.and((byte) (2 << (4 * h + j))).compare(VectorOperators.EQ, (byte) 0);
-                        FloatVector w0 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j, 3).sub((byte) 4, c0)).mul(dl0);
-                        FloatVector w1 = QuantSimd.toFloat(QuantSimd.shr(qv, 2 * j + 2, 3).sub((byte) 4, c1)).mul(dl1);
-                        a0 = w0.fma(QuantSimd.x(x, xb + 32 * j), a0);
-                        a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32), a1);
+                        ByteVector q0 = QuantSimd.shr(qv, 2 * j, 3).sub((byte) 4, c0);
+                        ByteVector q1 = QuantSimd.shr(qv, 2 * j + 2, 3).sub((byte) 4, c1);
+                        for (int p = 0; p < P; p++) {
+                            FloatVector w0 = QuantSimd.toFloat(q0, p).mul(dl0);
+                            FloatVector w1 = QuantSimd.toFloat(q1, p).mul(dl1);
+                            a0 = w0.fma(QuantSimd.x(x, xb + 32 * j + p * L), a0);
+                            a1 = w1.fma(QuantSimd.x(x, xb + 32 * j + 32 + p * L), a1);
+                        }
                     }
                 }
             }

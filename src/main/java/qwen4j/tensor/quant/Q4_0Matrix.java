@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -39,11 +41,11 @@ final class Q4_0Matrix extends QuantMatrix {
     // (an operation left out of line boxes its vector). All three kernels do the same operations in
     // the same order per row, so a row's result does not depend on how rows are grouped.
 
-    @Override boolean usesBlockSums() { return L == 16; }
+    @Override boolean usesBlockSums() { return true; }
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        if (L != 16) return dotRowSimd8(seg, base, x, nb);
+        if (L != 16) return dotRowL(seg, base, x, nb);
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
         float corr = 0f;
@@ -87,7 +89,7 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            super.dotFourRowsSimd(seg, base, stride, x, nb, out, r);
+            dotFourRowsL(seg, base, stride, x, nb, out, r);
             return;
         }
         float[] sums = BLOCK_SUMS.get();
@@ -116,21 +118,87 @@ final class Q4_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
     }
 
-    /** 8-lane machines (AVX2): each half block is two vectors; the plain block loop. */
-    private float dotRowSimd8(MemorySegment seg, long base, float[] x, int nb) {
+    // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints
+    // (P parts per load), nibbles split on the int lanes, t = sum q*x over the block, acc += t * d.
+    // Two rows run as two single rows (that kernel only serves calls of 2 or 3 rows); the four-row
+    // kernel does each row's operations in the same order as dotRowL.
+
+    private float dotRowL(MemorySegment seg, long base, float[] x, int nb) {
+        float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
+        float corr = 0f;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             FloatVector t = FloatVector.zero(F);
-            for (int k = 0; k < 16; k += L) {
+            for (int k = 0; k < 16; k += Q) {
                 ByteVector b = QuantSimd.load(seg, off + 2 + k);
-                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 8));
-                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 8));
-                t = hi.fma(QuantSimd.x(x, xo + 16 + k), lo.fma(QuantSimd.x(x, xo + k), t));
+                for (int p = 0; p < P; p++) {
+                    IntVector w = (IntVector) (P == 1 || p == 0 ? b : b.rearrange(QuantSimd.UPPER))
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                    FloatVector xl = QuantSimd.x(x, xo + k + p * L), xh = QuantSimd.x(x, xo + 16 + k + p * L);
+                    t = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                            ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t));
+                }
             }
-            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
+            float d = f16(seg, off);
+            acc = t.fma(FloatVector.broadcast(F, d), acc);
+            corr = Math.fma(d, sums[blk], corr);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
+    }
+
+    /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
+    private void dotFourRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        float[] sums = BLOCK_SUMS.get();
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            // scalars first: parsed early, inlined before the node budget runs out
+            float xs = sums[blk];
+            float d0 = Float.float16ToFloat(seg.get(LE_SHORT, off)), d1 = Float.float16ToFloat(seg.get(LE_SHORT, off + stride));
+            float d2 = Float.float16ToFloat(seg.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(seg.get(LE_SHORT, off + 3 * stride));
+            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
+            for (int k = 0; k < 16; k += Q) {
+                ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 2 + k, QuantSimd.LE);
+                ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + stride + 2 + k, QuantSimd.LE);
+                ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 2 * stride + 2 + k, QuantSimd.LE);
+                ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 3 * stride + 2 + k, QuantSimd.LE);
+                for (int p = 0; p < P; p++) {
+                    boolean first = P == 1 || p == 0;
+                    IntVector w0 = (IntVector) (first ? b0 : b0.rearrange(QuantSimd.UPPER))
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                    IntVector w1 = (IntVector) (first ? b1 : b1.rearrange(QuantSimd.UPPER))
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                    IntVector w2 = (IntVector) (first ? b2 : b2.rearrange(QuantSimd.UPPER))
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                    IntVector w3 = (IntVector) (first ? b3 : b3.rearrange(QuantSimd.UPPER))
+                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                    FloatVector xl = FloatVector.fromArray(F, x, xo + k + p * L);
+                    FloatVector xh = FloatVector.fromArray(F, x, xo + 16 + k + p * L);
+                    t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                            ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
+                    t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                            ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
+                    t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                            ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
+                    t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                            ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+                }
+            }
+            acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
+            acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
+            acc3 = t3.fma(FloatVector.broadcast(F, d3), acc3);
+            corr0 = Math.fma(d0, xs, corr0);
+            corr1 = Math.fma(d1, xs, corr1);
+            corr2 = Math.fma(d2, xs, corr2);
+            corr3 = Math.fma(d3, xs, corr3);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
     }
 
     // ---------------------------------------------------------------- int8 activations

@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -38,12 +40,15 @@ final class Q4_1Matrix extends QuantMatrix {
             int xo = blk * QK;
             FloatVector d = FloatVector.broadcast(F, f16(seg, off));
             FloatVector m = FloatVector.broadcast(F, f16(seg, off + 2));
-            for (int k = 0; k < 16; k += L) {
+            for (int k = 0; k < 16; k += Q) {
                 ByteVector b = QuantSimd.load(seg, off + 4 + k);
-                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15)).fma(d, m);
-                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15)).fma(d, m);
-                acc0 = lo.fma(QuantSimd.x(x, xo + k), acc0);
-                acc1 = hi.fma(QuantSimd.x(x, xo + 16 + k), acc1);
+                ByteVector lb = b.and((byte) 15), hb = QuantSimd.shr(b, 4, 15);
+                for (int p = 0; p < P; p++) {
+                    FloatVector lo = QuantSimd.toFloat(lb, p).fma(d, m);
+                    FloatVector hi = QuantSimd.toFloat(hb, p).fma(d, m);
+                    acc0 = lo.fma(QuantSimd.x(x, xo + k + p * L), acc0);
+                    acc1 = hi.fma(QuantSimd.x(x, xo + 16 + k + p * L), acc1);
+                }
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

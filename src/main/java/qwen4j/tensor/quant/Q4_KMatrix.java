@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -68,7 +70,7 @@ final class Q4_KMatrix extends QuantMatrix {
     // 5.5; scales hoisted and decoded eight at a time 9.0 / 8.1; nibbles split on int lanes after one
     // zero-extension (instead of a byte shift and two sign-extensions) 10.5 / 9.5; this layout 11.3 / 10.1.
 
-    @Override boolean usesBlockSums() { return L == 16; }
+    @Override boolean usesBlockSums() { return true; }
 
     /**
      * Per-thread scratch of {@link #dotRows}: [8k, 8k + 8) row k's scales d*sc in the current super-block;
@@ -158,51 +160,87 @@ final class Q4_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        if (L != 16) return dotRowSimd8(seg, base, x, nb);
         float[] one = ONE.get();
+        if (L != 16) {
+            dotRowsL(seg, base, 0, 1, x, nb, one, 0);
+            return one[0];
+        }
         dotRows(seg, base, 0, 1, x, nb, one, 0);
         return one[0];
     }
 
     @Override
     void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+        if (L != 16) dotRowsL(seg, base, stride, 2, x, nb, out, r);
         else dotRows(seg, base, stride, 2, x, nb, out, r);
     }
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
     @Override
     void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) super.dotFourRowsSimd(seg, base, stride, x, nb, out, r);
+        if (L != 16) dotRowsL(seg, base, stride, 4, x, nb, out, r);
         else dotRows(seg, base, stride, 4, x, nb, out, r);
     }
 
-    /** 8-lane machines (AVX2): the block loop with scales and mins applied per element. */
-    private float dotRowSimd8(MemorySegment seg, long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            int dd = seg.get(LE_INT, off);
-            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            long sa = seg.get(LE_LONG, off + 4);
-            int sb = seg.get(LE_INT, off + 12);
-            for (int c = 0; c < 4; c++) {
-                int p1 = packedScaleMin(sa, sb, 2 * c), p2 = packedScaleMin(sa, sb, 2 * c + 1);
-                FloatVector d1 = FloatVector.broadcast(F, d * (p1 & 63));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * (p1 >>> 8)));
-                FloatVector d2 = FloatVector.broadcast(F, d * (p2 & 63));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * (p2 >>> 8)));
-                for (int l = 0; l < 32; l += L) {
-                    ByteVector b = QuantSimd.load(seg, off + 16 + 32 * c + l);
-                    int xb = xo + 64 * c + l;
-                    FloatVector lo = QuantSimd.toFloat(b.and((byte) 15));
-                    FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15));
-                    a0 = lo.fma(d1, m1).fma(QuantSimd.x(x, xb), a0);
-                    a1 = hi.fma(d2, m2).fma(QuantSimd.x(x, xb + 32), a1);
+    /**
+     * Any L (8: AVX2, 4: NEON): {@link #dotRows} with one row's vector code, the rows taking turns one
+     * at a time per chunk (n = 1, 2 or 4 memory streams; a row's accumulator parked in the scratch
+     * between turns), Q-byte loads in P parts, the scales decoded L at a time. Same scratch layout.
+     */
+    private static void dotRowsL(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
+        float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
+        java.util.Arrays.fill(t, 0f);
+        for (int blk = 0; blk < nb; blk++) {
+            long sb = base + (long) blk * BB;
+            superBlocksL(seg, sb, stride, n, sums, 8 * blk, t);
+            for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
+                int xo = blk * QK + 64 * c;
+                for (int k = 0; k < n; k++) {
+                    long o = sb + k * stride + 16 + 32 * c;
+                    FloatVector tl = FloatVector.zero(F), th = tl;
+                    for (int h = 0; h < 32; h += Q) {
+                        ByteVector b = ByteVector.fromMemorySegment(QuantSimd.B, seg, o + h, QuantSimd.LE);
+                        for (int p = 0; p < P; p++) {
+                            IntVector w = (IntVector) (P == 1 || p == 0 ? b : b.rearrange(QuantSimd.UPPER))
+                                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                            FloatVector xl = FloatVector.fromArray(F, x, xo + h + p * L);
+                            FloatVector xh = FloatVector.fromArray(F, x, xo + 32 + h + p * L);
+                            tl = ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(xl, tl);
+                            th = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh, th);
+                        }
+                    }
+                    FloatVector acc = FloatVector.fromArray(F, t, 64 + 16 * k);
+                    acc = th.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 1]), tl.fma(FloatVector.broadcast(F, t[8 * k + 2 * c]), acc));
+                    acc.intoArray(t, 64 + 16 * k);
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (int k = 0; k < n; k++) {
+            float corr = 0f;
+            for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
+            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
+        }
+    }
+
+    /** {@link #superBlocks} for any L: the eight scales and mins converted in 8 / L parts. */
+    private static void superBlocksL(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
+        for (int k = 0; k < n; k++) {
+            long at = sb + k * stride;
+            int dd = seg.get(LE_INT, at);
+            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
+            long sa = seg.get(LE_LONG, at + 4);
+            int sbits = seg.get(LE_INT, at + 12);
+            ByteVector sc = LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretAsBytes();
+            ByteVector mn = LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretAsBytes();
+            for (int s = 0; s < 8; s += L) {
+                ((FloatVector) sc.convertShape(VectorOperators.B2F, F, s / L)).mul(d).intoArray(t, 8 * k + s);
+                ((FloatVector) mn.convertShape(VectorOperators.B2F, F, s / L)).mul(dmin)
+                        .fma(FloatVector.fromArray(F, sums, si + s), FloatVector.fromArray(F, t, 32 + 8 * k + s))
+                        .intoArray(t, 32 + 8 * k + s);
+            }
+        }
     }
 
     /** Scale (bits 0..5) and min (bits 8..13) of sub-block s from the 12 bytes as a long + an int. */

@@ -3,6 +3,8 @@ package qwen4j.tensor.quant;
 import static qwen4j.tensor.quant.QuantSimd.B;
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -46,13 +48,15 @@ final class Q5_0Matrix extends QuantMatrix {
             // q - 16 = low4 - 16 where the 5th bit is clear, low4 where it is set.
             long nqh = ~(long) seg.get(LE_INT, off + 2);
             FloatVector t = FloatVector.zero(F);
-            for (int k = 0; k < 16; k += L) {
+            for (int k = 0; k < 16; k += Q) {
                 ByteVector b = QuantSimd.load(seg, off + 6 + k);
                 VectorMask<Byte> mlo = VectorMask.fromLong(B, nqh >>> k);
                 VectorMask<Byte> mhi = VectorMask.fromLong(B, nqh >>> (k + 16));
-                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).sub((byte) 16, mlo));
-                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).sub((byte) 16, mhi));
-                t = hi.fma(QuantSimd.x(x, xo + 16 + k), lo.fma(QuantSimd.x(x, xo + k), t));
+                ByteVector lb = b.and((byte) 15).sub((byte) 16, mlo), hb = QuantSimd.shr(b, 4, 15).sub((byte) 16, mhi);
+                for (int p = 0; p < P; p++) {
+                    FloatVector lo = QuantSimd.toFloat(lb, p), hi = QuantSimd.toFloat(hb, p);
+                    t = hi.fma(QuantSimd.x(x, xo + 16 + k + p * L), lo.fma(QuantSimd.x(x, xo + k + p * L), t));
+                }
             }
             acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }

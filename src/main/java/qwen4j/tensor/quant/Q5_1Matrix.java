@@ -3,6 +3,8 @@ package qwen4j.tensor.quant;
 import static qwen4j.tensor.quant.QuantSimd.B;
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -44,14 +46,17 @@ final class Q5_1Matrix extends QuantMatrix {
             FloatVector d = FloatVector.broadcast(F, f16(seg, off));
             FloatVector m = FloatVector.broadcast(F, f16(seg, off + 2));
             long qh = seg.get(LE_INT, off + 4) & 0xFFFFFFFFL;
-            for (int k = 0; k < 16; k += L) {
+            for (int k = 0; k < 16; k += Q) {
                 ByteVector b = QuantSimd.load(seg, off + 8 + k);
                 VectorMask<Byte> mlo = VectorMask.fromLong(B, qh >>> k);
                 VectorMask<Byte> mhi = VectorMask.fromLong(B, qh >>> (k + 16));
-                FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).add((byte) 16, mlo)).fma(d, m);
-                FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).add((byte) 16, mhi)).fma(d, m);
-                acc0 = lo.fma(QuantSimd.x(x, xo + k), acc0);
-                acc1 = hi.fma(QuantSimd.x(x, xo + 16 + k), acc1);
+                ByteVector lb = b.and((byte) 15).add((byte) 16, mlo), hb = QuantSimd.shr(b, 4, 15).add((byte) 16, mhi);
+                for (int p = 0; p < P; p++) {
+                    FloatVector lo = QuantSimd.toFloat(lb, p).fma(d, m);
+                    FloatVector hi = QuantSimd.toFloat(hb, p).fma(d, m);
+                    acc0 = lo.fma(QuantSimd.x(x, xo + k + p * L), acc0);
+                    acc1 = hi.fma(QuantSimd.x(x, xo + 16 + k + p * L), acc1);
+                }
             }
         }
         return acc0.add(acc1).reduceLanes(VectorOperators.ADD);

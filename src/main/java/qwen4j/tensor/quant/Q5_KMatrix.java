@@ -4,6 +4,8 @@ import static qwen4j.tensor.quant.Q4_KMatrix.kMin;
 import static qwen4j.tensor.quant.Q4_KMatrix.kScale;
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -58,16 +60,18 @@ final class Q5_KMatrix extends QuantMatrix {
                 FloatVector m1 = FloatVector.broadcast(F, -(dmin * (p1 >>> 8)));
                 FloatVector d2 = FloatVector.broadcast(F, d * (p2 & 63));
                 FloatVector m2 = FloatVector.broadcast(F, -(dmin * (p2 >>> 8)));
-                for (int l = 0; l < 32; l += L) {
+                for (int l = 0; l < 32; l += Q) {
                     ByteVector b = QuantSimd.load(seg, off + 48 + 32 * c + l);
                     int xb = xo + 64 * c + l;
                     ByteVector qh = QuantSimd.load(seg, off + 16 + l);
                     VectorMask<Byte> h1 = qh.and((byte) (1 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
                     VectorMask<Byte> h2 = qh.and((byte) (2 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
-                    FloatVector lo = QuantSimd.toFloat(b.and((byte) 15).add((byte) 16, h1));
-                    FloatVector hi = QuantSimd.toFloat(QuantSimd.shr(b, 4, 15).add((byte) 16, h2));
-                    a0 = lo.fma(d1, m1).fma(QuantSimd.x(x, xb), a0);
-                    a1 = hi.fma(d2, m2).fma(QuantSimd.x(x, xb + 32), a1);
+                    ByteVector lb = b.and((byte) 15).add((byte) 16, h1), hb = QuantSimd.shr(b, 4, 15).add((byte) 16, h2);
+                    for (int p = 0; p < P; p++) {
+                        FloatVector lo = QuantSimd.toFloat(lb, p), hi = QuantSimd.toFloat(hb, p);
+                        a0 = lo.fma(d1, m1).fma(QuantSimd.x(x, xb + p * L), a0);
+                        a1 = hi.fma(d2, m2).fma(QuantSimd.x(x, xb + 32 + p * L), a1);
+                    }
                 }
             }
         }

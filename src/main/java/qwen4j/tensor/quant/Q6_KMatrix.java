@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -62,22 +64,26 @@ final class Q6_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
-        if (L != 16) return dotRowSimd8(seg, base, x, nb);
         float[] one = ONE.get();
+        if (L != 16) {
+            dotRowsL(seg, base, 0, 1, x, nb, one, 0);
+            return one[0];
+        }
         dotRows(seg, base, 0, 1, x, nb, one, 0);
         return one[0];
     }
 
     @Override
     void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+        if (L != 16) dotRowsL(seg, base, stride, 2, x, nb, out, r);
         else dotRows(seg, base, stride, 2, x, nb, out, r);
     }
 
     @Override
     void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            for (int k = 0; k < 4; k++) out[r + k] = dotRowSimd8(seg, base + k * stride, x, nb);
+            dotRowsL(seg, base, stride, 2, x, nb, out, r);
+            dotRowsL(seg, base + 2 * stride, stride, 2, x, nb, out, r + 2);
         } else {
             dotRows(seg, base, stride, 2, x, nb, out, r);
             dotRows(seg, base + 2 * stride, stride, 2, x, nb, out, r + 2);
@@ -117,37 +123,71 @@ final class Q6_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) out[r + k] = FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
     }
 
-    /** 8-lane machines (AVX2): the block loop below, one row at a time (the earlier kernel). */
-    private static float dotRowSimd8(MemorySegment seg, long base, float[] x, int nb) {
-        // The per-block work is its own method returning a float: the Q6_K decode is large enough that
-        // one method holding all of it exceeds C2's inlining node budget (and its vectors would box).
-        float sum = 0f;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) sum += blockDot(seg, off, x, xo);
-        return sum;
-    }
+    /**
+     * Any L (8: AVX2, 4: NEON): {@link #dotRows} with 2L-byte loads converted in two parts (so the
+     * accumulation order per row differs from L = 16, but not between 1 and 2 rows). The high pair
+     * reaches bits 4-5 with a plain int-lane shift (one instruction, where a rotate is three without
+     * AVX-512): the byte mask drops what crosses in from the neighbouring byte.
+     */
+    /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */
+    private static final int QB = 2 * Math.min(L, 8);
+    private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(8 * QB));
+    /** The load's second half moved to the front. */
+    private static final jdk.incubator.vector.VectorShuffle<Byte> UP = jdk.incubator.vector.VectorShuffle.fromOp(BL, i -> (i + L) % QB);
 
-    private static float blockDot(MemorySegment seg, long off, float[] x, int xo) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        float d = f16(seg, off + 208);
-        for (int h = 0; h < 2; h++) {
-            long sh = seg.get(LE_LONG, off + 192 + 8 * h);
-            for (int l = 0; l < 32; l += L) {
-                ByteVector a = QuantSimd.load(seg, off + 64 * h + l);
-                ByteVector b = QuantSimd.load(seg, off + 64 * h + 32 + l);
-                ByteVector hh = QuantSimd.load(seg, off + 128 + 32 * h + l);
-                int xb = xo + 128 * h + l;
-                for (int k2 = 0; k2 < 2; k2++) { // k = 2*k2 (nibble k2 of ql[64h+l]) and k = 2*k2+1 (of ql[64h+32+l])
-                    ByteVector hk = QuantSimd.shr(hh, 4 * k2, 15); // high2 of k in bits 0-1, of k+1 in bits 2-3
-                    ByteVector q0 = QuantSimd.shr(a, 4 * k2, 15).or(QuantSimd.shl(hk, 4, 0x30));
-                    ByteVector q1 = QuantSimd.shr(b, 4 * k2, 15).or(QuantSimd.shl(hk, 2, 0x30));
-                    int s = 4 * k2 + l / 16; // sub-block e / 16 - 8h for k = 2*k2; s + 2 for k = 2*k2+1
-                    float ds0 = d * (byte) (sh >>> (8 * s)), ds1 = d * (byte) (sh >>> (8 * (s + 2)));
-                    a0 = QuantSimd.toFloat(q0.sub((byte) 32)).mul(ds0).fma(QuantSimd.x(x, xb + 64 * k2), a0);
-                    a1 = QuantSimd.toFloat(q1.sub((byte) 32)).mul(ds1).fma(QuantSimd.x(x, xb + 64 * k2 + 32), a1);
+    private static void dotRowsL(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
+        float[] t = SCRATCH.get();
+        java.util.Arrays.fill(t, 0f);
+        for (int blk = 0; blk < nb; blk++) {
+            for (int k = 0; k < n; k++) {
+                long off = base + k * stride + (long) blk * BB;
+                float d = f16(seg, off + 208);
+                for (int s = 0; s < 16; s += Q) {
+                    ByteVector sc = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 192 + s, QuantSimd.LE);
+                    for (int p = 0; p < P; p++) {
+                        ((FloatVector) (P == 1 || p == 0 ? sc : sc.rearrange(QuantSimd.UPPER))
+                                .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(t, s + p * L);
+                    }
                 }
+                FloatVector acc = FloatVector.fromArray(F, t, 16 + 16 * k);
+                for (int h = 0; h < 2; h++) {
+                    for (int l = 0; l < 32; l += QB) { // QB divides 16: one scale per load
+                        // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh >> 2g;
+                        // the four g spelled out (constant shifts, each load once)
+                        ByteVector a0 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + l, QuantSimd.LE);
+                        ByteVector a1 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + 32 + l, QuantSimd.LE);
+                        ByteVector hh = ByteVector.fromMemorySegment(BL, seg, off + 128 + 32 * h + l, QuantSimd.LE);
+                        ByteVector q0 = a0.and((byte) 15)
+                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                        ByteVector q1 = a1.and((byte) 15)
+                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                        ByteVector q2 = a0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 15)
+                                .or(hh.and((byte) 0x30)).sub((byte) 32);
+                        ByteVector q3 = a1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 15)
+                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                        int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
+                        FloatVector ds0 = FloatVector.broadcast(F, t[si]), ds1 = FloatVector.broadcast(F, t[si + 2]);
+                        FloatVector ds2 = FloatVector.broadcast(F, t[si + 4]), ds3 = FloatVector.broadcast(F, t[si + 6]);
+                        // both halves of a load share the scale: t = w*x over the load, acc += t * scale
+                        acc = ((FloatVector) q0.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + L),
+                                ((FloatVector) q0.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e)))
+                                .fma(ds0, acc);
+                        acc = ((FloatVector) q1.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 32 + L),
+                                ((FloatVector) q1.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 32)))
+                                .fma(ds1, acc);
+                        acc = ((FloatVector) q2.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 64 + L),
+                                ((FloatVector) q2.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 64)))
+                                .fma(ds2, acc);
+                        acc = ((FloatVector) q3.rearrange(UP).convertShape(VectorOperators.B2F, F, 0)).fma(FloatVector.fromArray(F, x, e + 96 + L),
+                                ((FloatVector) q3.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 96)))
+                                .fma(ds3, acc);
+                    }
+                }
+                acc.intoArray(t, 16 + 16 * k);
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        for (int k = 0; k < n; k++) out[r + k] = FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
     }
 }

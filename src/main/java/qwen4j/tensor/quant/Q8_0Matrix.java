@@ -2,6 +2,8 @@ package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -28,8 +30,34 @@ final class Q8_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
+    // Two versions of each kernel: the tuned one for one part per load (L >= 8; the four-row one
+    // assumes 16-quant loads, so L = 16 only) and one for any L.
+
     @Override
     float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+        return P == 1 ? dotRowWide(seg, base, x, nb) : dotRowL(seg, base, x, nb);
+    }
+
+    @Override
+    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (P == 1) dotTwoRowsWide(seg, base, stride, x, nb, out, r);
+        else dotTwoRowsL(seg, base, stride, x, nb, out, r);
+    }
+
+    /** Byte loads per block (2 at L = 16, 4 at L = 8 or 4); a power of two. */
+    private static final int STEPS = QK / QuantSimd.Q;
+
+    /**
+     * Rows r .. r + 3. Four rows mean four memory streams in flight: with two, one core waited on
+     * memory (8-10 GB/s from DRAM against 35 GB/s on cached rows).
+     */
+    @Override
+    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L == 16) dotFourRows16(seg, base, stride, x, nb, out, r);
+        else dotFourRowsL(seg, base, stride, x, nb, out, r);
+    }
+
+    private static float dotRowWide(MemorySegment seg, long base, float[] x, int nb) {
         // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
         // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
         FloatVector acc = FloatVector.zero(F);
@@ -44,8 +72,26 @@ final class Q8_0Matrix extends QuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static float dotRowL(MemorySegment seg, long base, float[] x, int nb) {
+        // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
+        // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
+        // Q quants per load, converted in P parts of L (the first part of the block peeled: t = q*x).
+        FloatVector acc = FloatVector.zero(F);
+        long off = base;
+        for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
+            ByteVector q = QuantSimd.load(seg, off + 2);
+            FloatVector t = QuantSimd.toFloat(q, 0).mul(QuantSimd.x(x, xo));
+            for (int p = 1; p < P; p++) t = QuantSimd.toFloat(q, p).fma(QuantSimd.x(x, xo + p * L), t);
+            for (int k = Q; k < QK; k += Q) {
+                q = QuantSimd.load(seg, off + 2 + k);
+                for (int p = 0; p < P; p++) t = QuantSimd.toFloat(q, p).fma(QuantSimd.x(x, xo + k + p * L), t);
+            }
+            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static void dotTwoRowsWide(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
@@ -64,13 +110,37 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * Rows r .. r + 3, each with the same operations in the same order as dotRowSimd. Four rows
-     * mean four memory streams in flight: with two, one core waited on memory (8-10 GB/s from
-     * DRAM against 35 GB/s on cached rows).
-     */
-    @Override
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotTwoRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        long off = base;
+        for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
+            ByteVector q0 = QuantSimd.load(seg, off + 2), q1 = QuantSimd.load(seg, off + stride + 2);
+            FloatVector xv = QuantSimd.x(x, xo);
+            FloatVector t0 = QuantSimd.toFloat(q0, 0).mul(xv);
+            FloatVector t1 = QuantSimd.toFloat(q1, 0).mul(xv);
+            for (int p = 1; p < P; p++) {
+                xv = QuantSimd.x(x, xo + p * L);
+                t0 = QuantSimd.toFloat(q0, p).fma(xv, t0);
+                t1 = QuantSimd.toFloat(q1, p).fma(xv, t1);
+            }
+            for (int k = Q; k < QK; k += Q) {
+                q0 = QuantSimd.load(seg, off + 2 + k);
+                q1 = QuantSimd.load(seg, off + stride + 2 + k);
+                for (int p = 0; p < P; p++) {
+                    xv = QuantSimd.x(x, xo + k + p * L);
+                    t0 = QuantSimd.toFloat(q0, p).fma(xv, t0);
+                    t1 = QuantSimd.toFloat(q1, p).fma(xv, t1);
+                }
+            }
+            acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** L = 16 only: one 16-quant half block per iteration. */
+    private static void dotFourRows16(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
         // One 16-quant half block per iteration (scales applied after the second half): a loop body
         // with fewer Vector API calls stays inside C2's inlining node budget; more calls per body
         // leave some out of line, and those box their vectors.
@@ -96,6 +166,45 @@ final class Q8_0Matrix extends QuantMatrix {
                 t2 = t0;
                 t3 = t0;
                 off += L + 2;
+            }
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Any L: one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
+    private static void dotFourRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+        // One byte load of each row per iteration (Q quants, P parts), the scales applied after the
+        // block's last: a loop body with fewer Vector API calls stays inside C2's inlining node
+        // budget; more calls per body leave some out of line, and those box their vectors.
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        FloatVector t0 = acc0, t1 = acc0, t2 = acc0, t3 = acc0;
+        long off = base + 2;
+        for (int h = 0, xo = 0; h < STEPS * nb; h++, xo += Q) {
+            ByteVector q0 = QuantSimd.load(seg, off), q1 = QuantSimd.load(seg, off + stride);
+            ByteVector q2 = QuantSimd.load(seg, off + 2 * stride), q3 = QuantSimd.load(seg, off + 3 * stride);
+            for (int p = 0; p < P; p++) {
+                FloatVector xv = QuantSimd.x(x, xo + p * L);
+                t0 = QuantSimd.toFloat(q0, p).fma(xv, t0);
+                t1 = QuantSimd.toFloat(q1, p).fma(xv, t1);
+                t2 = QuantSimd.toFloat(q2, p).fma(xv, t2);
+                t3 = QuantSimd.toFloat(q3, p).fma(xv, t3);
+            }
+            if ((h & (STEPS - 1)) != STEPS - 1) {
+                off += Q;
+            } else {
+                long d = off - (QK - Q) - 2;
+                acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, d)), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, d + stride)), acc1);
+                acc2 = t2.fma(FloatVector.broadcast(F, f16(seg, d + 2 * stride)), acc2);
+                acc3 = t3.fma(FloatVector.broadcast(F, f16(seg, d + 3 * stride)), acc3);
+                t0 = FloatVector.zero(F);
+                t1 = t0;
+                t2 = t0;
+                t3 = t0;
+                off += Q + 2;
             }
         }
         out[r] = acc0.reduceLanes(VectorOperators.ADD);

@@ -1,6 +1,8 @@
 package qwen4j.tensor.quant;
 
 import static qwen4j.tensor.quant.QuantSimd.L;
+import static qwen4j.tensor.quant.QuantSimd.P;
+import static qwen4j.tensor.quant.QuantSimd.Q;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -10,6 +12,7 @@ import qwen4j.tensor.DType;
  * Whole rows of quantized blocks decoded to float32 in vector registers, for the batched product
  * (prefill), which converts each weight row once and reuses it for every token. Bit-exact with the
  * scalar {@code dequant}s: the same int-to-float conversion and the same single multiply by d.
+ * Q quants per byte load, written as P vectors of L floats (see {@link QuantSimd}).
  */
 final class QuantDecode {
     private QuantDecode() {}
@@ -30,8 +33,9 @@ final class QuantDecode {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q8_0Matrix.BB, off += Q8_0Matrix.QK) {
             float d = QuantMatrix.f16(seg, o);
-            for (int k = 0; k < Q8_0Matrix.QK; k += L) {
-                QuantSimd.toFloat(QuantSimd.load(seg, o + 2 + k)).mul(d).intoArray(dst, off + k);
+            for (int k = 0; k < Q8_0Matrix.QK; k += Q) {
+                ByteVector q = QuantSimd.load(seg, o + 2 + k);
+                for (int p = 0; p < P; p++) QuantSimd.toFloat(q, p).mul(d).intoArray(dst, off + k + p * L);
             }
         }
     }
@@ -40,10 +44,13 @@ final class QuantDecode {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_0Matrix.BB, off += Q4_0Matrix.QK) {
             float d = QuantMatrix.f16(seg, o);
-            for (int k = 0; k < 16; k += L) {
+            for (int k = 0; k < 16; k += Q) {
                 ByteVector q = QuantSimd.load(seg, o + 2 + k);
-                QuantSimd.toFloat(q.and((byte) 15).sub((byte) 8)).mul(d).intoArray(dst, off + k);
-                QuantSimd.toFloat(QuantSimd.shr(q, 4, 15).sub((byte) 8)).mul(d).intoArray(dst, off + 16 + k);
+                ByteVector lo = q.and((byte) 15).sub((byte) 8), hi = QuantSimd.shr(q, 4, 15).sub((byte) 8);
+                for (int p = 0; p < P; p++) {
+                    QuantSimd.toFloat(lo, p).mul(d).intoArray(dst, off + k + p * L);
+                    QuantSimd.toFloat(hi, p).mul(d).intoArray(dst, off + 16 + k + p * L);
+                }
             }
         }
     }
@@ -60,10 +67,13 @@ final class QuantDecode {
             for (int c = 0; c < 4; c++) {
                 float d1 = d * (int) (sc >>> (16 * c) & 0xFF), m1 = dmin * (int) (mn >>> (16 * c) & 0xFF);
                 float d2 = d * (int) (sc >>> (16 * c + 8) & 0xFF), m2 = dmin * (int) (mn >>> (16 * c + 8) & 0xFF);
-                for (int l = 0; l < 32; l += L) {
+                for (int l = 0; l < 32; l += Q) {
                     ByteVector q = QuantSimd.load(seg, o + 16 + 32 * c + l);
-                    QuantSimd.toFloat(q.and((byte) 15)).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l);
-                    QuantSimd.toFloat(QuantSimd.shr(q, 4, 15)).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l);
+                    ByteVector lo = q.and((byte) 15), hi = QuantSimd.shr(q, 4, 15);
+                    for (int p = 0; p < P; p++) {
+                        QuantSimd.toFloat(lo, p).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l + p * L);
+                        QuantSimd.toFloat(hi, p).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l + p * L);
+                    }
                 }
             }
         }
@@ -76,14 +86,14 @@ final class QuantDecode {
             float d = QuantMatrix.f16(seg, o + 208);
             for (int h = 0; h < 2; h++) {
                 for (int k = 0; k < 4; k++) {
-                    for (int l = 0; l < 32; l += L) {
+                    for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
                         int e = 128 * h + 32 * k + l;
                         ByteVector ql = QuantSimd.load(seg, o + 64 * h + 32 * (k & 1) + l);
                         ByteVector low = (k >>> 1) == 0 ? ql.and((byte) 15) : QuantSimd.shr(ql, 4, 15);
                         ByteVector high = QuantSimd.shr(QuantSimd.load(seg, o + 128 + 32 * h + l), 2 * k, 3);
                         ByteVector q = low.or(QuantSimd.shl(high, 4, 0x30)).sub((byte) 32);
                         float ds = d * seg.get(QuantMatrix.BYTE, o + 192 + e / 16);
-                        QuantSimd.toFloat(q).mul(ds).intoArray(dst, off + e);
+                        for (int p = 0; p < P; p++) QuantSimd.toFloat(q, p).mul(ds).intoArray(dst, off + e + p * L);
                     }
                 }
             }

@@ -6,13 +6,17 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Shared Vector API pieces for the quantized kernels. A float vector has {@code L} lanes (16 with
- * AVX-512, 8 with AVX2); quants are loaded as {@code L} bytes, decoded with byte/int lane ops and
- * widened straight to {@code L} floats (vpmovsxbd + vcvtdq2ps), so a block never goes through memory
- * as floats. The kernels are written for any {@code L} in {8, 16} (16 divides every sub-block).
+ * AVX-512, 8 with AVX2, 4 with 128-bit vectors: NEON); quants are loaded {@code Q = max(L, 8)} bytes at
+ * a time (there is no 32-bit byte species), decoded with byte/int lane ops and widened straight to
+ * floats in {@code P = Q / L} parts of {@code L} (vpmovsxbd + vcvtdq2ps), so a block never goes
+ * through memory as floats. Kernels step by {@code Q} quants with an inner loop over the {@code P}
+ * parts (constant trip count, unrolled by C2): at {@code L >= 8} that is one part, the code it was
+ * before. {@code Q} divides every sub-block, so a byte load never crosses a block end.
  *
  * <p>A caveat for large kernels: C2 stops inlining a method's own helpers once the compilation has
  * created about 18000 nodes (NodeCountInliningCutoff; the JDK's {@code @ForceInline} Vector API
@@ -24,17 +28,27 @@ final class QuantSimd {
     private QuantSimd() {}
 
     static final VectorSpecies<Float> F;
+    /** Float lanes: 4, 8 or 16. */
     static final int L;
+    /** Quants per byte load (max(L, 8)) and float parts per byte load (Q / L: 1 or 2). */
+    static final int Q, P;
+    /** The byte species of a load: Q lanes. */
     static final VectorSpecies<Byte> B;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     static {
+        // Clamped to what C2 intrinsifies for every species used here (128-bit floats need 64-bit bytes).
         int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
-        bits = Math.max(256, Math.min(512, bits));
+        bits = Math.max(128, Math.min(512, bits));
         F = VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
         L = F.length();
-        B = VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8));
+        Q = Math.max(L, 8);
+        P = Q / L;
+        B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Q * 8));
     }
+
+    /** Bytes [L, Q) of a load moved to the front (P == 2): part 1 then converts as part 0 does. */
+    static final VectorShuffle<Byte> UPPER = VectorShuffle.fromOp(B, i -> (i + L) % Q);
 
     /** The int species with L lanes (bytes zero-extended to ints: Q4_K). */
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
@@ -47,9 +61,18 @@ final class QuantSimd {
         return FloatVector.fromArray(F, x, off);
     }
 
-    /** Sign-extends L int8 lanes to L float lanes. */
+    /** Sign-extends the first L int8 lanes to L float lanes. */
     static FloatVector toFloat(ByteVector v) {
         return (FloatVector) v.convertShape(VectorOperators.B2F, F, 0);
+    }
+
+    /**
+     * Sign-extends lanes [part * L, part * L + L) of a Q-byte load to L floats. One shuffle for part 1
+     * (instead of convertShape's slice, which builds its shuffle and blend mask each time).
+     */
+    static FloatVector toFloat(ByteVector v, int part) {
+        if (P == 1) return toFloat(v);
+        return toFloat(part == 0 ? v : v.rearrange(UPPER));
     }
 
     /** The low nibbles of L bytes as floats 0..15. */
