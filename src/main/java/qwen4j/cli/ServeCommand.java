@@ -52,13 +52,18 @@ final class ServeCommand implements Callable<Integer> {
             description = "Model id listed by /v1/models (default: the model folder's or file's name).")
     String modelId;
 
+    @Option(names = "--parse-special-in-messages",
+            description = "Let <|im_start|> etc. in chat message text act as special tokens (clients can then forge chat turns).")
+    boolean parseSpecialInMessages;
+
     @Override
     public Integer call() throws Exception {
         String key = apiKey != null ? apiKey : System.getenv("QWEN4J_API_KEY");
         java.nio.file.Path path = model.modelPath();
         String id = modelId != null ? modelId : idFor(path);
         if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
-        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens);
+        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens,
+                parseSpecialInMessages);
         try (Engine engine = model.open(new java.io.PrintWriter(System.err, true))) {
             OpenAiServer server;
             try {

@@ -66,15 +66,22 @@ public final class OpenAiServer implements AutoCloseable {
      * @param maxBodyBytes largest request body; more get 413
      * @param modelId      the id /v1/models lists
      * @param maxTokens    the most tokens one request may generate (max_tokens above it: 400)
+     * @param parseSpecialInMessages whether special-token text in chat messages acts as special tokens
+     *                     (off: a client cannot forge turns with {@code <|im_start|>} in its content)
      */
     public record Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes,
-                         String modelId, int maxTokens) {
+                         String modelId, int maxTokens, boolean parseSpecialInMessages) {
         public static final int DEFAULT_MAX_BODY = 1 << 20;
         /** Qwen2.5's context is 32768 tokens; the KV cache (--ctx) usually bounds a request first. */
         public static final int DEFAULT_MAX_TOKENS = 32768;
 
         public Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes, String modelId) {
             this(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, DEFAULT_MAX_TOKENS);
+        }
+
+        public Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes, String modelId,
+                      int maxTokens) {
+            this(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, maxTokens, false);
         }
 
         public Config {
@@ -118,7 +125,8 @@ public final class OpenAiServer implements AutoCloseable {
         this.defaults = SamplerSettings.forModel(engine.files());
         this.pool = new SlotPool(engine, config.parallel(), config.maxQueue());
         this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
-                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes());
+                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes(),
+                config.parseSpecialInMessages());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         this.generation = Executors.newFixedThreadPool(config.parallel(),
