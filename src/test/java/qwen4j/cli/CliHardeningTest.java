@@ -45,4 +45,18 @@ class CliHardeningTest {
         assertThat(noChat.exit()).isEqualTo(2);
         assertThat(noChat.err()).contains("needs --chat");
     }
+
+    /** Item 9: perplexity without --top no longer crashes; the text honours --top and shows the last position. */
+    @Test
+    void perplexityTextWithAndWithoutTop() {
+        CliTest.Run plain = run("perplexity", "-m", hf(), "--ids", "785,4226,374");
+        assertThat(plain.exit()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains("    2  next (end of input)").doesNotContain(" top ")
+                .containsPattern("perplexity \\d+\\.\\d+ over 2 predictions");
+        CliTest.Run top = run("perplexity", "-m", hf(), "--ids", "785,4226,374", "--top", "2");
+        assertThat(top.exit()).as(top.err()).isZero();
+        // 3 positions x 2 top lines, the last position's included
+        assertThat(top.out().lines().filter(l -> l.matches("\\s+top [12] .*logit.*")).count()).isEqualTo(6);
+        assertThat(top.out()).contains("    2  next (end of input)");
+    }
 }
