@@ -73,8 +73,9 @@ final class ModelOptions {
                     + "Default ${DEFAULT-VALUE}.")
     qwen4j.model.Attention.Precision attentionPrecision;
 
+    static final String NO_MODEL = "no model given: pass -m PATH (or set QWEN4J_MODEL)";
+
     static final String HOW_TO_GET_A_MODEL = """
-            no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
               model.safetensors (or model-0000k-of-0000n.safetensors + index) and tokenizer.json,
               e.g. https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct (git clone or huggingface-cli download),
@@ -84,7 +85,7 @@ final class ModelOptions {
         Path p = model;
         if (p == null) {
             String env = System.getenv("QWEN4J_MODEL");
-            if (env == null || env.isBlank()) throw new Qwen4jException(HOW_TO_GET_A_MODEL);
+            if (env == null || env.isBlank()) throw new Qwen4jException(NO_MODEL).withDetails(HOW_TO_GET_A_MODEL);
             p = Path.of(env);
         }
         if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");

@@ -59,4 +59,73 @@ class CliHardeningTest {
         assertThat(top.out().lines().filter(l -> l.matches("\\s+top [12] .*logit.*")).count()).isEqualTo(6);
         assertThat(top.out()).contains("    2  next (end of input)");
     }
+
+    /** Item 10: picocli's own errors are one line with a hint to --help, exit 2 (they printed the whole usage). */
+    @Test
+    void parameterErrorsAreOneLineWithAHint() {
+        String[][] cases = {
+                {"generate", "-m", hf(), "-p", "x", "--bogus"},
+                {"generate", "-m", hf(), "-p", "x", "-n", "abc"},
+                {"generate", "-m", hf()},
+                {"generate", "-m", hf(), "-p", "x", "--prompt-ids", "1"},
+                {"perplexity", "-m", hf(), "--top"},
+                {"nosuch"},
+        };
+        for (String[] args : cases) {
+            CliTest.Run r = run(args);
+            String what = String.join(" ", args);
+            assertThat(r.exit()).as(what).isEqualTo(2);
+            assertThat(r.err().lines().count()).as(what + ": " + r.err()).isEqualTo(1);
+            assertThat(r.err()).as(what).startsWith("qwen4j: error: ").contains("--help'").doesNotContain("Usage:")
+                    .doesNotContain("Error: ");
+            assertThat(r.out()).as(what).isEmpty();
+        }
+        assertThat(run("generate", "-m", hf(), "-p", "x", "-n", "abc").err()).contains("'abc'").contains("qwen4j generate --help");
+        assertThat(run("generate", "--promt", "x").err()).contains("did you mean").contains("--prompt");
+    }
+
+    /** A command whose bug escapes as an unchecked exception. */
+    @picocli.CommandLine.Command(name = "boom")
+    static final class Boom implements java.util.concurrent.Callable<Integer> {
+        @Override
+        public Integer call() {
+            int[] a = new int[0];
+            return a[1];
+        }
+    }
+
+    /** Item 10: a bug says so in one line with its type, writes the stack trace to a file it names, exits 70. */
+    @Test
+    void internalErrorExitsSeventyWithTheTraceInAFile() throws Exception {
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        picocli.CommandLine cli = Main.commandLine(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        cli.addSubcommand("boom", new Boom());
+        int code = Main.execute(cli, "boom");
+        assertThat(code).isEqualTo(70);
+        String line = err.toString().strip();
+        assertThat(line.lines().count()).isEqualTo(1);
+        assertThat(line).contains("internal error").contains("java.lang.ArrayIndexOutOfBoundsException").doesNotContain("\tat ");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("stack trace in (\\S+)$").matcher(line);
+        assertThat(m.find()).as(line).isTrue();
+        java.nio.file.Path trace = java.nio.file.Path.of(m.group(1));
+        try {
+            assertThat(java.nio.file.Files.readString(trace)).contains("ArrayIndexOutOfBoundsException")
+                    .contains("at qwen4j.cli.CliHardeningTest$Boom.call");
+        } finally {
+            java.nio.file.Files.deleteIfExists(trace);
+        }
+    }
+
+    /** Item 11: the "no model given" help has real line breaks, not "\\n". */
+    @Test
+    void noModelHelpHasRealLineBreaks() {
+        CliTest.Run r = CliTest.run("tokenize", "x"); // tests run without QWEN4J_MODEL
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("QWEN4J_MODEL") == null, "QWEN4J_MODEL is set");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).doesNotContain("\\n");
+        java.util.List<String> lines = r.err().lines().toList();
+        assertThat(lines.get(0)).startsWith("qwen4j: error: no model given");
+        assertThat(lines.size()).isGreaterThanOrEqualTo(4);
+        assertThat(r.err()).contains("huggingface.co/Qwen/Qwen2.5-0.5B-Instruct");
+    }
 }
