@@ -37,7 +37,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     static final class Prompt {
         @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text.") String text;
-        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.") Path file;
+        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 64 MiB).") Path file;
         @Option(names = "--prompt-ids", paramLabel = "IDS", description = "Prompt as token ids: 1,2,3.") String ids;
     }
 

@@ -27,7 +27,7 @@ final class PerplexityCommand implements Callable<Integer> {
     Input input;
 
     static final class Input {
-        @Option(names = {"-f", "--file"}, paramLabel = "TEXT_FILE", description = "UTF-8 text to score.") Path file;
+        @Option(names = {"-f", "--file"}, paramLabel = "TEXT_FILE", description = "UTF-8 text to score (- for standard input; at most 64 MiB).") Path file;
         @Option(names = "--ids", paramLabel = "IDS", description = "Token ids to score: 1,2,3.") String ids;
     }
 

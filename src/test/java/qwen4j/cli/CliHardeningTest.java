@@ -128,4 +128,34 @@ class CliHardeningTest {
         assertThat(lines.size()).isGreaterThanOrEqualTo(4);
         assertThat(r.err()).contains("huggingface.co/Qwen/Qwen2.5-0.5B-Instruct");
     }
+
+    /** Item 12: reads are bounded (no OutOfMemoryError from /dev/zero or a huge file); "-" is standard input. */
+    @Test
+    void textInputsAreBoundedAndDashIsStdin(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        if (java.nio.file.Files.exists(java.nio.file.Path.of("/dev/zero"))) {
+            CliTest.Run zero = run("tokenize", "-m", hf(), "--file", "/dev/zero");
+            assertThat(zero.exit()).isEqualTo(2);
+            assertThat(zero.err()).contains("/dev/zero: larger than the limit of 64 MiB");
+        }
+        java.nio.file.Path huge = tmp.resolve("huge.txt");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(huge.toFile(), "rw")) {
+            f.setLength(5L << 30); // sparse: no disk used
+        }
+        CliTest.Run big = run("generate", "-m", hf(), "--prompt-file", huge.toString(), "-n", "1");
+        assertThat(big.exit()).isEqualTo(2);
+        assertThat(big.err()).contains("huge.txt: larger than the limit");
+        java.io.InputStream saved = Inputs.stdin;
+        try {
+            Inputs.stdin = new java.io.ByteArrayInputStream("The answer is".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            CliTest.Run piped = run("tokenize", "-m", hf(), "--file", "-", "--json");
+            assertThat(piped.exit()).as(piped.err()).isZero();
+            assertThat(CliTest.json(piped.out()).get("ids").toString()).isEqualTo("[785,4226,374]");
+            Inputs.stdin = new java.io.ByteArrayInputStream("The answer is".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            CliTest.Run gen = run("generate", "-m", hf(), "--prompt-file", "-", "-n", "1", "--json");
+            assertThat(gen.exit()).as(gen.err()).isZero();
+            assertThat(CliTest.json(gen.out()).get("prompt_ids").toString()).isEqualTo("[785,4226,374]");
+        } finally {
+            Inputs.stdin = saved;
+        }
+    }
 }
