@@ -94,7 +94,8 @@ final class GenerateCommand implements Callable<Integer> {
             SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
             Sampler sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
             Generation g = engine.generator().generate(session, ids, sampler,
-                    new Generator.Params(maxTokens, sampling.stopStrings(), null), piece -> {
+                    // stop generating once the output cannot be written (a closed pipe, a full disk)
+                    new Generator.Params(maxTokens, sampling.stopStrings(), () -> !json && out.checkError()), piece -> {
                 if (!json) {
                     out.print(piece);
                     out.flush();

@@ -158,4 +158,41 @@ class CliHardeningTest {
             Inputs.stdin = saved;
         }
     }
+
+    /** Output that fails like /dev/full: every write throws. */
+    static final class FullDevice extends java.io.OutputStream {
+        int writes;
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            writes++;
+            throw new java.io.IOException("No space left on device");
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            write(0);
+        }
+    }
+
+    /** Item 13: write errors on standard output are reported in one line with a non-zero exit (PrintWriter hid them). */
+    @Test
+    void outputErrorsAreNotSwallowed() {
+        String[][] cases = {
+                {"tokenize", "-m", hf(), "The answer is"},
+                {"tokenize", "-m", hf(), "The answer is", "--json"},
+                {"generate", "-m", hf(), "-p", "The answer is", "-n", "2", "--json"},
+                {"generate", "-m", hf(), "-p", "The answer is", "-n", "50"},
+        };
+        for (String[] args : cases) {
+            java.io.StringWriter err = new java.io.StringWriter();
+            FullDevice full = new FullDevice();
+            int code = Main.run(Main.utf8(full), new java.io.PrintWriter(err, true), args);
+            String what = String.join(" ", args);
+            assertThat(code).as(what).isEqualTo(Main.OUTPUT_ERROR);
+            assertThat(err.toString()).as(what).contains("qwen4j: error: cannot write the output (No space left on device)");
+            assertThat(err.toString().lines().filter(l -> l.startsWith("qwen4j:")).count()).as(what).isEqualTo(1);
+            assertThat(err.toString()).as(what).doesNotContain("\tat ");
+        }
+    }
 }
