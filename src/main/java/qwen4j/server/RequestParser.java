@@ -117,7 +117,7 @@ final class RequestParser {
         if (p >= contextLength) {
             throw ApiError.invalid("this model's context is " + contextLength + " tokens, but the prompt has " + p
                     + " tokens (no room to generate); shorten the prompt or start the server with a larger --ctx",
-                    "messages", "context_length_exceeded");
+                    job.chat() ? "messages" : "prompt", "context_length_exceeded");
         }
         if (job.explicitMax() && job.maxTokens() > maxTokensPerRequest) {
             throw ApiError.invalid("max_tokens " + job.maxTokens() + " exceeds limit max-tokens=" + maxTokensPerRequest

@@ -40,4 +40,19 @@ class RequestParserTest {
         Job old = parser(true).parse("/v1/chat/completions", body.getBytes(StandardCharsets.UTF_8));
         assertThat(count(old.prompt(), 151644)).isEqualTo(7);
     }
+
+    /** Item 7: /v1/completions errors name 'prompt' as the param (they said 'messages'). */
+    @Test
+    void completionErrorsNameThePrompt() throws Exception {
+        String ids = java.util.stream.IntStream.range(0, 600).mapToObj(i -> "785").collect(java.util.stream.Collectors.joining(","));
+        ApiError e = org.junit.jupiter.api.Assertions.assertThrows(ApiError.class, () -> parser(false).parse("/v1/completions",
+                ("{\"prompt\": [" + ids + "]}").getBytes(StandardCharsets.UTF_8)));
+        assertThat(e.status).isEqualTo(400);
+        assertThat(e.code).isEqualTo("context_length_exceeded");
+        assertThat(e.param).isEqualTo("prompt");
+        String words = "word ".repeat(600);
+        ApiError chat = org.junit.jupiter.api.Assertions.assertThrows(ApiError.class, () -> parser(false).parse("/v1/chat/completions",
+                ("{\"messages\": [{\"role\": \"user\", \"content\": \"" + words + "\"}]}").getBytes(StandardCharsets.UTF_8)));
+        assertThat(chat.param).isEqualTo("messages");
+    }
 }
