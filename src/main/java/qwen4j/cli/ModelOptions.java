@@ -48,8 +48,15 @@ final class ModelOptions {
     /** Opens the model (with --quantize, a progress bar on err). */
     qwen4j.generate.Engine open(java.io.PrintWriter err) {
         qwen4j.tensor.DType q = quantizeType();
-        qwen4j.format.Progress p = q == null ? qwen4j.format.Progress.NONE : new ProgressBar(err, "quantizing to " + q);
-        return qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q, p);
+        ProgressBar bar = q == null ? null : new ProgressBar(err, "quantizing to " + q);
+        qwen4j.generate.Engine e = qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q,
+                bar == null ? qwen4j.format.Progress.NONE : bar);
+        if (bar != null && !bar.used()) {
+            // nothing was float: say so rather than let the user think the model is now q8_0
+            err.println("qwen4j: note: --quantize " + quantize + " does nothing: the model's matrices are already quantized");
+            err.flush();
+        }
+        return e;
     }
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_BATCH,

@@ -195,4 +195,15 @@ class CliHardeningTest {
             assertThat(err.toString()).as(what).doesNotContain("\tat ");
         }
     }
+
+    /** Item 14: --quantize on a model that is already quantized says it does nothing. */
+    @Test
+    void quantizeOnAQuantizedModelSaysItDoesNothing() {
+        CliTest.Run r = run("generate", "-m", Fixtures.tiny().resolve("tiny-Q4_0.gguf").toString(), "--quantize", "q8_0",
+                "--prompt-ids", "785,4226", "-n", "1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("--quantize q8_0 does nothing");
+        CliTest.Run f = run("generate", "-m", hf(), "--quantize", "q8_0", "--prompt-ids", "785,4226", "-n", "1");
+        assertThat(f.err()).doesNotContain("does nothing");
+    }
 }
