@@ -57,15 +57,18 @@ final class Inputs {
         return new Qwen4jException(name + ": larger than the limit of " + (limit >> 20) + " MiB of text");
     }
 
-    /** Parses "1,2,3" (spaces allowed). */
+    /** Parses "1,2,3" (spaces allowed around commas, or spaces alone); an empty item ("1,,2") is an error. */
     static int[] parseIds(String list, String option) {
-        String[] parts = list.trim().split("[,\\s]+");
+        String trimmed = list.strip();
+        if (trimmed.isEmpty()) throw new Qwen4jException(option + ": no token ids given");
+        String[] parts = trimmed.split(trimmed.indexOf(',') >= 0 ? "\\s*,\\s*" : "\\s+", -1);
         int[] ids = new int[parts.length];
         for (int i = 0; i < parts.length; i++) {
+            if (parts[i].isEmpty()) throw new Qwen4jException(option + ": item " + (i + 1) + " is empty (in '" + Qwen4jException.shown(list) + "')");
             try {
                 ids[i] = Integer.parseInt(parts[i]);
             } catch (NumberFormatException e) {
-                throw new Qwen4jException(option + ": '" + parts[i] + "' (item " + (i + 1) + ") is not a token id");
+                throw new Qwen4jException(option + ": '" + Qwen4jException.shown(parts[i]) + "' (item " + (i + 1) + ") is not a token id");
             }
             if (ids[i] < 0) throw new Qwen4jException(option + ": token id " + ids[i] + " is negative");
         }

@@ -49,6 +49,7 @@ final class ModelOptions {
     qwen4j.generate.Engine open(java.io.PrintWriter err) {
         qwen4j.tensor.DType q = quantizeType();
         ProgressBar bar = q == null ? null : new ProgressBar(err, "quantizing to " + q);
+        if (threads != null && threads >= 1) threads = capThreads(threads, err);
         qwen4j.generate.Engine e = qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q,
                 bar == null ? qwen4j.format.Progress.NONE : bar);
         if (bar != null && !bar.used()) {
@@ -97,6 +98,20 @@ final class ModelOptions {
         }
         if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");
         return p;
+    }
+
+    /** More threads than this many per processor only slow the kernels down (they contend for cores). */
+    static final int MAX_THREADS_PER_PROCESSOR = 4;
+
+    /** {@code t}, or the cap with a note on {@code err} when it is past 4 x the processors. */
+    static int capThreads(int t, java.io.PrintWriter err) {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        int max = MAX_THREADS_PER_PROCESSOR * cpus;
+        if (t <= max) return t;
+        err.println("qwen4j: note: --threads " + t + " is more than " + MAX_THREADS_PER_PROCESSOR + " x the " + cpus
+                + " processors; using " + max);
+        err.flush();
+        return max;
     }
 
     Options options() {

@@ -206,4 +206,56 @@ class CliHardeningTest {
         CliTest.Run f = run("generate", "-m", hf(), "--quantize", "q8_0", "--prompt-ids", "785,4226", "-n", "1");
         assertThat(f.err()).doesNotContain("does nothing");
     }
+
+    /** Item 17: bench rejects a bad size or type before probing the machine (~10 s). */
+    @Test
+    void benchValidatesBeforeProbing() {
+        for (String[] args : new String[][] {{"bench", "--synthetic", "13b"}, {"bench", "--dtype", "q2_k"},
+                {"bench", "-m", "/nonexistent/model.gguf"}}) {
+            long t0 = System.nanoTime();
+            CliTest.Run r = run(args);
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertThat(r.exit()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(ms).as(String.join(" ", args) + ": " + ms + " ms").isLessThan(3_000);
+            assertThat(r.err()).doesNotContain("machine read bandwidth");
+        }
+    }
+
+    /** Item 17: an empty item in a token id list is an error, not skipped. */
+    @Test
+    void emptyTokenIdItemsAreErrors() throws Exception {
+        for (String ids : new String[] {"785,,374", "785,374,", ",785"}) {
+            CliTest.Run r = run("generate", "-m", hf(), "--prompt-ids", ids, "-n", "1");
+            assertThat(r.exit()).as(ids).isEqualTo(2);
+            assertThat(r.err()).as(ids).contains("is empty");
+        }
+        CliTest.Run ok = run("generate", "-m", hf(), "--prompt-ids", "785, 4226 ,374", "-n", "1", "--json");
+        assertThat(ok.exit()).as(ok.err()).isZero();
+        assertThat(CliTest.json(ok.out()).get("prompt_ids").toString()).isEqualTo("[785,4226,374]");
+    }
+
+    /** Item 17: a thread count far past the processors is capped, and the user told. */
+    @Test
+    void absurdThreadCountsAreCapped() {
+        int cap = 4 * Runtime.getRuntime().availableProcessors();
+        CliTest.Run r = run("generate", "-m", hf(), "--prompt-ids", "785", "-n", "1", "-t", "1000");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("--threads 1000 is more than").contains("using " + cap);
+    }
+
+    /** Item 17: the penalty window of a --repeat-penalty flag does not change with --temp or the model format. */
+    @Test
+    void repeatWindowDoesNotDependOnUnrelatedFlags() throws Exception {
+        String gguf = Fixtures.tiny().resolve("tiny-BF16.gguf").toString();
+        for (String model : new String[] {hf(), gguf}) {
+            for (String[] extra : new String[][] {{}, {"--temp", "0.7"}}) {
+                java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("generate", "-m", model,
+                        "--prompt-ids", "785", "-n", "1", "--json", "--repeat-penalty", "1.1", "--seed", "1"));
+                args.addAll(java.util.List.of(extra));
+                CliTest.Run r = run(args.toArray(String[]::new));
+                assertThat(r.exit()).as(r.err()).isZero();
+                assertThat(CliTest.json(r.out()).path("sampling").path("repeat_last_n").asInt()).as(args.toString()).isEqualTo(64);
+            }
+        }
+    }
 }
