@@ -41,6 +41,9 @@ final class SlotPool implements AutoCloseable {
 
     SlotPool(Engine engine, int parallel, int maxQueue) {
         this.maxQueue = maxQueue;
+        // every slot's KV cache, and a model (RoPE tables) for each slot but the first (the engine's own)
+        qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), engine.model().maxContext(),
+                parallel, parallel - 1).check();
         for (int i = 0; i < parallel; i++) {
             Qwen2Model m = i == 0 ? engine.model()
                     : new Qwen2Model(engine.model().config(), engine.model().weights(), engine.model().options(),
