@@ -14,6 +14,22 @@ public class Qwen4jException extends RuntimeException {
         super(oneLine(message), cause);
     }
 
+    private String details;
+
+    /**
+     * Adds lines that explain the error further (e.g. where to get a model); the CLI prints them after
+     * the one-line message, with their line breaks. Returns this exception.
+     */
+    public Qwen4jException withDetails(String text) {
+        this.details = text;
+        return this;
+    }
+
+    /** Lines printed after the message, or null. */
+    public String details() {
+        return details;
+    }
+
     /** The one-line contract, kept even where a piece of input reached the message unescaped. */
     private static String oneLine(String m) {
         if (m == null || (m.indexOf('\n') < 0 && m.indexOf('\r') < 0)) return m;

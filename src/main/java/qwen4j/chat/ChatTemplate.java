@@ -154,6 +154,52 @@ public final class ChatTemplate {
         return renderVariables(vars);
     }
 
+    /**
+     * Renders a conversation and tokenizes it. The template's own markers (such as {@code <|im_start|>})
+     * become special tokens; special-token text inside messages and tools stays plain text, so a message
+     * cannot forge a turn, unless {@code parseSpecialInMessages} (the behaviour of HF transformers and
+     * llama.cpp, kept as an opt-in).
+     */
+    public int[] encode(qwen4j.tokenizer.Tokenizer tokenizer, List<?> messages, List<?> tools, boolean addGenerationPrompt,
+                        boolean parseSpecialInMessages) {
+        if (parseSpecialInMessages) return tokenizer.encode(render(messages, tools, addGenerationPrompt), true);
+        qwen4j.tokenizer.LiteralSpecials literal = literalFor(tokenizer);
+        List<?> m = (List<?>) protect(PlainData.copy(messages), literal);
+        List<?> t = tools == null ? null : (List<?>) protect(PlainData.copy(tools), literal);
+        return literal.encode(render(m, t, addGenerationPrompt));
+    }
+
+    private record Literal(qwen4j.tokenizer.Tokenizer tokenizer, qwen4j.tokenizer.LiteralSpecials specials) {}
+
+    private volatile Literal literal;
+
+    private qwen4j.tokenizer.LiteralSpecials literalFor(qwen4j.tokenizer.Tokenizer tokenizer) {
+        Literal l = literal;
+        if (l == null || l.tokenizer() != tokenizer) {
+            l = new Literal(tokenizer, qwen4j.tokenizer.LiteralSpecials.of(tokenizer, source + bosToken + eosToken));
+            literal = l;
+        }
+        return l.specials();
+    }
+
+    /** Plain data with every string value (not map keys) protected. */
+    private static Object protect(Object plain, qwen4j.tokenizer.LiteralSpecials literal) {
+        return switch (plain) {
+            case String s -> literal.protect(s);
+            case Map<?, ?> map -> {
+                Map<String, Object> out = new LinkedHashMap<>();
+                for (Map.Entry<?, ?> e : map.entrySet()) out.put((String) e.getKey(), protect(e.getValue(), literal));
+                yield out;
+            }
+            case List<?> list -> {
+                List<Object> out = new java.util.ArrayList<>(list.size());
+                for (Object o : list) out.add(protect(o, literal));
+                yield out;
+            }
+            case null, default -> plain;
+        };
+    }
+
     /** Renders from an OpenAI-style JSON request body ({@code messages}, optional {@code tools}). */
     public String render(JsonNode request, boolean addGenerationPrompt) {
         Object messages = PlainData.copy(request.get("messages"));

@@ -40,6 +40,7 @@ public final class Conversation {
     private final Sampler sampler;
     private final List<Message> messages = new ArrayList<>();
     private String system;
+    private boolean parseSpecialInMessages;
     private int[] cached = new int[0];
     private long reusedTotal, prefilledTotal, generatedTotal;
     private Turn last;
@@ -52,6 +53,9 @@ public final class Conversation {
         this.sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
         this.system = system;
     }
+
+    /** Whether special-token text in messages acts as special tokens (off by default: it cannot forge turns). */
+    public void parseSpecialInMessages(boolean on) { this.parseSpecialInMessages = on; }
 
     public List<Message> messages() { return List.copyOf(messages); }
 
@@ -94,8 +98,7 @@ public final class Conversation {
     int[] promptFor(String user) {
         List<Message> turns = new ArrayList<>(messages);
         turns.add(Message.user(user));
-        String text = template.render(withSystem(turns), null, true);
-        return engine.tokenizer().encode(text, true);
+        return template.encode(engine.tokenizer(), withSystem(turns), null, true, parseSpecialInMessages);
     }
 
     /**

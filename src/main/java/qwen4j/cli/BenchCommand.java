@@ -138,6 +138,20 @@ final class BenchCommand implements Callable<Integer> {
                     + promptArg + "'");
         }
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
+        if (t >= 1) t = ModelOptions.capThreads(t, spec.commandLine().getErr());
+        if (model == null) {
+            // every option is checked before the machine is probed (~10 s of bandwidth and FMA runs)
+            SyntheticModel.shape(synthetic == null ? "0.5b" : synthetic);
+            if (!SyntheticModel.TYPES.contains(dtype.toLowerCase(Locale.ROOT))) {
+                throw new Qwen4jException("--dtype: '" + dtype + "' is not one of " + String.join(", ", SyntheticModel.TYPES));
+            }
+        } else {
+            if (!java.nio.file.Files.exists(model)) throw new Qwen4jException(model + ": no such file or folder");
+        }
+        if (model != null && quantize != null) {
+            DType q = qwen4j.format.QuantPlan.parse(quantize);
+            if (q != DType.Q8_0 && q != DType.Q4_0) throw new Qwen4jException("--quantize: on load only q8_0 or q4_0");
+        }
         int maxPrompt = promptList.stream().mapToInt(Integer::intValue).max().orElse(0);
         if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || batch < 1) {
             throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --batch >= 1");
@@ -210,7 +224,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         double sizeGb = Bench.weightBytesPerToken(weights) / 1e9;
         if (json) {
-            out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, results));
+            out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, resultDepth, results));
         } else {
             out.println("kernels: " + (running == Kernels.SIMD ? VectorSupport.describe() : "scalar") + ", " + t + " threads");
             out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
@@ -239,7 +253,8 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     static String toJson(String name, String type, double sizeGb, int threads, double machineGbS, double fmaGflops,
-                         double flopsPerToken, List<Integer> prompts, List<Bench.Result> results) throws Exception {
+                         double flopsPerToken, List<Integer> prompts, List<Integer> depths, List<Bench.Result> results)
+            throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         root.put("model", name);
@@ -257,6 +272,7 @@ final class BenchCommand implements Callable<Integer> {
         for (int i = 0; i < results.size(); i++) {
             ObjectNode o = all.addObject();
             o.put("prompt_tokens", prompts.get(i));
+            o.put("depth", depths.get(i));
             fill(o, results.get(i), machineGbS);
             o.put("pp_fma_fraction", results.get(i).ppTokensPerS() * flopsPerToken / 1e9 / fmaGflops);
         }

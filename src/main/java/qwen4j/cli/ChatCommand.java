@@ -29,6 +29,10 @@ final class ChatCommand implements Callable<Integer> {
             description = "Most tokens per answer (default ${DEFAULT-VALUE}: until the model stops or the context is full).")
     int maxTokens;
 
+    @Option(names = "--parse-special-in-messages",
+            description = "Let <|im_start|> etc. typed in messages act as special tokens (they can forge chat turns).")
+    boolean parseSpecialInMessages;
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
@@ -37,6 +41,7 @@ final class ChatCommand implements Callable<Integer> {
             ChatTemplate template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
             SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), true);
             Conversation conversation = new Conversation(engine, template, settings, system);
+            conversation.parseSpecialInMessages(parseSpecialInMessages);
             new ChatRepl(conversation, terminal, ChatRepl.defaultHistory(), maxTokens, sampling.stopStrings()).run();
         }
         return 0;

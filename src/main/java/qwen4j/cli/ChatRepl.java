@@ -37,11 +37,13 @@ final class ChatRepl {
     ChatRepl(Conversation conversation, Terminal terminal, Path historyFile, int maxTokens, List<String> stops) {
         this.conversation = conversation;
         this.terminal = terminal;
+        this.out = terminal.writer();
         LineReaderBuilder b = LineReaderBuilder.builder().terminal(terminal).appName("qwen4j");
+        historyFile = usableHistory(historyFile, out);
         if (historyFile != null) b.variable(LineReader.HISTORY_FILE, historyFile);
         this.reader = b.build();
         this.reader.setOpt(LineReader.Option.DISABLE_EVENT_EXPANSION); // "!" is ordinary text
-        this.out = terminal.writer();
+        quietHistoryErrors(historyFile, out);
         this.maxTokens = maxTokens;
         this.stops = stops;
     }
@@ -160,11 +162,68 @@ final class ChatRepl {
         }
     }
 
-    /** ~/.qwen4j_history when the home folder is writable, else none. */
+    /** Largest history file loaded: JLine reads it whole. */
+    static final long MAX_HISTORY_BYTES = 16 << 20;
+
+    /** $HOME/.qwen4j_history ($HOME as the shell has it, else the JVM's user.home); null without a home. */
     static Path defaultHistory() {
-        String home = System.getProperty("user.home");
-        if (home == null) return null;
-        Path h = Path.of(home);
-        return Files.isDirectory(h) && Files.isWritable(h) ? h.resolve(".qwen4j_history") : null;
+        return defaultHistory(System.getenv());
+    }
+
+    static Path defaultHistory(java.util.Map<String, String> env) {
+        String home = env.get("HOME");
+        if (home == null || home.isBlank()) home = System.getProperty("user.home");
+        if (home == null || home.isBlank()) return null;
+        return Path.of(home).resolve(".qwen4j_history");
+    }
+
+    /**
+     * The history file if it can be used: a regular file of sane size, or a new one created 0600 (chats
+     * are private). Otherwise one warning line and no history (an odd path such as /dev/full made JLine
+     * read forever or print a stack trace per line).
+     */
+    static Path usableHistory(Path p, PrintWriter warn) {
+        if (p == null) return null;
+        try {
+            if (Files.exists(p)) {
+                if (!Files.isRegularFile(p)) return noHistory(warn, p, "not a regular file");
+                if (!Files.isWritable(p)) return noHistory(warn, p, "not writable");
+                if (Files.size(p) > MAX_HISTORY_BYTES) return noHistory(warn, p, "larger than " + (MAX_HISTORY_BYTES >> 20) + " MiB");
+                return p;
+            }
+            Path dir = p.toAbsolutePath().getParent();
+            if (dir == null || !Files.isDirectory(dir)) return noHistory(warn, p, "its folder does not exist");
+            try {
+                Files.createFile(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException notPosix) {
+                Files.createFile(p);
+            }
+            return p;
+        } catch (java.io.IOException | RuntimeException e) {
+            return noHistory(warn, p, Qwen4jException.shown(String.valueOf(e.getMessage())));
+        }
+    }
+
+    private static Path noHistory(PrintWriter warn, Path p, String why) {
+        warn.println("[warning: chat history is not kept: " + p + ": " + why + "]");
+        warn.flush();
+        return null;
+    }
+
+    /** A history file that fails later (disk full): one warning line, not JLine's stack trace per message. */
+    private static void quietHistoryErrors(Path file, PrintWriter warn) {
+        java.util.logging.Logger jline = java.util.logging.Logger.getLogger("org.jline");
+        java.util.concurrent.atomic.AtomicBoolean warned = new java.util.concurrent.atomic.AtomicBoolean();
+        jline.setFilter(r -> {
+            String m = r.getMessage();
+            if (m == null || !m.toLowerCase(java.util.Locale.ROOT).contains("history")) return true;
+            if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue() && warned.compareAndSet(false, true)) {
+                Throwable t = r.getThrown();
+                warn.println("[warning: cannot save the chat history to " + file + (t == null ? "" : ": " + Qwen4jException.shown(String.valueOf(t.getMessage()))) + "]");
+                warn.flush();
+            }
+            return false;
+        });
     }
 }

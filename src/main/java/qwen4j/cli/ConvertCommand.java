@@ -26,15 +26,18 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, paramLabel = "OUT.gguf", required = true, description = "File to write.")
     Path output;
 
-    @Option(names = "--force", description = "Overwrite OUT.gguf if it exists.")
+    @Option(names = "--force", description = "Overwrite OUT.gguf if it exists (a regular file only).")
     boolean force;
+
+    @Option(names = "--allow-requantize", description = "Convert a model whose matrices are already quantized (compounds the error).")
+    boolean allowRequantize;
 
     @Override
     public Integer call() {
         DType type = QuantPlan.parse(quantize);
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        GgufConverter.Result r = GgufConverter.convert(model, type, output, force, new ProgressBar(err, "converting"));
+        GgufConverter.Result r = GgufConverter.convert(model, type, output, force, allowRequantize, new ProgressBar(err, "converting"));
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors, %.1f MB of %s weights in %.1f s%n",
                 output, r.tensors(), r.dataBytes() / 1e6, type, (System.nanoTime() - t0) / 1e9);
         return 0;

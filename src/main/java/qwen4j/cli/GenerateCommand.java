@@ -37,7 +37,7 @@ final class GenerateCommand implements Callable<Integer> {
 
     static final class Prompt {
         @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text.") String text;
-        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file.") Path file;
+        @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 64 MiB).") Path file;
         @Option(names = "--prompt-ids", paramLabel = "IDS", description = "Prompt as token ids: 1,2,3.") String ids;
     }
 
@@ -45,8 +45,12 @@ final class GenerateCommand implements Callable<Integer> {
             description = "Tokens to generate (default ${DEFAULT-VALUE}; -1 runs to eos or the context end).")
     int maxTokens;
 
-    @Option(names = "--no-parse-special", description = "Treat <|im_start|> etc. in the prompt as plain text.")
+    @Option(names = "--no-parse-special", description = "Treat <|im_start|> etc. in the prompt as plain text (always so for --chat message text).")
     boolean noParseSpecial;
+
+    @Option(names = "--parse-special-in-messages",
+            description = "With --chat: let <|im_start|> etc. in the prompt and --system act as special tokens (they can forge chat turns).")
+    boolean parseSpecialInMessages;
 
     @Option(names = "--json", description = "Print one JSON object instead of streaming text.")
     boolean json;
@@ -66,6 +70,10 @@ final class GenerateCommand implements Callable<Integer> {
         try (Engine engine = model.open(spec.commandLine().getErr())) {
             int[] ids;
             if (system != null && !chat) throw new Qwen4jException("--system needs --chat");
+            if (parseSpecialInMessages && !chat) throw new Qwen4jException("--parse-special-in-messages needs --chat");
+            if (parseSpecialInMessages && noParseSpecial) {
+                throw new Qwen4jException("--parse-special-in-messages and --no-parse-special contradict each other");
+            }
             if (chat) {
                 if (prompt.ids != null) throw new Qwen4jException("--chat needs a text prompt (-p or --prompt-file), not --prompt-ids");
                 String text = prompt.text != null ? prompt.text : Inputs.readText(prompt.file);
@@ -73,7 +81,8 @@ final class GenerateCommand implements Callable<Integer> {
                 java.util.List<qwen4j.chat.Message> messages = new java.util.ArrayList<>();
                 if (system != null) messages.add(qwen4j.chat.Message.system(system));
                 messages.add(qwen4j.chat.Message.user(text));
-                ids = engine.tokenizer().encode(template.render(messages, null, true), true);
+                // message text is plain text (--no-parse-special is the default here) unless asked otherwise
+                ids = template.encode(engine.tokenizer(), messages, null, true, parseSpecialInMessages);
             } else if (prompt.ids != null) {
                 ids = Inputs.parseIds(prompt.ids, "--prompt-ids");
                 Inputs.checkIds(ids, engine.vocabLimit(), "--prompt-ids");
@@ -85,7 +94,8 @@ final class GenerateCommand implements Callable<Integer> {
             SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
             Sampler sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
             Generation g = engine.generator().generate(session, ids, sampler,
-                    new Generator.Params(maxTokens, sampling.stopStrings(), null), piece -> {
+                    // stop generating once the output cannot be written (a closed pipe, a full disk)
+                    new Generator.Params(maxTokens, sampling.stopStrings(), () -> !json && out.checkError()), piece -> {
                 if (!json) {
                     out.print(piece);
                     out.flush();

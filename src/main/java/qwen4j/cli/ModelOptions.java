@@ -48,8 +48,16 @@ final class ModelOptions {
     /** Opens the model (with --quantize, a progress bar on err). */
     qwen4j.generate.Engine open(java.io.PrintWriter err) {
         qwen4j.tensor.DType q = quantizeType();
-        qwen4j.format.Progress p = q == null ? qwen4j.format.Progress.NONE : new ProgressBar(err, "quantizing to " + q);
-        return qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q, p);
+        ProgressBar bar = q == null ? null : new ProgressBar(err, "quantizing to " + q);
+        if (threads != null && threads >= 1) threads = capThreads(threads, err);
+        qwen4j.generate.Engine e = qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q,
+                bar == null ? qwen4j.format.Progress.NONE : bar);
+        if (bar != null && !bar.used()) {
+            // nothing was float: say so rather than let the user think the model is now q8_0
+            err.println("qwen4j: note: --quantize " + quantize + " does nothing: the model's matrices are already quantized");
+            err.flush();
+        }
+        return e;
     }
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_BATCH,
@@ -73,8 +81,9 @@ final class ModelOptions {
                     + "Default ${DEFAULT-VALUE}.")
     qwen4j.model.Attention.Precision attentionPrecision;
 
+    static final String NO_MODEL = "no model given: pass -m PATH (or set QWEN4J_MODEL)";
+
     static final String HOW_TO_GET_A_MODEL = """
-            no model given: pass -m PATH (or set QWEN4J_MODEL).
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
               model.safetensors (or model-0000k-of-0000n.safetensors + index) and tokenizer.json,
               e.g. https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct (git clone or huggingface-cli download),
@@ -84,11 +93,25 @@ final class ModelOptions {
         Path p = model;
         if (p == null) {
             String env = System.getenv("QWEN4J_MODEL");
-            if (env == null || env.isBlank()) throw new Qwen4jException(HOW_TO_GET_A_MODEL);
+            if (env == null || env.isBlank()) throw new Qwen4jException(NO_MODEL).withDetails(HOW_TO_GET_A_MODEL);
             p = Path.of(env);
         }
         if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");
         return p;
+    }
+
+    /** More threads than this many per processor only slow the kernels down (they contend for cores). */
+    static final int MAX_THREADS_PER_PROCESSOR = 4;
+
+    /** {@code t}, or the cap with a note on {@code err} when it is past 4 x the processors. */
+    static int capThreads(int t, java.io.PrintWriter err) {
+        int cpus = Runtime.getRuntime().availableProcessors();
+        int max = MAX_THREADS_PER_PROCESSOR * cpus;
+        if (t <= max) return t;
+        err.println("qwen4j: note: --threads " + t + " is more than " + MAX_THREADS_PER_PROCESSOR + " x the " + cpus
+                + " processors; using " + max);
+        err.flush();
+        return max;
     }
 
     Options options() {

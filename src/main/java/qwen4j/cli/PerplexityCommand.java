@@ -27,7 +27,7 @@ final class PerplexityCommand implements Callable<Integer> {
     Input input;
 
     static final class Input {
-        @Option(names = {"-f", "--file"}, paramLabel = "TEXT_FILE", description = "UTF-8 text to score.") Path file;
+        @Option(names = {"-f", "--file"}, paramLabel = "TEXT_FILE", description = "UTF-8 text to score (- for standard input; at most 64 MiB).") Path file;
         @Option(names = "--ids", paramLabel = "IDS", description = "Token ids to score: 1,2,3.") String ids;
     }
 
@@ -60,9 +60,14 @@ final class PerplexityCommand implements Callable<Integer> {
                 out.println(toJson(r));
             } else {
                 for (Scoring.Position p : r.positions()) {
-                    if (p.nextId() < 0) continue;
-                    out.printf("%5d  next %-7d logprob %9.4f  %s%n", p.index(), p.nextId(), p.logprob(),
+                    // the last position predicts past the input: no next token, only its top logits
+                    if (p.nextId() < 0) out.printf("%5d  next (end of input)%n", p.index());
+                    else out.printf("%5d  next %-7d logprob %9.4f  %s%n", p.index(), p.nextId(), p.logprob(),
                             Tokens.quoted(engine.tokenizer(), p.nextId()));
+                    for (int k = 0; k < p.topIds().length; k++) {
+                        out.printf("         top %-2d %-7d logit %9.4f  %s%n", k + 1, p.topIds()[k], p.topLogits()[k],
+                                Tokens.quoted(engine.tokenizer(), p.topIds()[k]));
+                    }
                 }
                 out.printf("perplexity %.4f over %d predictions%n", r.perplexity(), ids.length - 1);
             }

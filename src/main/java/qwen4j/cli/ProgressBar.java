@@ -16,6 +16,11 @@ final class ProgressBar implements Progress {
         this.label = label;
     }
 
+    /** Whether anything was reported. */
+    synchronized boolean used() {
+        return shown >= 0;
+    }
+
     @Override
     public synchronized void update(long done, long total) {
         int pct = total <= 0 ? 100 : (int) Math.min(100, done * 100 / total);

@@ -48,13 +48,14 @@ final class SamplingOptions {
         if (topK != null) s = s.withTopK(topK);
         if (topP != null) s = s.withTopP(topP);
         if (minP != null) s = s.withMinP(minP);
-        if (repeatPenalty != null) {
-            s = s.withRepeatPenalty(repeatPenalty);
-            if (repeatLastN == null && s.repeatLastN() == 0) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
-        }
-        if (repeatLastN != null) s = s.withRepeatLastN(repeatLastN);
+        if (repeatPenalty != null) s = s.withRepeatPenalty(repeatPenalty);
         if (presencePenalty != null) s = s.withPresencePenalty(presencePenalty);
         if (frequencyPenalty != null) s = s.withFrequencyPenalty(frequencyPenalty);
+        // a penalty given as a flag looks back 64 tokens, whatever the base (greedy, generation_config
+        // with its whole-context window, llama.cpp's): --temp must not change the window
+        boolean penaltyFlag = repeatPenalty != null || presencePenalty != null || frequencyPenalty != null;
+        if (repeatLastN != null) s = s.withRepeatLastN(repeatLastN);
+        else if (penaltyFlag) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
         s = s.withSeed(seed != null ? seed : System.nanoTime() ^ 0x5DEECE66DL);
         return s.validate();
     }

@@ -48,17 +48,32 @@ final class ServeCommand implements Callable<Integer> {
             description = "Most tokens one request may generate; a larger max_tokens gets 400 (default ${DEFAULT-VALUE}).")
     int maxTokens;
 
+    @Option(names = "--write-timeout", paramLabel = "SECONDS", defaultValue = "30",
+            description = "A client that reads nothing for this long is cut off and its request cancelled (default ${DEFAULT-VALUE}).")
+    long writeTimeout;
+
     @Option(names = "--model-id", paramLabel = "ID",
             description = "Model id listed by /v1/models (default: the model folder's or file's name).")
     String modelId;
 
+    @Option(names = "--parse-special-in-messages",
+            description = "Let <|im_start|> etc. in chat message text act as special tokens (clients can then forge chat turns).")
+    boolean parseSpecialInMessages;
+
     @Override
     public Integer call() throws Exception {
         String key = apiKey != null ? apiKey : System.getenv("QWEN4J_API_KEY");
+        // "--api-key $UNSET" or QWEN4J_API_KEY="" must not quietly serve without a key
+        if (apiKey != null && apiKey.isBlank()) throw new Qwen4jException("--api-key is empty (an unset variable?): give a key, or leave the option out");
+        if (apiKey == null && key != null && key.isBlank()) {
+            throw new Qwen4jException("QWEN4J_API_KEY is set but empty: set a key, or unset it to serve without one");
+        }
+        if (writeTimeout < 1) throw new Qwen4jException("--write-timeout must be at least 1 second, got " + writeTimeout);
         java.nio.file.Path path = model.modelPath();
         String id = modelId != null ? modelId : idFor(path);
         if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
-        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens);
+        OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens)
+                .withParseSpecialInMessages(parseSpecialInMessages).withWriteTimeoutMillis(writeTimeout * 1000L);
         try (Engine engine = model.open(new java.io.PrintWriter(System.err, true))) {
             OpenAiServer server;
             try {
@@ -75,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
             var err = spec.commandLine().getErr();
             err.printf("qwen4j: serving %s on http://%s:%d/v1 (%d slot%s of %d tokens, queue %d%s)%n", id, host,
                     server.port(), parallel, parallel == 1 ? "" : "s", engine.model().maxContext(), queue,
-                    key == null ? "" : ", API key required");
+                    key == null ? "; no API key: anyone who can connect may use it" : "; API key required on /v1");
             err.flush();
             stopped.await();
         }

@@ -27,7 +27,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to tokenize.")
     String text;
 
-    @Option(names = "--file", paramLabel = "FILE", description = "Read the text from a UTF-8 file.")
+    @Option(names = "--file", paramLabel = "FILE", description = "Read the text from a UTF-8 file (- for standard input; at most 64 MiB).")
     Path file;
 
     @Option(names = "--no-parse-special", description = "Treat <|im_start|> etc. as plain text.")

@@ -30,11 +30,17 @@ public final class GgufConverter {
     public record Result(Path out, int tensors, long dataBytes) {}
 
     public static Result convert(Path source, DType target, Path out, boolean force, Progress progress) {
+        return convert(source, target, out, force, false, progress);
+    }
+
+    /**
+     * As above; a source whose matrices are already quantized is refused unless {@code allowRequantize}
+     * (as llama-quantize does: quantizing twice compounds the errors).
+     */
+    public static Result convert(Path source, DType target, Path out, boolean force, boolean allowRequantize, Progress progress) {
         if (!Requantize.canWrite(target)) throw new Qwen4jException("cannot write tensors of type " + target);
-        if (!force && Files.exists(out)) throw new Qwen4jException(out + " already exists (use --force to overwrite)");
         if (!Files.exists(source)) throw new Qwen4jException(source + ": no such file or folder");
-        Path outDir = out.toAbsolutePath().getParent();
-        if (outDir == null || !Files.isDirectory(outDir)) throw new Qwen4jException(outDir + ": no such folder");
+        GgufWriter.checkTarget(out, force); // before the work: -o naming a folder, an existing file without --force
         try (Arena arena = Arena.ofShared()) {
             GgufWriter w = new GgufWriter();
             Qwen2Config cfg;
@@ -53,6 +59,15 @@ public final class GgufConverter {
             } else {
                 GgufFile gguf = GgufFile.open(source, arena);
                 GgufConfig.checkArchitecture(gguf.metadata(), gguf.name());
+                if (!allowRequantize) {
+                    for (GgufFile.TensorInfo ti : gguf.tensorInfos()) {
+                        DType t = ti.type();
+                        if (t != DType.F32 && t != DType.F16 && t != DType.BF16) {
+                            throw new Qwen4jException(source + " is already quantized (" + ti.name() + " is " + t
+                                    + "): converting it again compounds the error; convert the float model, or pass --allow-requantize");
+                        }
+                    }
+                }
                 Tensor embd = gguf.tensor(ModelLoader.GGUF.embed());
                 cfg = GgufConfig.parse(gguf.metadata(), gguf.name(), Math.toIntExact(embd.shape()[0]),
                         gguf.find(ModelLoader.GGUF.output()).isPresent());

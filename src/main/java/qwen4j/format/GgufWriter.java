@@ -134,35 +134,54 @@ public final class GgufWriter {
     public void write(Path out, boolean overwrite, LongConsumer progress) {
         Path abs = out.toAbsolutePath();
         Path dir = abs.getParent();
-        if (!overwrite && Files.exists(abs)) {
-            throw new Qwen4jException(out + " already exists (use --force to overwrite)");
-        }
-        Path tmp;
+        checkTarget(out, overwrite);
+        removeStalePartials(abs);
+        // ".NAME.PID.partial": the next run can tell a dead conversion's leftover from a live one's file
+        Path tmp = dir.resolve("." + abs.getFileName() + "." + ProcessHandle.current().pid() + ".partial");
         try {
-            tmp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".partial");
+            Files.deleteIfExists(tmp);
+            // created like any new file, so its mode follows the umask (createTempFile made it 0600)
+            Files.newByteChannel(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE).close();
         } catch (IOException e) {
             throw new Qwen4jException("cannot create a file in " + dir + ": " + e.getMessage(), e);
         }
+        // Ctrl-C or a TERM signal while writing: the partial file goes too
+        Thread cleanup = new Thread(() -> {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // best effort at exit
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(cleanup);
         boolean done = false;
         try {
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 writeTo(ch, progress);
                 ch.force(true);
             }
-            try {
-                if (overwrite) {
+            if (overwrite) {
+                checkTarget(out, true); // still a regular file (or nothing) after the conversion
+                try {
                     Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } else {
-                    // the link fails if the name appeared meanwhile; the rename is atomic either way
-                    Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE);
+                } catch (AtomicMoveNotSupportedException e) {
+                    Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
                 }
-            } catch (AtomicMoveNotSupportedException e) {
-                if (overwrite) Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-                else Files.move(tmp, abs);
+            } else {
+                // a hard link fails if the name appeared meanwhile (a rename would silently replace it)
+                try {
+                    Files.createLink(abs, tmp);
+                    Files.delete(tmp);
+                } catch (UnsupportedOperationException | java.nio.file.FileSystemException e) {
+                    if (e instanceof FileAlreadyExistsException f) throw f;
+                    // a file system without hard links: a last check, then the rename
+                    if (Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) throw new FileAlreadyExistsException(abs.toString());
+                    Files.move(tmp, abs);
+                }
             }
             done = true;
         } catch (FileAlreadyExistsException e) {
-            throw new Qwen4jException(out + " already exists (use --force to overwrite)", e);
+            throw new Qwen4jException(out + " appeared while converting (use --force to overwrite)", e);
         } catch (IOException e) {
             throw new Qwen4jException("cannot write " + out + ": " + e.getMessage(), e);
         } finally {
@@ -173,6 +192,51 @@ public final class GgufWriter {
                     // best effort
                 }
             }
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException exiting) {
+                // the JVM is exiting: the hook runs
+            }
+        }
+    }
+
+    /**
+     * The output name must be free, or (with overwrite) a regular file: never a folder, a link or a
+     * device, which --force would otherwise replace.
+     */
+    public static void checkTarget(Path out, boolean overwrite) {
+        Path abs = out.toAbsolutePath();
+        Path dir = abs.getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new Qwen4jException(dir + ": no such folder");
+        if (Files.isDirectory(abs)) throw new Qwen4jException(out + " is a folder: give the output file's name");
+        if (!Files.exists(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) return;
+        if (!overwrite) throw new Qwen4jException(out + " already exists (use --force to overwrite)");
+        if (!Files.isRegularFile(abs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new Qwen4jException(out + " is not a regular file: --force replaces regular files only");
+        }
+    }
+
+    /** Deletes ".NAME.PID.partial" files left by conversions whose process is gone (killed, crashed). */
+    private static void removeStalePartials(Path abs) {
+        String prefix = "." + abs.getFileName() + ".";
+        try (var files = Files.newDirectoryStream(abs.getParent(), f -> {
+            String n = f.getFileName().toString();
+            return n.startsWith(prefix) && n.endsWith(".partial");
+        })) {
+            for (Path f : files) {
+                String mid = f.getFileName().toString().substring(prefix.length());
+                mid = mid.substring(0, mid.length() - ".partial".length());
+                long pid;
+                try {
+                    pid = Long.parseLong(mid);
+                } catch (NumberFormatException e) {
+                    continue; // not ours
+                }
+                if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) continue;
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // leftovers are tidied on a best-effort basis
         }
     }
 

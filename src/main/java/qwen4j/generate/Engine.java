@@ -48,6 +48,8 @@ public final class Engine implements AutoCloseable {
                     ? Tokenizer.fromHfFolder(files.hfFolder().orElseThrow())
                     : Tokenizer.fromGgufMetadata(files.ggufMetadata(), path.getFileName().toString());
             int maxCtx = Math.min(ctx, files.config().maxPositionEmbeddings());
+            // what the context will cost, before anything of it is allocated (a session and the RoPE tables)
+            qwen4j.model.MemoryPlan.of(files.config(), options, maxCtx, 1, 1).check();
             Qwen2Model model = new Qwen2Model(files.config(), files.weights(), options, maxCtx);
             return new Engine(files, tokenizer, model, System.nanoTime() - t0);
         } catch (RuntimeException e) {

@@ -53,6 +53,7 @@ public final class Scoring {
     /** Ids of the k largest logits, largest first (ties: smaller id first). */
     public static int[] topK(float[] logits, int limit, int k) {
         k = Math.min(k, limit);
+        if (k <= 0) return new int[0]; // k = 0 (perplexity's default --top) asks for none
         int[] best = new int[k];
         int size = 0;
         for (int i = 0; i < limit; i++) {

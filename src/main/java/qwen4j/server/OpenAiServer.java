@@ -17,6 +17,10 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.logging.Level;
@@ -41,6 +45,31 @@ import qwen4j.tokenizer.Tokenizer;
 public final class OpenAiServer implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(OpenAiServer.class.getName());
 
+    static {
+        // one line per event on stderr: clients decide what gets logged, so no multi-line records
+        // (java.util.logging's default format takes two lines, a stack trace thirty)
+        LOG.setUseParentHandlers(false);
+        java.util.logging.Handler h = new java.util.logging.StreamHandler(System.err, new java.util.logging.Formatter() {
+            @Override
+            public String format(java.util.logging.LogRecord r) {
+                return "qwen4j serve: " + java.time.Instant.ofEpochMilli(r.getMillis()) + " " + r.getLevel() + " "
+                        + Qwen4jException.shown(r.getMessage(), 1000) + System.lineSeparator();
+            }
+        }) {
+            @Override
+            public synchronized void publish(java.util.logging.LogRecord r) {
+                super.publish(r);
+                flush();
+            }
+        };
+        LOG.addHandler(h);
+    }
+
+    /** Bytes of events a streaming request may have waiting for its client; past it the client is cut off. */
+    static final int MAX_PENDING_BYTES = 1 << 20;
+    /** How often a non-streaming request looks whether its client has hung up. */
+    private static final long HANGUP_POLL_NANOS = 100_000_000L;
+
     /**
      * Seconds a client has to send its whole request, headers and body; a slower or silent
      * connection is closed, so slow clients cannot hold connections forever. The JDK server reads
@@ -60,21 +89,31 @@ public final class OpenAiServer implements AutoCloseable {
     /**
      * @param host         address to bind (127.0.0.1 by default)
      * @param port         0 = an ephemeral port
-     * @param apiKey       nullable; when set every /v1 request needs {@code Authorization: Bearer KEY}
+     * @param apiKey       nullable; when set every /v1 request needs {@code Authorization: Bearer KEY} (empty: an error)
      * @param parallel     generation slots (each its own KV cache)
      * @param maxQueue     requests that may wait for a slot; more get 429
      * @param maxBodyBytes largest request body; more get 413
      * @param modelId      the id /v1/models lists
      * @param maxTokens    the most tokens one request may generate (max_tokens above it: 400)
+     * @param parseSpecialInMessages whether special-token text in chat messages acts as special tokens
+     *                     (off: a client cannot forge turns with {@code <|im_start|>} in its content)
+     * @param writeTimeoutMillis how long a write to a client may make no progress before the request is
+     *                     cancelled and its connection closed
      */
     public record Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes,
-                         String modelId, int maxTokens) {
+                         String modelId, int maxTokens, boolean parseSpecialInMessages, long writeTimeoutMillis) {
         public static final int DEFAULT_MAX_BODY = 1 << 20;
         /** Qwen2.5's context is 32768 tokens; the KV cache (--ctx) usually bounds a request first. */
         public static final int DEFAULT_MAX_TOKENS = 32768;
+        public static final long DEFAULT_WRITE_TIMEOUT_MILLIS = 30_000;
 
         public Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes, String modelId) {
             this(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, DEFAULT_MAX_TOKENS);
+        }
+
+        public Config(String host, int port, String apiKey, int parallel, int maxQueue, int maxBodyBytes, String modelId,
+                      int maxTokens) {
+            this(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, maxTokens, false, DEFAULT_WRITE_TIMEOUT_MILLIS);
         }
 
         public Config {
@@ -83,7 +122,19 @@ public final class OpenAiServer implements AutoCloseable {
             if (maxQueue < 0) throw new Qwen4jException("--queue must be 0 or more, got " + maxQueue);
             if (maxBodyBytes < 1) throw new Qwen4jException("--max-body must be at least 1, got " + maxBodyBytes);
             if (port < 0 || port > 65535) throw new Qwen4jException("--port must be in 0..65535, got " + port);
-            if (apiKey != null && apiKey.isEmpty()) apiKey = null;
+            if (writeTimeoutMillis < 1) throw new Qwen4jException("--write-timeout must be positive, got " + writeTimeoutMillis + " ms");
+            // an empty key used to turn authentication off while the banner said it was on
+            if (apiKey != null && apiKey.isBlank()) {
+                throw new Qwen4jException("the API key is empty: give a non-empty --api-key (or QWEN4J_API_KEY), or neither to serve without one");
+            }
+        }
+
+        public Config withParseSpecialInMessages(boolean on) {
+            return new Config(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, maxTokens, on, writeTimeoutMillis);
+        }
+
+        public Config withWriteTimeoutMillis(long millis) {
+            return new Config(host, port, apiKey, parallel, maxQueue, maxBodyBytes, modelId, maxTokens, parseSpecialInMessages, millis);
         }
     }
 
@@ -103,6 +154,11 @@ public final class OpenAiServer implements AutoCloseable {
     private final ObjectMapper json = RequestParser.mapper();
     private final RequestParser requests;
     private final AtomicLong ids = new AtomicLong();
+    /** Requests cancelled because their client hung up, and because it stopped reading (/health). */
+    private final AtomicLong cancelledGone = new AtomicLong(), cancelledSlow = new AtomicLong();
+    /** Answers being written, for the write-deadline watchdog. */
+    private final Set<Response> active = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService watchdog;
     private final long created = System.currentTimeMillis() / 1000;
 
     private OpenAiServer(Engine engine, Config config) throws IOException {
@@ -118,13 +174,30 @@ public final class OpenAiServer implements AutoCloseable {
         this.defaults = SamplerSettings.forModel(engine.files());
         this.pool = new SlotPool(engine, config.parallel(), config.maxQueue());
         this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
-                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes());
+                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes(),
+                config.parseSpecialInMessages());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         this.generation = Executors.newFixedThreadPool(config.parallel(),
                 Thread.ofPlatform().name("qwen4j-generate-", 0).daemon(true).factory());
         http.setExecutor(executor);
         http.createContext("/", this::handle);
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("qwen4j-write-watchdog").daemon(true).factory());
+        long tick = Math.max(10, Math.min(1000, config.writeTimeoutMillis() / 4));
+        watchdog.scheduleWithFixedDelay(this::checkWrites, tick, tick, TimeUnit.MILLISECONDS);
+        if (ClientSocket.UNAVAILABLE != null) {
+            LOG.warning("client hang-ups are noticed only when writing (add --add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED): "
+                    + ClientSocket.UNAVAILABLE);
+        }
+    }
+
+    /** Cuts off clients whose pending write has made no progress for the write timeout. */
+    private void checkWrites() {
+        long now = System.nanoTime(), limit = config.writeTimeoutMillis() * 1_000_000L;
+        for (Response r : active) {
+            long since = r.writingSince;
+            if (since != 0 && now - since > limit) r.abort("read nothing for " + config.writeTimeoutMillis() + " ms");
+        }
     }
 
     /** Binds and starts serving; {@link #close()} stops. */
@@ -141,6 +214,7 @@ public final class OpenAiServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
+        watchdog.shutdownNow();
         executor.shutdownNow();
         generation.shutdownNow();
         try {
@@ -155,19 +229,36 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) {
         Response r = new Response(ex);
+        active.add(r);
         try {
             route(ex, r);
         } catch (ApiError e) {
             r.error(e);
+        } catch (SlotPool.ClientGone e) {
+            // nobody to answer; counted and logged where it was noticed
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             r.error(new ApiError(503, "server_error", "the server is shutting down", null, "unavailable"));
+        } catch (IOException e) {
+            // the client hung up or timed out: one line, never a stack trace (clients could fill the log)
+            r.gone = true;
+            LOG.info(describe(ex) + ": connection lost: " + e);
         } catch (Throwable e) {
-            if (!r.gone) LOG.log(Level.WARNING, "request failed: " + ex.getRequestMethod() + " " + ex.getRequestURI(), e);
+            if (!r.gone) {
+                StackTraceElement[] at = e.getStackTrace();
+                LOG.warning(describe(ex) + ": internal error " + e + (at.length > 0 ? " at " + at[0] : ""));
+                LOG.log(Level.FINE, "internal error", e);
+            }
             r.error(new ApiError(500, "server_error", "internal error (" + e.getClass().getSimpleName() + ")", null, null));
         } finally {
+            active.remove(r);
             ex.close();
         }
+    }
+
+    /** "POST /v1/completions from 127.0.0.1:5555", for log lines. */
+    private static String describe(HttpExchange ex) {
+        return ex.getRequestMethod() + " " + Qwen4jException.shown(ex.getRequestURI().getRawPath()) + " from " + ex.getRemoteAddress();
     }
 
     private void route(HttpExchange ex, Response r) throws Exception {
@@ -183,6 +274,8 @@ public final class OpenAiServer implements AutoCloseable {
                 h.put("slots_idle", pool.idle());
                 h.put("queued", pool.waiting());
                 h.put("queue_limit", pool.maxQueue());
+                h.put("cancelled_client_gone", cancelledGone.get());
+                h.put("cancelled_slow_client", cancelledSlow.get());
                 r.json(200, h);
             }
             case "/v1/models" -> {
@@ -196,12 +289,12 @@ public final class OpenAiServer implements AutoCloseable {
             case "/v1/chat/completions" -> {
                 requireMethod(method, "POST");
                 authorize(ex);
-                run(requests.parse(path, readBody(ex)), r);
+                run(requests.parse(path, readBody(ex, r)), r);
             }
             case "/v1/completions" -> {
                 requireMethod(method, "POST");
                 authorize(ex);
-                run(requests.parse(path, readBody(ex)), r);
+                run(requests.parse(path, readBody(ex, r)), r);
             }
             default -> {
                 if (path.startsWith("/v1/models/")) {
@@ -252,28 +345,60 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    /** The body's bytes, at most the limit (413 past it: the rest is not read). */
-    private byte[] readBody(HttpExchange ex) throws IOException {
+    /** The body's bytes, at most the limit (413 past it: the rest is not read); 400 for a malformed chunked body. */
+    private byte[] readBody(HttpExchange ex, Response r) throws IOException {
         int limit = config.maxBodyBytes();
         String cl = ex.getRequestHeaders().getFirst("Content-Length");
         if (cl != null) {
             try {
-                if (Long.parseLong(cl.strip()) > limit) throw RequestParser.tooLarge(limit);
+                if (Long.parseLong(cl.strip()) > limit) {
+                    r.stopReading();
+                    throw RequestParser.tooLarge(limit);
+                }
             } catch (NumberFormatException ignored) {
                 // the body is read and counted below
             }
         }
-        try (InputStream in = ex.getRequestBody()) {
-            return in.readNBytes(limit + 1);
+        InputStream in = ex.getRequestBody();
+        byte[] body;
+        try {
+            body = in.readNBytes(limit + 1);
+        } catch (IOException e) {
+            if (!r.channelOpen()) throw e; // the client hung up mid-body: nobody to answer
+            // A bad chunk: answer 400 now, and read no further (the JDK would try to drain the rest of
+            // the body, waiting for bytes that never come until the request-read limit)
+            r.stopReading();
+            boolean trailer = "invalid chunk end".equals(e.getMessage()) && endOfBody(in);
+            LOG.info(describe(ex) + ": bad request body: " + e.getMessage());
+            throw ApiError.invalid(trailer
+                    ? "chunked trailers are not supported: end the chunked body with 0 and an empty line"
+                    : "the request body could not be read: " + Qwen4jException.shown(e.getMessage()), null, "bad_body");
+        }
+        if (body.length > limit) {
+            r.stopReading();
+            throw RequestParser.tooLarge(limit);
+        }
+        in.close();
+        return body;
+    }
+
+    /** After a chunked-body error: whether the last (empty) chunk had been read, so what followed was a trailer. */
+    private static boolean endOfBody(InputStream in) {
+        try {
+            return in.read() == -1;
+        } catch (IOException e) {
+            return false;
         }
     }
 
     // ------------------------------------------------------------------ generation
 
     private void run(Job job, Response r) throws InterruptedException, IOException {
-        SlotPool.Slot slot = pool.acquire(job.prompt());
+        SlotPool.Slot slot = pool.acquire(job.prompt(), r::cancelled);
         int lease = slot.lease;
         try {
+            // a request that waited in the queue for a client that has gone is not run
+            if (r.cancelledNow()) return;
             if (job.stream()) stream(job, slot, r);
             else complete(job, slot, r);
         } finally {
@@ -298,7 +423,7 @@ public final class OpenAiServer implements AutoCloseable {
         Generation g;
         try {
             g = onGenerationThread(() -> slot.generator.generate(session, suffix, sampler,
-                    new Generator.Params(budget, job.stop(), () -> r.gone, logprobs), onText));
+                    new Generator.Params(budget, job.stop(), r::cancelled, logprobs), onText), r);
         } catch (RuntimeException e) {
             session.truncate(0);
             throw e;
@@ -310,10 +435,21 @@ public final class OpenAiServer implements AutoCloseable {
         return new Outcome(g, common);
     }
 
-    /** Runs {@code work} on a generation thread and waits for it; its exceptions come out unwrapped. */
-    private <T> T onGenerationThread(java.util.concurrent.Callable<T> work) {
-        java.util.concurrent.Future<T> f = generation.submit(work);
+    /**
+     * Runs {@code work} on a generation thread and waits for it; its exceptions come out unwrapped. For a
+     * stream, this (the request's) thread meanwhile writes the events the generation queues, so
+     * generation never waits on a client's socket.
+     */
+    private <T> T onGenerationThread(java.util.concurrent.Callable<T> work, Response r) {
+        Future<T> f = generation.submit(() -> {
+            try {
+                return work.call();
+            } finally {
+                r.wake();
+            }
+        });
         try {
+            if (r.streaming()) r.pump(f);
             return f.get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) throw re;
@@ -461,6 +597,7 @@ public final class OpenAiServer implements AutoCloseable {
             r.event(u);
         }
         r.done();
+        r.flush();
     }
 
     private ObjectNode chunk(Job job, String id) {
@@ -543,23 +680,130 @@ public final class OpenAiServer implements AutoCloseable {
 
     // ------------------------------------------------------------------ responses
 
-    /** Writes one exchange's answer; notes when the client has gone (a write failed). */
+    /**
+     * Writes one exchange's answer; notes when the client has gone (a write failed, the connection closed).
+     * A stream's events are queued by the generation thread (bounded, never blocking) and written by the
+     * request's own thread; every write is watched, and one that makes no progress for the write timeout
+     * gets the request cancelled and the connection closed ({@link #checkWrites}).
+     */
     private final class Response {
         private final HttpExchange ex;
+        private final java.nio.channels.SocketChannel channel;
         private OutputStream events;
         private boolean started;
         volatile boolean gone;
+        /** When the write in progress began (System.nanoTime), 0 when none. */
+        volatile long writingSince;
+        private volatile Thread writer;
+        private boolean aborted;
+        private final java.util.ArrayDeque<byte[]> pending = new java.util.ArrayDeque<>();
+        private long pendingBytes;
+        /** Close the connection after this answer (the request was not read whole, or data followed it). */
+        private boolean closeAfter;
+        private final boolean[] pipelined = new boolean[1];
+        private long lastPoll;
 
-        Response(HttpExchange ex) { this.ex = ex; }
+        Response(HttpExchange ex) {
+            this.ex = ex;
+            this.channel = ClientSocket.of(ex);
+        }
+
+        boolean streaming() { return events != null; }
+
+        boolean channelOpen() { return channel == null || channel.isOpen(); }
+
+        /** Whether the request should stop: its client hung up (looked at now and then) or was cut off. */
+        boolean cancelled() {
+            if (gone) return true;
+            long now = System.nanoTime();
+            if (now - lastPoll < HANGUP_POLL_NANOS) return false;
+            lastPoll = now;
+            return cancelledNow();
+        }
+
+        /** As {@link #cancelled()}, looking at the connection now. Only while no other thread uses it. */
+        boolean cancelledNow() {
+            if (gone) return true;
+            if (streaming()) return false; // a stream's writes notice a hang-up
+            if (ClientSocket.closed(channel, pipelined)) {
+                gone = true;
+                cancelledGone.incrementAndGet();
+                LOG.info(describe(ex) + ": client hung up: request cancelled");
+                return true;
+            }
+            if (pipelined[0]) closeAfter = true;
+            return false;
+        }
+
+        /** No more of the request is read: the connection closes after the answer. */
+        void stopReading() {
+            closeAfter = true;
+            if (channel == null) return;
+            try {
+                channel.shutdownInput();
+            } catch (IOException | RuntimeException ignored) {
+                // already closed: nothing left to read anyway
+            }
+        }
+
+        /** Cuts the client off: cancels the request and closes the connection (a stalled write then fails). */
+        void abort(String why) {
+            synchronized (this) {
+                if (aborted) return;
+                aborted = true;
+                gone = true;
+                pending.clear();
+                pendingBytes = 0;
+                notifyAll();
+            }
+            cancelledSlow.incrementAndGet();
+            LOG.info(describe(ex) + ": client " + why + ": request cancelled, connection closed");
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // closed either way
+                }
+            } else {
+                Thread w = writer;
+                if (w != null) w.interrupt(); // closes the channel under a blocked write
+            }
+        }
+
+        private interface Write {
+            void run() throws IOException;
+        }
+
+        /** Runs a write under the watchdog's eye. */
+        private void timed(Write w) throws IOException {
+            writer = Thread.currentThread();
+            writingSince = Math.max(1, System.nanoTime());
+            try {
+                w.run();
+            } finally {
+                writingSince = 0;
+                writer = null;
+                synchronized (this) {
+                    if (aborted) Thread.interrupted(); // the watchdog's interrupt, if it sent one, ends here
+                }
+            }
+        }
+
+        private void headers() {
+            if (closeAfter) ex.getResponseHeaders().set("Connection", "close");
+        }
 
         void json(int status, JsonNode body) throws IOException {
             byte[] b = json.writeValueAsBytes(body);
             ex.getResponseHeaders().set("Content-Type", "application/json");
+            headers();
             started = true;
-            ex.sendResponseHeaders(status, b.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(b);
-            }
+            timed(() -> {
+                ex.sendResponseHeaders(status, b.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(b);
+                }
+            });
         }
 
         void error(ApiError e) {
@@ -573,11 +817,13 @@ public final class OpenAiServer implements AutoCloseable {
             try {
                 if (events != null) {
                     event(body);
+                    flush();
                     return;
                 }
                 if (started) return;
                 if (e.status == 405) ex.getResponseHeaders().set("Allow", allowFor(ex.getRequestURI().getPath()));
                 if (e.status == 401) ex.getResponseHeaders().set("WWW-Authenticate", "Bearer");
+                if (e.status == 429) ex.getResponseHeaders().set("Retry-After", "1");
                 json(e.status, body);
             } catch (IOException io) {
                 gone = true;
@@ -591,39 +837,74 @@ public final class OpenAiServer implements AutoCloseable {
         void startEvents() throws IOException {
             ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
             ex.getResponseHeaders().set("Cache-Control", "no-cache");
+            headers();
             started = true;
-            ex.sendResponseHeaders(200, 0);
+            timed(() -> ex.sendResponseHeaders(200, 0));
             events = ex.getResponseBody();
         }
 
+        /** Queues one event (any thread; never blocks). */
         void event(JsonNode data) {
             try {
-                write("data: " + json.writeValueAsString(data) + "\n\n");
+                queue(("data: " + json.writeValueAsString(data) + "\n\n").getBytes(StandardCharsets.UTF_8));
             } catch (IOException e) {
-                gone = true;
+                throw new java.io.UncheckedIOException(e);
             }
         }
 
         void done() {
-            write0("data: [DONE]\n\n");
+            queue("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
         }
 
-        private void write0(String s) {
-            try {
-                write(s);
-            } catch (IOException e) {
-                gone = true;
+        private void queue(byte[] b) {
+            boolean full;
+            synchronized (this) {
+                if (gone) return;
+                full = pendingBytes + b.length > MAX_PENDING_BYTES;
+                if (!full) {
+                    pending.add(b);
+                    pendingBytes += b.length;
+                    notifyAll();
+                }
+            }
+            if (full) abort("is not reading (" + (MAX_PENDING_BYTES >> 10) + " KiB waiting)");
+        }
+
+        synchronized void wake() {
+            notifyAll();
+        }
+
+        /** Writes queued events until {@code work} is done and none are left (the request's own thread). */
+        void pump(Future<?> work) throws InterruptedException {
+            while (true) {
+                byte[] batch;
+                synchronized (this) {
+                    while (pending.isEmpty() && (work != null && !work.isDone())) wait(1000);
+                    if (pending.isEmpty()) return;
+                    java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream((int) pendingBytes);
+                    for (byte[] b : pending) all.writeBytes(b);
+                    pending.clear();
+                    pendingBytes = 0;
+                    batch = all.toByteArray();
+                }
+                if (gone) continue;
+                try {
+                    timed(() -> {
+                        events.write(batch);
+                        events.flush();
+                    });
+                } catch (IOException e) {
+                    gone = true;
+                }
             }
         }
 
-        private void write(String s) throws IOException {
-            if (gone) return;
+        /** Writes whatever is queued. */
+        void flush() {
             try {
-                events.write(s.getBytes(StandardCharsets.UTF_8));
-                events.flush();
-            } catch (IOException e) {
-                gone = true;
-                throw e;
+                pump(null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }

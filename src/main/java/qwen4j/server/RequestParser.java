@@ -30,6 +30,7 @@ final class RequestParser {
     private final int contextLength;
     private final int maxTokensPerRequest;
     private final int maxBodyBytes;
+    private final boolean parseSpecialInMessages;
 
     /**
      * @param template            nullable: chat requests then fail with {@code templateProblem}
@@ -38,6 +39,15 @@ final class RequestParser {
      */
     RequestParser(ObjectMapper json, ChatTemplate template, String templateProblem, Tokenizer tokenizer, int vocabLimit,
                   SamplerSettings defaults, String modelId, int contextLength, int maxTokensPerRequest, int maxBodyBytes) {
+        this(json, template, templateProblem, tokenizer, vocabLimit, defaults, modelId, contextLength, maxTokensPerRequest,
+                maxBodyBytes, false);
+    }
+
+    /** @param parseSpecialInMessages whether special-token text in message content acts as special tokens */
+    RequestParser(ObjectMapper json, ChatTemplate template, String templateProblem, Tokenizer tokenizer, int vocabLimit,
+                  SamplerSettings defaults, String modelId, int contextLength, int maxTokensPerRequest, int maxBodyBytes,
+                  boolean parseSpecialInMessages) {
+        this.parseSpecialInMessages = parseSpecialInMessages;
         this.json = json;
         this.template = template;
         this.templateProblem = templateProblem;
@@ -107,7 +117,7 @@ final class RequestParser {
         if (p >= contextLength) {
             throw ApiError.invalid("this model's context is " + contextLength + " tokens, but the prompt has " + p
                     + " tokens (no room to generate); shorten the prompt or start the server with a larger --ctx",
-                    "messages", "context_length_exceeded");
+                    job.chat() ? "messages" : "prompt", "context_length_exceeded");
         }
         if (job.explicitMax() && job.maxTokens() > maxTokensPerRequest) {
             throw ApiError.invalid("max_tokens " + job.maxTokens() + " exceeds limit max-tokens=" + maxTokensPerRequest
@@ -145,13 +155,12 @@ final class RequestParser {
             JsonNode choice = body.get("tool_choice");
             if (choice != null && choice.isTextual() && choice.asText().equals("none")) tools = null;
         }
-        String text;
+        int[] prompt;
         try {
-            text = template.render(msgs, tools, true);
+            prompt = template.encode(tokenizer, msgs, tools, true, parseSpecialInMessages);
         } catch (Qwen4jException e) {
             throw ApiError.invalid("could not apply the chat template: " + e.getMessage(), "messages");
         }
-        int[] prompt = tokenizer.encode(text, true);
         int logprobs = -1;
         if (Boolean.TRUE.equals(optBool(body, "logprobs"))) {
             Integer top = optInt(body, "top_logprobs", 0, 20);

@@ -41,6 +41,9 @@ final class SlotPool implements AutoCloseable {
 
     SlotPool(Engine engine, int parallel, int maxQueue) {
         this.maxQueue = maxQueue;
+        // every slot's KV cache, and a model (RoPE tables) for each slot but the first (the engine's own)
+        qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), engine.model().maxContext(),
+                parallel, parallel - 1).check();
         for (int i = 0; i < parallel; i++) {
             Qwen2Model m = i == 0 ? engine.model()
                     : new Qwen2Model(engine.model().config(), engine.model().weights(), engine.model().options(),
@@ -59,8 +62,18 @@ final class SlotPool implements AutoCloseable {
 
     int maxQueue() { return maxQueue; }
 
-    /** Takes the free slot that best matches {@code prompt}, waiting if none is free; 429 when the queue is full. */
-    synchronized Slot acquire(int[] prompt) throws InterruptedException {
+    /** The client of a queued request has gone: it leaves the queue unrun. */
+    static final class ClientGone extends RuntimeException {
+        ClientGone() {
+            super("the client hung up while queued", null, false, false);
+        }
+    }
+
+    /**
+     * Takes the free slot that best matches {@code prompt}, waiting if none is free; 429 when the queue is
+     * full; {@link ClientGone} when {@code gone} turns true while waiting (looked at every 100 ms).
+     */
+    synchronized Slot acquire(int[] prompt, java.util.function.BooleanSupplier gone) throws InterruptedException {
         if (closed) throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
         if (free.isEmpty()) {
             if (waiting >= maxQueue) {
@@ -70,7 +83,10 @@ final class SlotPool implements AutoCloseable {
             }
             waiting++;
             try {
-                while (free.isEmpty() && !closed) wait();
+                while (free.isEmpty() && !closed) {
+                    wait(100);
+                    if (free.isEmpty() && gone.getAsBoolean()) throw new ClientGone();
+                }
             } finally {
                 waiting--;
             }

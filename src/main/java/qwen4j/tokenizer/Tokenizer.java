@@ -40,6 +40,7 @@ public final class Tokenizer {
     private final AddedTokenMatcher allAdded;
     private final AddedTokenMatcher nonSpecialAdded;
     private final boolean normalizeNfc;
+    private final List<String> specialContents;
     private final OptionalInt bosId, eosId, padId;
     private final ConcurrentHashMap<String, int[]> cache = new ConcurrentHashMap<>();
 
@@ -118,6 +119,7 @@ public final class Tokenizer {
         Map<String, Integer> all = new HashMap<>(vocab);
         List<String> allContents = new java.util.ArrayList<>(), plainContents = new java.util.ArrayList<>();
         List<Integer> allIds = new java.util.ArrayList<>(), plainIds = new java.util.ArrayList<>();
+        List<String> specials = new java.util.ArrayList<>();
         for (TokenizerSpec.AddedToken a : spec.added) {
             tokenStrings[a.id()] = a.content();
             bytes[a.id()] = a.content().getBytes(StandardCharsets.UTF_8);
@@ -129,8 +131,11 @@ public final class Tokenizer {
             if (!a.special()) {
                 plainContents.add(a.content());
                 plainIds.add(a.id());
+            } else if (!a.content().isEmpty()) {
+                specials.add(a.content());
             }
         }
+        this.specialContents = List.copyOf(specials);
         for (int id = 0; id < n; id++) if (bytes[id] == null) bytes[id] = NO_BYTES;
         this.idsByString = all;
         this.allAdded = new AddedTokenMatcher(allContents, allIds);
@@ -168,6 +173,11 @@ public final class Tokenizer {
      * {@code split_special_tokens}.
      */
     public int[] encode(String text, boolean parseSpecial) {
+        return encode(text, parseSpecial, null);
+    }
+
+    /** As {@link #encode(String, boolean)}; {@code plain} (nullable) rewrites each stretch of text between added tokens before BPE. */
+    int[] encode(String text, boolean parseSpecial, java.util.function.UnaryOperator<String> plain) {
         Objects.requireNonNull(text, "text");
         IntList out = new IntList(text.length() / 3 + 8);
         AddedTokenMatcher matcher = parseSpecial ? allAdded : nonSpecialAdded;
@@ -177,18 +187,19 @@ public final class Tokenizer {
         while (pos < n) {
             int at = matcher.find(text, pos, n, match);
             if (at < 0) {
-                encodePlain(text, pos, n, out);
+                encodePlain(text, pos, n, out, plain);
                 break;
             }
-            if (at > pos) encodePlain(text, pos, at, out);
+            if (at > pos) encodePlain(text, pos, at, out, plain);
             out.add(match[0]);
             pos = at + match[1];
         }
         return out.toArray();
     }
 
-    private void encodePlain(String text, int from, int to, IntList out) {
+    private void encodePlain(String text, int from, int to, IntList out, java.util.function.UnaryOperator<String> plain) {
         String s = from == 0 && to == text.length() ? text : text.substring(from, to);
+        if (plain != null) s = plain.apply(s);
         if (normalizeNfc) s = nfc(s);
         int n = s.length();
         int[] scratch = null;
@@ -329,6 +340,11 @@ public final class Tokenizer {
     /** Whether the id is a special token (HF {@code "special": true}, GGUF type control). False for unknown ids. */
     public boolean isSpecial(int id) {
         return id >= 0 && id < size && special[id];
+    }
+
+    /** The text of every special token (the ones {@code encode(text, false)} leaves as plain text). */
+    public List<String> specialTokenContents() {
+        return specialContents;
     }
 
     /** Whether the id is an added token (matched in raw text before pre-tokenization). */

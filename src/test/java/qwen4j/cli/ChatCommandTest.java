@@ -56,4 +56,49 @@ class ChatCommandTest {
             assertThat(c.messages().get(0).content()).isEqualTo("line one\nline two");
         }
     }
+
+    /** Issue 18 item 15: the history file honours $HOME, is created 0600 and keeps the messages. */
+    @Test
+    void historyFileIsPrivateAndUnderHome(@org.junit.jupiter.api.io.TempDir java.nio.file.Path home) throws Exception {
+        java.nio.file.Path h = ChatRepl.defaultHistory(java.util.Map.of("HOME", home.toString()));
+        assertThat(h).isEqualTo(home.resolve(".qwen4j_history"));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 256);
+             Terminal terminal = dumb("remember me\n/quit\n", bytes)) {
+            Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
+                    SamplerSettings.greedy(), null);
+            new ChatRepl(c, terminal, h, 2, List.of()).run();
+        }
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(h)))
+                .isEqualTo("rw-------");
+        assertThat(java.nio.file.Files.readString(h)).contains("remember me");
+    }
+
+    /** Item 15: an odd or unusable history path gives one warning line; the chat goes on (no OOM, no stack traces). */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void oddHistoryPathsGiveOneWarning(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("plain"), "x");
+        List<java.nio.file.Path> odd = new java.util.ArrayList<>(List.of(tmp, file.resolve("under-a-file")));
+        if (java.nio.file.Files.exists(java.nio.file.Path.of("/dev/full"))) odd.add(java.nio.file.Path.of("/dev/full"));
+        try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 256)) {
+            for (java.nio.file.Path p : odd) {
+                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+                java.io.PrintStream savedErr = System.err;
+                ByteArrayOutputStream err = new ByteArrayOutputStream();
+                System.setErr(new java.io.PrintStream(err, true));
+                try (Terminal terminal = dumb("one\ntwo\nthree\n/quit\n", bytes)) {
+                    Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
+                            SamplerSettings.greedy(), null);
+                    new ChatRepl(c, terminal, p, 2, List.of()).run();
+                    assertThat(c.messages()).as(p.toString()).hasSize(6);
+                } finally {
+                    System.setErr(savedErr);
+                }
+                String out = bytes.toString(StandardCharsets.UTF_8) + err.toString(StandardCharsets.UTF_8);
+                assertThat(out.lines().filter(l -> l.contains("[warning: chat history")).count()).as(p + ": " + out).isEqualTo(1);
+                assertThat(out).as(p.toString()).doesNotContain("Exception").doesNotContain("\tat ");
+            }
+        }
+    }
 }

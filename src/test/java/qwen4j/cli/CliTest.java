@@ -137,5 +137,8 @@ class CliTest {
         long expected = 2L * 2 * (64 * 64 + 32 * 64 + 32 * 64 + 64 * 64 + 3 * 128 * 64) + 2L * 151936 * 64;
         assertThat(j.get("weight_bytes_per_token").asLong()).isEqualTo(expected);
         assertThat(j.get("by_depth").size()).isEqualTo(2);
+        // issue 18 item 17: each entry says its depth
+        assertThat(j.get("by_depth").get(0).get("depth").asInt()).isZero();
+        assertThat(j.get("by_depth").get(1).get("depth").asInt()).isEqualTo(8);
     }
 }
