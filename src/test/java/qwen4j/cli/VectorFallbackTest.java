@@ -33,6 +33,27 @@ class VectorFallbackTest {
                 Arguments.of("-XX:TieredStopAtLevel=1", "tiny-Q4_0.gguf", "Q4_0", "C2 JIT compiler is off"));
     }
 
+    /** bench too (its bandwidth and FMA probes load the vector classes at 2 lanes): scalar, said once, in the JSON. */
+    @org.junit.jupiter.api.Test
+    void benchRunsOnScalarKernelsAndSaysSo() throws Exception {
+        Path model = Fixtures.tiny().resolve("tiny-Q4_0.gguf");
+        Path err = Files.createTempFile("qwen4j-fallback", ".err");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-XX:MaxVectorSize=8",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "bench", "-m", model.toString(), "-p", "8", "-n", "4", "-r", "1", "--json")
+                .redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        List<String> stderr = Files.readAllLines(err);
+        Files.delete(err);
+        assertThat(p.exitValue()).as("exit code; stderr: %s", stderr).isZero();
+        assertThat(stderr.stream().filter(l -> l.contains("using the scalar kernels"))).hasSize(1);
+        JsonNode json = new ObjectMapper().readTree(out);
+        assertThat(json.get("vector_lanes").asInt()).isEqualTo(1);
+        assertThat(json.get("tg_tokens_per_s").asDouble()).isPositive();
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void fallsBackToScalarOnceAndStaysExact(String flag, String file, String weights, String why) throws Exception {

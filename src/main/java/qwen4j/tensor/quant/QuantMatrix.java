@@ -59,7 +59,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
             throw new Qwen4jException(t + " matrix [" + rows + ", " + cols + "] needs " + rowBytes * rows
                     + " bytes, has " + data.byteSize());
         }
-        this.simd = kernels == Kernels.SIMD;
+        this.simd = kernels.usable() == Kernels.SIMD; // scalar where the Vector API cannot run (VectorSupport)
         this.int8 = simd && INT8_ACTIVATIONS && hasInt8Kernels();
     }
 
