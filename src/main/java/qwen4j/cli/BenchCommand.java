@@ -224,7 +224,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         double sizeGb = Bench.weightBytesPerToken(weights) / 1e9;
         if (json) {
-            out.println(toJson(name, typeName, sizeGb, t, machineGbS, fmaGflops, flopsPerToken, resultPrompt, resultDepth, results));
+            out.println(toJson(name, typeName, sizeGb, t, running, machineGbS, fmaGflops, flopsPerToken, resultPrompt, resultDepth, results));
         } else {
             out.println("kernels: " + (running == Kernels.SIMD ? VectorSupport.describe() : "scalar") + ", " + t + " threads");
             out.printf("| %-18s | %-6s | %8s | %7s | %-12s | %12s | %9s | %8s | %8s |%n",
@@ -252,7 +252,7 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String toJson(String name, String type, double sizeGb, int threads, double machineGbS, double fmaGflops,
+    static String toJson(String name, String type, double sizeGb, int threads, Kernels running, double machineGbS, double fmaGflops,
                          double flopsPerToken, List<Integer> prompts, List<Integer> depths, List<Bench.Result> results)
             throws Exception {
         ObjectMapper mapper = new ObjectMapper();
@@ -261,8 +261,10 @@ final class BenchCommand implements Callable<Integer> {
         root.put("dtype", type);
         root.put("size_gb", sizeGb);
         root.put("threads", threads);
-        root.put("vector_bits", VectorSupport.usable() ? VectorSupport.BITS : 0);
-        root.put("vector_lanes", VectorSupport.usable() ? VectorSupport.LANES : 1);
+        // what the measured kernels ran at: --kernels scalar (or the fallback) is 1 lane, whatever the CPU has
+        boolean simd = running == Kernels.SIMD;
+        root.put("vector_bits", simd ? VectorSupport.BITS : 0);
+        root.put("vector_lanes", simd ? VectorSupport.LANES : 1);
         Bench.Result r0 = results.get(0);
         root.put("fma_peak_gflops", fmaGflops);
         root.put("flops_per_token", flopsPerToken);

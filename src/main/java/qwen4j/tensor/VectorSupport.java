@@ -23,7 +23,7 @@ public final class VectorSupport {
     /** Why the SIMD kernels cannot be used here, or null when they can. */
     private static final String UNUSABLE = unusableReason();
 
-    private static volatile boolean told;
+    private static final java.util.concurrent.atomic.AtomicBoolean TOLD = new java.util.concurrent.atomic.AtomicBoolean();
 
     /** Whether the Vector API kernels run as vector instructions here. */
     public static boolean usable() { return UNUSABLE == null; }
@@ -50,11 +50,7 @@ public final class VectorSupport {
 
     /** Prints the fallback note once per process (the first time SIMD kernels are asked for and cannot run). */
     static void tellOnce() {
-        if (told) return;
-        synchronized (VectorSupport.class) {
-            if (told) return;
-            told = true;
-        }
+        if (!TOLD.compareAndSet(false, true)) return;
         System.err.println("qwen4j: note: using the scalar kernels: " + UNUSABLE
                 + " (results are the same, computed several times slower)");
     }
