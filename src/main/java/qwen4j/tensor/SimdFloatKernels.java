@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API {@link FloatKernels}. Sums use two vector accumulators (even and odd steps), a
- * fixed-order lane sum and a scalar tail, so results never depend on JIT state.
+ * fixed-order lane sum and a scalar tail, and exp is {@link Exp}'s, so results never depend on JIT state.
  */
 final class SimdFloatKernels implements FloatKernels {
     static final SimdFloatKernels INSTANCE = new SimdFloatKernels();
@@ -120,13 +120,13 @@ final class SimdFloatKernels implements FloatKernels {
         FloatVector vsum = FloatVector.zero(F);
         i = 0;
         for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(max));
             e.intoArray(x, off + i);
             vsum = vsum.add(e);
         }
         float sum = Simd.sum(vsum);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = Exp.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
@@ -141,12 +141,12 @@ final class SimdFloatKernels implements FloatKernels {
         int i = 0;
         for (; i + L <= n; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector silu = g.div(Exp.exp(g.neg()).add(1f));
             silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
         for (; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
         }
     }
 }

@@ -4,6 +4,7 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
+import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -70,7 +71,7 @@ final class Q2_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sum(a0.add(a1));
     }
 
 }

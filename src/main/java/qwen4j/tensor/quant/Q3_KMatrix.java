@@ -4,6 +4,7 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
+import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -81,7 +82,7 @@ final class Q3_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        return sum(a0.add(a1));
     }
 
     /** {@link #scale} from the 12 scale bytes held as a long (bytes 0..7) and an int (bytes 8..11). */

@@ -4,6 +4,7 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
+import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -51,6 +52,6 @@ final class Q4_1Matrix extends QuantMatrix {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return sum(acc0.add(acc1));
     }
 }

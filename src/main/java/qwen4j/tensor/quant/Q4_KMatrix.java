@@ -4,6 +4,7 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
+import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -133,7 +134,7 @@ final class Q4_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
+            out[r + k] = sum(FloatVector.fromArray(F, t, 64 + 16 * k)) - corr;
         }
     }
 
@@ -220,7 +221,7 @@ final class Q4_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
+            out[r + k] = sum(FloatVector.fromArray(F, t, 64 + 16 * k)) - corr;
         }
     }
 
