@@ -3,11 +3,11 @@
 
 Seeds are small (libFuzzer mutates inputs up to a few kB well; multi-MB fixtures would only be
 truncated): the fixtures' real headers, keys, names and tokenizer entries, cut down to a few
-entries each. Run from the repository root: python3 src/test/fuzz/make_seeds.py
+entries each. Run from the repository root: python3 qwen4j-core/src/test/fuzz/make_seeds.py
 """
 import json, os, struct, sys
 
-SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', 'shared')
+SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..', '..', 'shared')
 RES = os.path.join(os.path.dirname(__file__), '..', 'resources', 'qwen4j')
 TINY = os.path.join(SHARED, 'fixtures', 'tiny')
 TOK = os.path.join(SHARED, 'qwen-tokenizer')

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Fuzzes each given target (Class#method) for SECONDS (default 60) with Jazzer, one JVM per
 # target, and prints one summary line per target: runs, seconds, coverage, finding or not.
-# Findings are written by Jazzer into src/test/resources/<package>/<Class>Inputs/<method>/crash-*,
+# Findings are written by Jazzer into <module>/src/test/resources/<package>/<Class>Inputs/<method>/crash-*,
 # where the normal test run replays them. Logs: target/fuzz/<target>.log. Extra Maven
 # arguments: FUZZ_MVN_ARGS (e.g. -Dqwen4j.shared=/path/to/shared).
-#   src/test/fuzz/fuzz.sh 60                      # every target
-#   src/test/fuzz/fuzz.sh 30 GgufFuzzTest#metadata
+#   qwen4j-core/src/test/fuzz/fuzz.sh 60                      # every target
+#   qwen4j-core/src/test/fuzz/fuzz.sh 30 GgufFuzzTest#metadata
 set -u
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../../.."
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 SECONDS_PER_TARGET=${1:-60}
 shift || true

@@ -254,8 +254,9 @@ final class AblationRun implements Callable<Integer> {
         if (env != null && !env.isBlank()) candidates.add(Path.of(env));
         candidates.add(Path.of("../shared/qwen-tokenizer"));
         Path jar = jarPath();
+        // beside the checkout of qwen4j-cli/target/qwen4j.jar
         if (jar != null && jar.getParent() != null && jar.getParent().getParent() != null) {
-            candidates.add(jar.getParent().getParent().resolve("../shared/qwen-tokenizer").normalize());
+            candidates.add(jar.getParent().getParent().resolve("../../shared/qwen-tokenizer").normalize());
         }
         for (Path p : candidates) {
             if (Files.isRegularFile(p.resolve("tokenizer.json")) || Files.isRegularFile(p.resolve("vocab.json"))) return p;

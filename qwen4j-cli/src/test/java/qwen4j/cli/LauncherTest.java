@@ -28,11 +28,15 @@ class LauncherTest {
     void setUp() throws Exception {
         install = tmp.resolve("install");
         Files.createDirectories(install.resolve("bin"));
-        Files.createDirectories(install.resolve("target"));
-        Path launcher = install.resolve("bin/qwen4j");
-        Files.copy(Path.of("bin/qwen4j"), launcher);
-        launcher.toFile().setExecutable(true);
-        Files.writeString(install.resolve("target/qwen4j.jar"), "stand-in");
+        Files.createDirectories(install.resolve("config"));
+        Files.createDirectories(install.resolve("qwen4j-cli/target"));
+        // the tests run in qwen4j-cli/; the launcher and what it reads are at the repository root
+        for (String f : List.of("bin/qwen4j", "bin/find-jdk", "config/jvm.flags")) {
+            Files.copy(Path.of("..", f), install.resolve(f));
+        }
+        install.resolve("bin/qwen4j").toFile().setExecutable(true);
+        install.resolve("bin/find-jdk").toFile().setExecutable(true);
+        Files.writeString(install.resolve("qwen4j-cli/target/qwen4j.jar"), "stand-in");
         log = tmp.resolve("java.log");
         Path java = tmp.resolve("jdk/bin/java");
         Files.createDirectories(java.getParent());
