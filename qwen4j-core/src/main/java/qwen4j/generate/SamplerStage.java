@@ -4,7 +4,7 @@ package qwen4j.generate;
 public interface SamplerStage {
     void apply(Candidates c);
 
-    /** Keeps the k most likely candidates (sorted); k <= 0 is off. */
+    /** Keeps the k most likely candidates (sorted); {@code k <= 0} is off. */
     record TopK(int k) implements SamplerStage {
         @Override
         public void apply(Candidates c) { c.keepTopK(k); }
@@ -54,7 +54,7 @@ public interface SamplerStage {
         }
     }
 
-    /** Keeps candidates whose probability is at least p times the largest one; p <= 0 is off. */
+    /** Keeps candidates whose probability is at least p times the largest one; {@code p <= 0} is off. */
     record MinP(float p) implements SamplerStage {
         @Override
         public void apply(Candidates c) {
