@@ -17,8 +17,8 @@ import qwen4j.Fixtures;
 /**
  * The same {@code perplexity} command gives the same numbers, bit for bit, whatever the JIT did
  * meanwhile: each run is a child JVM, one of them with C2 only (kernels interpreted for longer).
- * Lane sums in a fixed order and {@code Exp}'s exp (not {@code lanewise(EXP)}, whose compiled and
- * interpreted forms differ in the last bit) make it so; before them the runs differed at 1e-8.
+ * {@code Exp}'s exp (not {@code lanewise(EXP)}, whose compiled and interpreted forms differ in the
+ * last bit) makes it so; before it the runs differed at 1e-8.
  */
 class ReproducibleScoringTest {
 

@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -82,7 +81,7 @@ final class Q3_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return sum(a0.add(a1));
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /** {@link #scale} from the 12 scale bytes held as a long (bytes 0..7) and an int (bytes 8..11). */

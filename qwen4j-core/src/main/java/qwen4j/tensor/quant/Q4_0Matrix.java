@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -59,7 +58,7 @@ final class Q4_0Matrix extends QuantMatrix {
             acc = QuantSimd.highNibbles(b).fma(xh, QuantSimd.lowNibbles(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, xs, corr);
         }
-        return sum(acc) - 8f * corr;
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
     }
 
     @Override
@@ -82,8 +81,8 @@ final class Q4_0Matrix extends QuantMatrix {
             corr0 = Math.fma(d0, xs, corr0);
             corr1 = Math.fma(d1, xs, corr1);
         }
-        out[r] = sum(acc0) - 8f * corr0;
-        out[r + 1] = sum(acc1) - 8f * corr1;
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
     }
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
@@ -113,10 +112,10 @@ final class Q4_0Matrix extends QuantMatrix {
             corr2 = Math.fma(d2, xs, corr2);
             corr3 = Math.fma(d3, xs, corr3);
         }
-        out[r] = sum(acc0) - 8f * corr0;
-        out[r + 1] = sum(acc1) - 8f * corr1;
-        out[r + 2] = sum(acc2) - 8f * corr2;
-        out[r + 3] = sum(acc3) - 8f * corr3;
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
     }
 
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints
@@ -145,7 +144,7 @@ final class Q4_0Matrix extends QuantMatrix {
             acc = t.fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, sums[blk], corr);
         }
-        return sum(acc) - 8f * corr;
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
     }
 
     /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
@@ -196,10 +195,10 @@ final class Q4_0Matrix extends QuantMatrix {
             corr2 = Math.fma(d2, xs, corr2);
             corr3 = Math.fma(d3, xs, corr3);
         }
-        out[r] = sum(acc0) - 8f * corr0;
-        out[r + 1] = sum(acc1) - 8f * corr1;
-        out[r + 2] = sum(acc2) - 8f * corr2;
-        out[r + 3] = sum(acc3) - 8f * corr3;
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
     }
 
     // ---------------------------------------------------------------- int8 activations
@@ -229,7 +228,7 @@ final class Q4_0Matrix extends QuantMatrix {
             FloatVector s = (FloatVector) blockDot(seg, off, qs, b * QK).convertShape(VectorOperators.I2F, Int8Simd.F512, 0);
             acc = s.fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * d[b]), acc);
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -255,7 +254,7 @@ final class Q4_0Matrix extends QuantMatrix {
                     .convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
                     .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off + stride) * dx), acc1);
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -52,6 +51,6 @@ final class Q4_1Matrix extends QuantMatrix {
                 }
             }
         }
-        return sum(acc0.add(acc1));
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 }

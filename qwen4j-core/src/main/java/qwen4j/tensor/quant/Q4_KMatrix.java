@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -134,7 +133,7 @@ final class Q4_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = sum(FloatVector.fromArray(F, t, 64 + 16 * k)) - corr;
+            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
         }
     }
 
@@ -221,7 +220,7 @@ final class Q4_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = sum(FloatVector.fromArray(F, t, 64 + 16 * k)) - corr;
+            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
         }
     }
 

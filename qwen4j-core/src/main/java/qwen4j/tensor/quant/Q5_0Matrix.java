@@ -5,7 +5,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -61,6 +60,6 @@ final class Q5_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }

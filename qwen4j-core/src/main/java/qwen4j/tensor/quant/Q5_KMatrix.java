@@ -6,7 +6,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -76,7 +75,7 @@ final class Q5_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return sum(a0.add(a1));
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
 }

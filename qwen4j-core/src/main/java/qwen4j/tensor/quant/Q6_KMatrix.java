@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -121,7 +120,7 @@ final class Q6_KMatrix extends QuantMatrix {
                 acc.intoArray(t, 16 + 16 * k);
             }
         }
-        for (int k = 0; k < n; k++) out[r + k] = sum(FloatVector.fromArray(F, t, 16 + 16 * k));
+        for (int k = 0; k < n; k++) out[r + k] = FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -189,6 +188,6 @@ final class Q6_KMatrix extends QuantMatrix {
                 acc.intoArray(t, 16 + 16 * k);
             }
         }
-        for (int k = 0; k < n; k++) out[r + k] = sum(FloatVector.fromArray(F, t, 16 + 16 * k));
+        for (int k = 0; k < n; k++) out[r + k] = FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
     }
 }

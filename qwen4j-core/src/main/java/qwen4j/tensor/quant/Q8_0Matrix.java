@@ -4,7 +4,6 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
-import static qwen4j.tensor.quant.QuantSimd.sum;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -70,7 +69,7 @@ final class Q8_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dotRowL(MemorySegment seg, long base, float[] x, int nb) {
@@ -89,7 +88,7 @@ final class Q8_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     private static void dotTwoRowsWide(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
@@ -107,8 +106,8 @@ final class Q8_0Matrix extends QuantMatrix {
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
     private static void dotTwoRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
@@ -136,8 +135,8 @@ final class Q8_0Matrix extends QuantMatrix {
             acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
     /** L = 16 only: one 16-quant half block per iteration. */
@@ -169,10 +168,10 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += L + 2;
             }
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
-        out[r + 2] = sum(acc2);
-        out[r + 3] = sum(acc3);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     /** Any L: one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
@@ -208,10 +207,10 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += Q + 2;
             }
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
-        out[r + 2] = sum(acc2);
-        out[r + 3] = sum(acc3);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     // ---------------------------------------------------------------- int8 activations
@@ -235,7 +234,7 @@ final class Q8_0Matrix extends QuantMatrix {
             FloatVector s = (FloatVector) blockDot(seg, off, qs, b * QK).convertShape(VectorOperators.I2F, Int8Simd.F512, 0);
             acc = s.fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off) * d[b]), acc);
         }
-        return sum(acc);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -258,7 +257,7 @@ final class Q8_0Matrix extends QuantMatrix {
             acc1 = ((FloatVector) s1.convertShape(VectorOperators.I2F, Int8Simd.F512, 0))
                     .fma(FloatVector.broadcast(Int8Simd.F512, f16(seg, off + stride) * dx), acc1);
         }
-        out[r] = sum(acc0);
-        out[r + 1] = sum(acc1);
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 }

@@ -50,25 +50,6 @@ final class QuantSimd {
     /** Bytes [L, Q) of a load moved to the front (P == 2): part 1 then converts as part 0 does. */
     static final VectorShuffle<Byte> UPPER = VectorShuffle.fromOp(B, i -> (i + L) % Q);
 
-    // Butterfly shuffles for sum(): lane i takes lane i ^ k (identities where k >= L).
-    private static final VectorShuffle<Float> X8 = butterfly(8), X4 = butterfly(4), X2 = butterfly(2), X1 = butterfly(1);
-
-    private static VectorShuffle<Float> butterfly(int k) {
-        return VectorShuffle.fromOp(F, i -> k < L ? i ^ k : i);
-    }
-
-    /**
-     * Sum of the lanes in a fixed pairwise order. {@code reduceLanes(ADD)} may add in another order
-     * in compiled code than in the interpreter, so results (a perplexity) would depend on JIT timing.
-     */
-    static float sum(FloatVector v) {
-        if (L >= 16) v = v.add(v.rearrange(X8));
-        if (L >= 8) v = v.add(v.rearrange(X4));
-        v = v.add(v.rearrange(X2));
-        v = v.add(v.rearrange(X1));
-        return v.lane(0);
-    }
-
     /** The int species with L lanes (bytes zero-extended to ints: Q4_K). */
     static final VectorSpecies<Integer> I = VectorSpecies.of(int.class, VectorShape.forBitSize(F.vectorBitSize()));
 
