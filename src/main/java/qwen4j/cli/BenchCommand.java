@@ -35,7 +35,7 @@ import qwen4j.tensor.WorkerPool;
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure.")
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure (or a repo id in the HF cache).")
     Path model;
 
     @Option(names = "--synthetic", paramLabel = "SIZE",
@@ -129,6 +129,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         genTokens = genArg != null ? genArg : ablation ? 20 : 32;
         runs = runsArg != null ? runsArg : ablation ? 1 : 3;
+        if (model != null) model = ModelOptions.resolve(model, null);
         if (ablation) return new AblationRun(this).call();
         try {
             promptList = java.util.Arrays.stream((promptArg == null ? "64" : promptArg).split(","))
@@ -145,8 +146,6 @@ final class BenchCommand implements Callable<Integer> {
             if (!SyntheticModel.TYPES.contains(dtype.toLowerCase(Locale.ROOT))) {
                 throw new Qwen4jException("--dtype: '" + dtype + "' is not one of " + String.join(", ", SyntheticModel.TYPES));
             }
-        } else {
-            if (!java.nio.file.Files.exists(model)) throw new Qwen4jException(model + ": no such file or folder");
         }
         if (model != null && quantize != null) {
             DType q = qwen4j.format.QuantPlan.parse(quantize);
@@ -189,7 +188,7 @@ final class BenchCommand implements Callable<Integer> {
             source = lm;
             config = lm.config();
             weights = lm.weights();
-            name = model.getFileName().toString();
+            name = ModelOptions.nameOf(model);
             typeName = weights.layers()[0].wq().type().toString();
         } else {
             String size = synthetic == null ? "0.5b" : synthetic;

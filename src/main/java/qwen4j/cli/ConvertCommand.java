@@ -16,7 +16,7 @@ import qwen4j.tensor.DType;
 final class ConvertCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH", required = true, description = "HF model folder or .gguf file.")
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", required = true, description = "HF model folder or .gguf file (or a repo id in the HF cache, as in generate).")
     Path model;
 
     @Option(names = "--quantize", paramLabel = "TYPE", required = true,
@@ -37,7 +37,7 @@ final class ConvertCommand implements Callable<Integer> {
         DType type = QuantPlan.parse(quantize);
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        GgufConverter.Result r = GgufConverter.convert(model, type, output, force, allowRequantize, new ProgressBar(err, "converting"));
+        GgufConverter.Result r = GgufConverter.convert(ModelOptions.resolve(model, null), type, output, force, allowRequantize, new ProgressBar(err, "converting"));
         spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors, %.1f MB of %s weights in %.1f s%n",
                 output, r.tensors(), r.dataBytes() / 1e6, type, (System.nanoTime() - t0) / 1e9);
         return 0;

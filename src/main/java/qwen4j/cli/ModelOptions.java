@@ -1,6 +1,5 @@
 package qwen4j.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
@@ -10,8 +9,12 @@ import qwen4j.tensor.Kernels;
 /** Options shared by every command that runs a model. */
 final class ModelOptions {
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "HF model folder (config.json + *.safetensors) or .gguf file. Default: $QWEN4J_MODEL.")
+            description = "HF model folder (config.json + *.safetensors) or .gguf file, or a Hugging Face repo id in the HF cache "
+                    + "(Qwen/Qwen2.5-0.5B-Instruct; REPO:FILE.gguf; see pull). Default: $QWEN4J_MODEL.")
     Path model;
+
+    @Option(names = "--revision", paramLabel = "R", description = "With -m REPO: the branch, tag or commit (default main).")
+    String revision;
 
     @Option(names = "--ctx", paramLabel = "N", defaultValue = "4096",
             description = "Context length: KV cache size in tokens (default ${DEFAULT-VALUE}, at most the model's).")
@@ -96,8 +99,18 @@ final class ModelOptions {
             if (env == null || env.isBlank()) throw new Qwen4jException(NO_MODEL).withDetails(HOW_TO_GET_A_MODEL);
             p = Path.of(env);
         }
-        if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");
-        return p;
+        return resolve(p, revision);
+    }
+
+    /** A local path as is, else a repo id found in the Hugging Face cache (one line when neither). */
+    static Path resolve(Path model, String revision) {
+        return qwen4j.hub.ModelResolver.resolve(model.toString(), revision, System.getenv());
+    }
+
+    /** How reports name a model: its repo id when it lies in the Hugging Face cache (a snapshot's folder is a hash). */
+    static String nameOf(Path resolved) {
+        String repo = qwen4j.hub.ModelResolver.repoIdOf(resolved);
+        return repo != null ? repo : resolved.toAbsolutePath().normalize().getFileName().toString();
     }
 
     /** More threads than this many per processor only slow the kernels down (they contend for cores). */

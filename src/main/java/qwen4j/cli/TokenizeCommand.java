@@ -21,7 +21,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "HF model folder or .gguf file whose tokenizer to use. Default: $QWEN4J_MODEL.")
+            description = "HF model folder or .gguf file (or a repo id in the HF cache) whose tokenizer to use. Default: $QWEN4J_MODEL.")
     Path model;
 
     @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to tokenize.")
