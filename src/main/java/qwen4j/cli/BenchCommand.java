@@ -38,6 +38,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure (or a repo id in the HF cache).")
     Path model;
 
+    @Option(names = "--revision", paramLabel = "R", description = "With -m REPO: the branch, tag or commit (default main).")
+    String revision;
+
     @Option(names = "--synthetic", paramLabel = "SIZE",
             description = "Random weights of a real Qwen2.5 shape: 0.5b, 1.5b, 3b, 7b (default 0.5b when no -m).")
     String synthetic;
@@ -129,7 +132,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         genTokens = genArg != null ? genArg : ablation ? 20 : 32;
         runs = runsArg != null ? runsArg : ablation ? 1 : 3;
-        if (model != null) model = ModelOptions.resolve(model, null);
+        if (model != null) model = ModelOptions.resolve(model, revision);
         if (ablation) return new AblationRun(this).call();
         try {
             promptList = java.util.Arrays.stream((promptArg == null ? "64" : promptArg).split(","))
