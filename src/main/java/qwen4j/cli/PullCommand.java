@@ -35,22 +35,22 @@ final class PullCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<String> globs = new ArrayList<>(include);
         String id = repo;
-        int colon = repo.indexOf(':'); // REPO:FILE, as -m takes it
+        int colon = repo.indexOf(':'); // REPO:FILE, as -m takes it; a split GGUF's part brings all its parts
         if (colon >= 0) {
             id = repo.substring(0, colon);
-            globs.add(repo.substring(colon + 1));
+            globs.add(qwen4j.hub.HubDownloader.globFor(repo.substring(colon + 1)));
         }
         ProgressBar bar = new ProgressBar(err, "downloading " + id);
-        long[] last = new long[2];
+        java.util.concurrent.atomic.AtomicLongArray last = new java.util.concurrent.atomic.AtomicLongArray(2); // set on the download threads
         HubDownloader.Result r;
         try {
             r = new HubDownloader(System.getenv()).pull(id, revision, globs, (done, total) -> {
-                last[0] = done;
-                last[1] = total;
+                last.set(0, done);
+                last.set(1, total);
                 bar.update(done, total);
             });
         } catch (RuntimeException e) {
-            if (bar.used() && last[0] < last[1]) err.println(); // the error line starts on a line of its own
+            if (bar.used() && last.get(0) < last.get(1)) err.println(); // the error line starts on a line of its own
             throw e;
         }
         if (bar.used()) bar.update(1, 1); // ends the bar's line (sizes the server did not announce)

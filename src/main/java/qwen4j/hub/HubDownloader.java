@@ -145,6 +145,11 @@ public final class HubDownloader {
         }
     }
 
+    /** The --include pattern that fetches {@code file} ({@code REPO:FILE}): every part when it is part of a split GGUF. */
+    public static String globFor(String file) {
+        return file.replaceFirst("-\\d{5}-of-(\\d{5})\\.gguf$", "-?????-of-$1.gguf");
+    }
+
     /** What the metadata call says: the commit the revision is at, and every file of the repo. */
     record RepoInfo(String commit, List<String> files) {}
 

@@ -32,6 +32,7 @@ class HubDownloaderTest {
     static final String REPO = "qwen4j-test/tiny";
     static final String GGUF_REPO = "qwen4j-test/tiny-GGUF";
     static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+    static final String SPLIT = "tiny-Q8_0-split-%05d-of-00003.gguf";
     static final List<String> LFS = List.of("model.safetensors", "tokenizer.json");
 
     @TempDir Path home;
@@ -48,8 +49,9 @@ class HubDownloaderTest {
         hub.add(REPO, COMMIT, files, Set.copyOf(LFS));
         Map<String, Path> ggufs = new LinkedHashMap<>();
         ggufs.put("README.md", hf.resolve("config.json"));
+        for (int i = 1; i <= 3; i++) ggufs.put(SPLIT.formatted(i), Fixtures.tiny().resolve(SPLIT.formatted(i)));
         for (String f : List.of("tiny-Q4_0.gguf", "tiny-BF16.gguf")) ggufs.put(f, Fixtures.tiny().resolve(f));
-        hub.add(GGUF_REPO, COMMIT.replace('0', 'e'), ggufs, Set.of("tiny-Q4_0.gguf", "tiny-BF16.gguf"));
+        hub.add(GGUF_REPO, COMMIT.replace('0', 'e'), ggufs, Set.copyOf(ggufs.keySet().stream().filter(f -> f.endsWith(".gguf")).toList()));
     }
 
     @AfterEach
@@ -228,5 +230,15 @@ class HubDownloaderTest {
                 + " holds 2 GGUF models: pick one with -m " + GGUF_REPO + ":FILE, FILE one of tiny-BF16.gguf, tiny-Q4_0.gguf");
         assertThat(ModelResolver.resolve(GGUF_REPO + ":tiny-Q4_0.gguf", null, env())).isEqualTo(q4);
         assertThat(Files.readString(repoDir(GGUF_REPO).resolve("refs/main"), StandardCharsets.UTF_8)).isEqualTo(commit);
+
+        // REPO:FILE on a split GGUF's first part fetches every part, and the model loads from the first
+        String first = SPLIT.formatted(1);
+        assertThat(pull(env(), GGUF_REPO, null, HubDownloader.globFor(first)).files())
+                .containsExactly(first, SPLIT.formatted(2), SPLIT.formatted(3));
+        Path split = ModelResolver.resolve(GGUF_REPO + ":" + first, null, env());
+        Golden g = Golden.load(Fixtures.tiny().resolve("golden.json")).stream()
+                .filter(c -> c.prompt().equals("answer") && c.weights().equals("Q8_0")).findFirst().orElseThrow();
+        assertThat(greedy(split, g.promptIds())).containsExactly(greedy(Fixtures.tiny().resolve(first), g.promptIds()));
+        assertThat(HubDownloader.globFor("x.gguf")).isEqualTo("x.gguf");
     }
 }
