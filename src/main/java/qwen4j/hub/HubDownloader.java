@@ -96,9 +96,7 @@ public final class HubDownloader {
         }
         if (cache.offline()) throw new Qwen4jException("HF_HUB_OFFLINE is set: no downloads (unset it to pull " + repo + ")");
         String endpoint = cache.endpoint();
-        if (!endpoint.startsWith("http://") && !endpoint.startsWith("https://")) {
-            throw new Qwen4jException("HF_ENDPOINT " + Qwen4jException.shown(endpoint) + ": not an http(s) URL");
-        }
+        if (!isHttpUrl(endpoint)) throw new Qwen4jException("HF_ENDPOINT " + Qwen4jException.shown(endpoint) + ": not an http(s) URL");
 
         String where = repo + " at revision " + Qwen4jException.shown(rev) + " on " + endpoint;
         RepoInfo info = repoInfo(endpoint, repo, rev, where);
@@ -476,6 +474,16 @@ public final class HubDownloader {
             return u;
         } catch (IllegalArgumentException e) {
             throw new Qwen4jException(what + ": bad redirect " + Qwen4jException.shown(loc));
+        }
+    }
+
+    private static boolean isHttpUrl(String s) {
+        try {
+            URI u = new URI(s);
+            return ("http".equalsIgnoreCase(u.getScheme()) || "https".equalsIgnoreCase(u.getScheme())) && u.getHost() != null
+                    && u.getRawQuery() == null && u.getRawFragment() == null;
+        } catch (java.net.URISyntaxException e) {
+            return false;
         }
     }
 

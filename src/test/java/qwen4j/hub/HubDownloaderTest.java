@@ -204,6 +204,8 @@ class HubDownloaderTest {
         assertThatThrownBy(() -> pull(env, REPO, null)).isInstanceOf(Qwen4jException.class)
                 .hasMessageStartingWith("cannot reach http://127.0.0.1:1: ");
         assertThatThrownBy(() -> pull(env("HF_HUB_OFFLINE", "1"), REPO, null)).hasMessageContaining("HF_HUB_OFFLINE");
+        assertThatThrownBy(() -> pull(env("HF_ENDPOINT", "huggingface.co"), REPO, null)).hasMessage("HF_ENDPOINT huggingface.co: not an http(s) URL");
+        assertThatThrownBy(() -> pull(env("HF_ENDPOINT", "https://a b"), REPO, null)).hasMessageContaining("not an http(s) URL");
     }
 
     @Test
