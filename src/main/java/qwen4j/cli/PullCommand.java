@@ -43,8 +43,8 @@ final class PullCommand implements Callable<Integer> {
         ProgressBar bar = new ProgressBar(err, "downloading " + id);
         java.util.concurrent.atomic.AtomicLongArray last = new java.util.concurrent.atomic.AtomicLongArray(2); // set on the download threads
         HubDownloader.Result r;
-        try {
-            r = new HubDownloader(System.getenv()).pull(id, revision, globs, (done, total) -> {
+        try (HubDownloader hub = new HubDownloader(System.getenv())) {
+            r = hub.pull(id, revision, globs, (done, total) -> {
                 last.set(0, done);
                 last.set(1, total);
                 bar.update(done, total);

@@ -41,8 +41,9 @@ import qwen4j.Qwen4jException;
  * (resumed with a Range request), checked (size; sha256 for LFS files), renamed to
  * {@code blobs/ETAG}; the snapshot symlinks and then the ref are written only after every blob is
  * complete, so a reader never finds a half-written file where a complete one is expected.
+ * One pull at a time per instance; {@link #close()} stops its HTTP client's threads.
  */
-public final class HubDownloader {
+public final class HubDownloader implements AutoCloseable {
     /** Bytes downloaded so far, out of the bytes this pull needs (partial files count as done). */
     @FunctionalInterface
     public interface Progress {
@@ -80,6 +81,11 @@ public final class HubDownloader {
 
     public HubCache cache() {
         return cache;
+    }
+
+    @Override
+    public void close() {
+        http.shutdownNow();
     }
 
     /**

@@ -71,13 +71,18 @@ class HubDownloaderTest {
     }
 
     static HubDownloader.Result pull(Map<String, String> env, String repo, String rev, String... include) {
-        return new HubDownloader(env).pull(repo, rev, List.of(include), (d, t) -> {});
+        try (HubDownloader d = new HubDownloader(env)) {
+            return d.pull(repo, rev, List.of(include), (done, total) -> {});
+        }
     }
 
     @Test
     void fullPullWritesHuggingFaceHubsLayoutAndTheModelLoadsByName() throws Exception {
         List<long[]> progress = new ArrayList<>();
-        HubDownloader.Result r = new HubDownloader(env()).pull(REPO, null, List.of(), (d, t) -> progress.add(new long[] {d, t}));
+        HubDownloader.Result r;
+        try (HubDownloader d = new HubDownloader(env())) {
+            r = d.pull(REPO, null, List.of(), (done, total) -> progress.add(new long[] {done, total}));
+        }
         Path dir = repoDir(REPO);
         assertThat(r.commit()).isEqualTo(COMMIT);
         assertThat(r.snapshot()).isEqualTo(dir.resolve("snapshots/" + COMMIT));
@@ -215,8 +220,10 @@ class HubDownloaderTest {
         hub.stallSha = FakeHub.sha256(weights);
         hub.dropAfter = 1_000_000;
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> new HubDownloader(env(), Duration.ofSeconds(1)).pull(REPO, null, List.of("model.safetensors"), (d, t) -> {}))
-                .hasMessageContaining("no data for 1 s").hasMessageContaining("the partial file is kept");
+        try (HubDownloader d = new HubDownloader(env(), Duration.ofSeconds(1))) {
+            assertThatThrownBy(() -> d.pull(REPO, null, List.of("model.safetensors"), (done, total) -> {}))
+                    .hasMessageContaining("no data for 1 s").hasMessageContaining("the partial file is kept");
+        }
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(20);
         assertThat(Files.size(repoDir(REPO).resolve("blobs/" + hub.stallSha + ".incomplete"))).isEqualTo(1_000_000);
     }
