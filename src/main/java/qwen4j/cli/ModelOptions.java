@@ -90,7 +90,8 @@ final class ModelOptions {
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
               model.safetensors (or model-0000k-of-0000n.safetensors + index) and tokenizer.json,
               e.g. https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct (git clone or huggingface-cli download),
-              or a single .gguf file, e.g. from https://huggingface.co/Qwen/Qwen2.5-7B-Instruct-GGUF""";
+              or a single .gguf file, e.g. from https://huggingface.co/Qwen/Qwen2.5-7B-Instruct-GGUF;
+              or a repo id in the Hugging Face cache: bin/qwen4j pull Qwen/Qwen2.5-0.5B-Instruct, then -m Qwen/Qwen2.5-0.5B-Instruct""";
 
     Path modelPath() {
         Path p = model;
