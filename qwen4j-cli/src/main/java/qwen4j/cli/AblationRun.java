@@ -100,7 +100,6 @@ final class AblationRun implements Callable<Integer> {
             modelName = "synthetic Qwen2.5-" + size.toUpperCase(Locale.ROOT) + " (random weights, real shape)";
         } else {
             Path path = c.model;
-            if (!Files.exists(path)) throw new Qwen4jException(path + ": no such file or folder");
             FileSource fs = new FileSource(path, null);
             source = fs;
             tokenizer = fs.tokenizer();
@@ -115,7 +114,7 @@ final class AblationRun implements Callable<Integer> {
                     public String typeName() { return q.toString(); }
                 };
             }
-            modelName = path.getFileName().toString();
+            modelName = ModelOptions.nameOf(path);
         }
 
         Qwen2Config cfg = source.config();

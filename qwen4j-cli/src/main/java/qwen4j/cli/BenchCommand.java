@@ -35,8 +35,11 @@ import qwen4j.tensor.WorkerPool;
 final class BenchCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure.")
+    @Option(names = {"-m", "--model"}, paramLabel = "PATH", description = "HF folder or .gguf file to measure (or a repo id in the HF cache).")
     Path model;
+
+    @Option(names = "--revision", paramLabel = "R", description = "With -m REPO: the branch, tag or commit (default main).")
+    String revision;
 
     @Option(names = "--synthetic", paramLabel = "SIZE",
             description = "Random weights of a real Qwen2.5 shape: 0.5b, 1.5b, 3b, 7b (default 0.5b when no -m).")
@@ -129,6 +132,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         genTokens = genArg != null ? genArg : ablation ? 20 : 32;
         runs = runsArg != null ? runsArg : ablation ? 1 : 3;
+        if (model != null) model = ModelOptions.resolve(model, revision);
         if (ablation) return new AblationRun(this).call();
         try {
             promptList = java.util.Arrays.stream((promptArg == null ? "64" : promptArg).split(","))
@@ -145,8 +149,6 @@ final class BenchCommand implements Callable<Integer> {
             if (!SyntheticModel.TYPES.contains(dtype.toLowerCase(Locale.ROOT))) {
                 throw new Qwen4jException("--dtype: '" + dtype + "' is not one of " + String.join(", ", SyntheticModel.TYPES));
             }
-        } else {
-            if (!java.nio.file.Files.exists(model)) throw new Qwen4jException(model + ": no such file or folder");
         }
         if (model != null && quantize != null) {
             DType q = qwen4j.format.QuantPlan.parse(quantize);
@@ -189,7 +191,7 @@ final class BenchCommand implements Callable<Integer> {
             source = lm;
             config = lm.config();
             weights = lm.weights();
-            name = model.getFileName().toString();
+            name = ModelOptions.nameOf(model);
             typeName = weights.layers()[0].wq().type().toString();
         } else {
             String size = synthetic == null ? "0.5b" : synthetic;

@@ -1,6 +1,5 @@
 package qwen4j.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
@@ -10,8 +9,12 @@ import qwen4j.tensor.Kernels;
 /** Options shared by every command that runs a model. */
 final class ModelOptions {
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "HF model folder (config.json + *.safetensors) or .gguf file. Default: $QWEN4J_MODEL.")
+            description = "HF model folder (config.json + *.safetensors) or .gguf file, or a Hugging Face repo id in the HF cache "
+                    + "(Qwen/Qwen2.5-0.5B-Instruct; REPO:FILE.gguf; see pull). Default: $QWEN4J_MODEL.")
     Path model;
+
+    @Option(names = "--revision", paramLabel = "R", description = "With -m REPO: the branch, tag or commit (default main).")
+    String revision;
 
     @Option(names = "--ctx", paramLabel = "N", defaultValue = "4096",
             description = "Context length: KV cache size in tokens (default ${DEFAULT-VALUE}, at most the model's).")
@@ -87,7 +90,8 @@ final class ModelOptions {
               PATH is a Qwen2.5 model as downloaded from Hugging Face: a folder with config.json,
               model.safetensors (or model-0000k-of-0000n.safetensors + index) and tokenizer.json,
               e.g. https://huggingface.co/Qwen/Qwen2.5-0.5B-Instruct (git clone or huggingface-cli download),
-              or a single .gguf file, e.g. from https://huggingface.co/Qwen/Qwen2.5-7B-Instruct-GGUF""";
+              or a single .gguf file, e.g. from https://huggingface.co/Qwen/Qwen2.5-7B-Instruct-GGUF;
+              or a repo id in the Hugging Face cache: bin/qwen4j pull Qwen/Qwen2.5-0.5B-Instruct, then -m Qwen/Qwen2.5-0.5B-Instruct""";
 
     Path modelPath() {
         Path p = model;
@@ -96,8 +100,18 @@ final class ModelOptions {
             if (env == null || env.isBlank()) throw new Qwen4jException(NO_MODEL).withDetails(HOW_TO_GET_A_MODEL);
             p = Path.of(env);
         }
-        if (!Files.exists(p)) throw new Qwen4jException(p + ": no such file or folder");
-        return p;
+        return resolve(p, revision);
+    }
+
+    /** A local path as is, else a repo id found in the Hugging Face cache (one line when neither). */
+    static Path resolve(Path model, String revision) {
+        return qwen4j.hub.ModelResolver.resolve(model.toString(), revision, System.getenv());
+    }
+
+    /** How reports name a model: its repo id when it lies in the Hugging Face cache (a snapshot's folder is a hash). */
+    static String nameOf(Path resolved) {
+        String repo = qwen4j.hub.ModelResolver.repoIdOf(resolved);
+        return repo != null ? repo : resolved.toAbsolutePath().normalize().getFileName().toString();
     }
 
     /** More threads than this many per processor only slow the kernels down (they contend for cores). */

@@ -98,6 +98,8 @@ final class ServeCommand implements Callable<Integer> {
     }
 
     private static String idFor(java.nio.file.Path path) {
+        String repo = qwen4j.hub.ModelResolver.repoIdOf(path);
+        if (repo != null) return repo;
         java.nio.file.Path p = path.toAbsolutePath().normalize();
         String name = p.getFileName() == null ? "qwen4j" : p.getFileName().toString();
         if (name.endsWith(".gguf")) name = name.substring(0, name.length() - 5);

@@ -21,8 +21,11 @@ final class TokenizeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, paramLabel = "PATH",
-            description = "HF model folder or .gguf file whose tokenizer to use. Default: $QWEN4J_MODEL.")
+            description = "HF model folder or .gguf file (or a repo id in the HF cache) whose tokenizer to use. Default: $QWEN4J_MODEL.")
     Path model;
+
+    @Option(names = "--revision", paramLabel = "R", description = "With -m REPO: the branch, tag or commit (default main).")
+    String revision;
 
     @Parameters(arity = "0..1", paramLabel = "TEXT", description = "Text to tokenize.")
     String text;
@@ -41,6 +44,7 @@ final class TokenizeCommand implements Callable<Integer> {
         if ((text == null) == (file == null)) throw new Qwen4jException("give either TEXT or --file FILE");
         ModelOptions m = new ModelOptions();
         m.model = model;
+        m.revision = revision;
         Tokenizer tokenizer = TokenizerLoader.load(m.modelPath());
         String input = text != null ? text : Inputs.readText(file);
         int[] ids = tokenizer.encode(input, !noParseSpecial);

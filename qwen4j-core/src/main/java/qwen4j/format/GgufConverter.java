@@ -55,7 +55,8 @@ public final class GgufConverter {
                 get = ckpt::tensor;
                 find = ckpt::find;
                 names = ModelLoader.HF;
-                name = source.toAbsolutePath().normalize().getFileName().toString();
+                String repo = qwen4j.hub.ModelResolver.repoIdOf(source); // a cache snapshot's folder name is a hash
+                name = repo != null ? repo.substring(repo.indexOf('/') + 1) : source.toAbsolutePath().normalize().getFileName().toString();
             } else {
                 GgufFile gguf = GgufFile.open(source, arena);
                 GgufConfig.checkArchitecture(gguf.metadata(), gguf.name());
