@@ -196,7 +196,7 @@ public final class GbnfParser {
             }
             int lo = literalChar();
             int hi = lo;
-            if (pos + 1 < src.length() && src.charAt(pos) == '-' && src.charAt(pos + 1) != ']') {
+            if (pos + 1 < src.length() && src.charAt(pos) == '-' && src.charAt(pos + 1) != ']' && src.charAt(pos + 1) != '\n') {
                 pos++;
                 hi = literalChar();
                 if (hi < lo) throw error(at, "character range out of order");
