@@ -80,7 +80,7 @@ class StructuredOutputProofTest {
                         {"oneOf":[{"type":"object","properties":{"ok":{"const":true}},"required":["ok"],"additionalProperties":false},
                                   {"type":"array","maxItems":1,"items":{"type":"boolean"}}]}"""),
                 Arguments.of("$ref to $defs", """
-                        {"$defs":{"pt":{"type":"object","properties":{"x":{"type":"integer"},"y":{"type":"integer"}},
+                        {"$defs":{"pt":{"type":"object","properties":{"x":{"type":"integer"},"y":{"type":"boolean"}},
                          "required":["x","y"],"additionalProperties":false}},"type":"array","items":{"$ref":"#/$defs/pt"},"maxItems":2}"""),
                 Arguments.of("minLength/maxLength", """
                         {"type":"string","minLength":2,"maxLength":5}"""),
