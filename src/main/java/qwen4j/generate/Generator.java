@@ -34,7 +34,8 @@ public final class Generator {
      * @param maxTokens   token budget; negative runs to eos or the end of the context
      * @param stopStrings generation stops before the first occurrence of any; the text never includes it
      * @param cancelled   polled before every model step; true stops with reason "cancelled"
-     * @param onToken     nullable; told every generated id with the model's raw logits it was picked from
+     * @param onToken     nullable; told every generated id with the logits it was picked from (raw; masked
+     *                    to -inf for tokens a constraint ruled out)
      * @param constraint  nullable; masks the logits before sampling so the output stays in its language
      */
     public record Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled, TokenObserver onToken,
