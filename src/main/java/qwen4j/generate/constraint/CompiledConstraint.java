@@ -11,8 +11,8 @@ import qwen4j.tokenizer.Tokenizer;
  * sequence using the same grammar. {@link #newSequence()} gives the per-sequence {@link Constraint}.
  */
 public final class CompiledConstraint {
-    /** Masks kept per grammar (each is vocabulary/8 bytes); past this, new states' masks are recomputed. */
-    static final int MAX_CACHED_MASKS = 2048;
+    /** Masks kept per grammar (each vocabulary/8 bytes, 19 KB for Qwen: 10 MB at most); past this, new states recompute theirs. */
+    static final int MAX_CACHED_MASKS = 512;
 
     final PushdownMatcher pda;
     final VocabularyTrie trie;

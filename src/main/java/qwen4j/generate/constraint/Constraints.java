@@ -14,7 +14,7 @@ import qwen4j.tokenizer.Tokenizer;
  * repeated schema or grammar (every request of a client, usually) compiles once and reuses its masks.
  */
 public final class Constraints {
-    static final int CACHE_SIZE = 64;
+    static final int CACHE_SIZE = 16;
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final Map<Key, CompiledConstraint> CACHE = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
