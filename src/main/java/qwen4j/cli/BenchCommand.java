@@ -58,9 +58,9 @@ final class BenchCommand implements Callable<Integer> {
     /** -p as a list of prompt lengths (plain bench). */
     List<Integer> promptList;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_BATCH,
+    @Option(names = "--ubatch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_UBATCH,
             description = "Prompt tokens per batched prefill step (default ${DEFAULT-VALUE}).")
-    int batch;
+    int ubatch;
 
     @Option(names = "--prompt-mode", paramLabel = "batched|sequential", defaultValue = "batched",
             converter = ModelOptions.PromptModeConverter.class,
@@ -153,8 +153,8 @@ final class BenchCommand implements Callable<Integer> {
             if (q != DType.Q8_0 && q != DType.Q4_0) throw new Qwen4jException("--quantize: on load only q8_0 or q4_0");
         }
         int maxPrompt = promptList.stream().mapToInt(Integer::intValue).max().orElse(0);
-        if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || batch < 1) {
-            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --batch >= 1");
+        if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || ubatch < 1) {
+            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --ubatch >= 1");
         }
         for (int d : depths) if (d < 0) throw new Qwen4jException("--depth must be >= 0, got " + d);
         if (model != null && synthetic != null) throw new Qwen4jException("give -m PATH or --synthetic SIZE, not both");
@@ -172,7 +172,7 @@ final class BenchCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "machine FMA peak: %.1f GFLOP/s with %d threads (float32 vector FMA chains)%n", fmaGflops, t);
         }
 
-        Options options = Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode);
+        Options options = Options.defaults().withThreads(t).withKernels(kernels).withUbatch(ubatch).withPrompt(promptMode);
         String name;
         String typeName;
         AutoCloseable source;
