@@ -122,6 +122,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "(2 MB pages). Default ${DEFAULT-VALUE}.")
     qwen4j.format.WeightMemory weightMemory;
 
+    @Option(names = "--parallel", paramLabel = "N[,N...]", split = ",",
+            description = "Measure N sequences decoded together (llama-batched-bench style), e.g. 1,2,4,8,16: per N the "
+                    + "aggregate and per-sequence decode tokens/s and the prefill tokens/s of the N prompts.")
+    List<Integer> parallel;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -160,14 +165,24 @@ final class BenchCommand implements Callable<Integer> {
         if (model != null && synthetic != null) throw new Qwen4jException("give -m PATH or --synthetic SIZE, not both");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (parallel != null) {
+            for (int n : parallel) if (n < 1) throw new Qwen4jException("--parallel must be >= 1, got " + n);
+            if (promptList.size() != 1 || depths.size() != 1 || depths.get(0) != 0) {
+                throw new Qwen4jException("--parallel takes one -p length and no --depth");
+            }
+        }
 
         double machineGbS, fmaGflops;
-        try (WorkerPool pool = new WorkerPool(t)) {
-            machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
-            fmaGflops = FmaPeak.measure(pool);
+        if (parallel != null) {
+            machineGbS = fmaGflops = 0; // not probed: the batched table compares N with N, not with the machine
+        } else {
+            try (WorkerPool pool = new WorkerPool(t)) {
+                machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
+                fmaGflops = FmaPeak.measure(pool);
+            }
         }
         Kernels running = kernels.usable();
-        if (!json) {
+        if (!json && parallel == null) {
             err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read, 1 GiB)%n", machineGbS, t);
             err.printf(Locale.ROOT, "machine FMA peak: %.1f GFLOP/s with %d threads (float32 vector FMA chains)%n", fmaGflops, t);
         }
@@ -204,6 +219,17 @@ final class BenchCommand implements Callable<Integer> {
             weights = sm.weights();
             name = "synthetic " + size.toUpperCase(Locale.ROOT);
             typeName = type.toUpperCase(Locale.ROOT);
+        }
+        if (parallel != null) {
+            try (source; Qwen2Model m = new Qwen2Model(config, weights, options, maxPrompt + genTokens + 1)) {
+                List<qwen4j.bench.BatchedBench.Result> rs = new ArrayList<>();
+                for (int n : parallel) {
+                    rs.add(qwen4j.bench.BatchedBench.run(m, n, maxPrompt, genTokens, runs));
+                    if (!json) err.println("  parallel " + n + " done");
+                }
+                printParallel(out, name, typeName, t, rs);
+            }
+            return 0;
         }
         int maxDepth = depths.stream().mapToInt(Integer::intValue).max().orElse(0);
         int ctx = maxDepth + maxPrompt + genTokens + 1;
@@ -250,6 +276,36 @@ final class BenchCommand implements Callable<Integer> {
                     first.warmupFirstTokenMs(), first.warmupTgSPerToken(), first.tgSPerToken());
         }
         return 0;
+    }
+
+    private void printParallel(PrintWriter out, String name, String type, int threads, List<qwen4j.bench.BatchedBench.Result> rs)
+            throws Exception {
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode root = mapper.createObjectNode();
+            root.put("model", name);
+            root.put("dtype", type);
+            root.put("threads", threads);
+            ArrayNode all = root.putArray("by_parallel");
+            for (var r : rs) {
+                ObjectNode o = all.addObject();
+                o.put("parallel", r.parallel());
+                o.put("prompt_tokens", r.promptTokens());
+                o.put("gen_tokens", r.genTokens());
+                o.put("pp_tokens_per_s", r.ppTokensPerS());
+                o.put("tg_tokens_per_s_total", r.tgTokensPerSTotal());
+                o.put("tg_tokens_per_s_per_seq", r.tgTokensPerSPerSeq());
+            }
+            out.println(mapper.writeValueAsString(root));
+            return;
+        }
+        out.printf("| %-18s | %-6s | %7s | %8s | %6s | %6s | %10s | %13s | %13s |%n",
+                "model", "type", "threads", "parallel", "pp", "tg", "pp tok/s", "tg tok/s all", "tg tok/s seq");
+        out.println("|--------------------|--------|---------|----------|--------|--------|------------|---------------|---------------|");
+        for (var r : rs) {
+            out.printf(Locale.ROOT, "| %-18s | %-6s | %7d | %8d | %6d | %6d | %10.2f | %13.2f | %13.2f |%n", name, type, threads,
+                    r.parallel(), r.promptTokens(), r.genTokens(), r.ppTokensPerS(), r.tgTokensPerSTotal(), r.tgTokensPerSPerSeq());
+        }
     }
 
     static String toJson(String name, String type, double sizeGb, int threads, Kernels running, double machineGbS, double fmaGflops,

@@ -112,7 +112,8 @@ public final class Sequence {
         }
         int bi = pos / KvCache.BLOCK;
         if (bi == blockCount) {
-            blocks[blockCount++] = cache.allocate();
+            int b = cache.allocate(); // before the count moves: a full cache leaves the sequence as it was
+            blocks[blockCount++] = b;
             return;
         }
         int b = blocks[bi];
