@@ -179,7 +179,8 @@ public final class BatchGenerator implements AutoCloseable {
         for (int i = running.size() - 1; i >= 0; i--) {
             Task t = running.get(i);
             t.stepped(nanos);
-            if (t.cancelled() && !t.done) t.finish("cancelled", null);
+            // never ask a finished request: its answer may be going out, the connection is not ours to look at
+            if (!t.done && t.cancelled()) t.finish("cancelled", null);
             if (t.done) {
                 running.remove(i);
                 cacheWasFull = false;

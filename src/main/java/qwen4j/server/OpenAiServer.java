@@ -390,8 +390,14 @@ public final class OpenAiServer implements AutoCloseable {
     // ------------------------------------------------------------------ generation
 
     private void run(Job job, Response r) throws InterruptedException, IOException {
-        if (job.stream()) stream(job, r);
-        else complete(job, r);
+        pool.reserve(); // 429 before a stream's 200 goes out
+        r.reserved = true;
+        try {
+            if (job.stream()) stream(job, r);
+            else complete(job, r);
+        } finally {
+            if (r.reserved) pool.unreserve();
+        }
     }
 
     /** The result of a job: the generation and the prompt tokens that came from the KV cache. */
@@ -409,6 +415,7 @@ public final class OpenAiServer implements AutoCloseable {
         Sampler sampler = new Sampler(job.settings(), engine.vocabLimit(), ctx);
         BatchGenerator.Task task = pool.submit(new BatchGenerator.Request(prompt, sampler,
                 new Generator.Params(budget, job.stop(), r::cancelled, logprobs), onText));
+        r.reserved = false; // the task holds the place now
         task.result().whenComplete((g, e) -> r.wake());
         try {
             if (r.streaming()) r.pump(task.result());
@@ -654,6 +661,8 @@ public final class OpenAiServer implements AutoCloseable {
         private OutputStream events;
         private boolean started;
         volatile boolean gone;
+        /** Holds a place in the pool not yet used by a submitted task. */
+        boolean reserved;
         /** When the write in progress began (System.nanoTime), 0 when none. */
         volatile long writingSince;
         private volatile Thread writer;

@@ -73,8 +73,12 @@ final class SlotPool implements AutoCloseable {
 
     int blocksFree() { return generator.cache().blocksFree(); }
 
-    /** Queues a generation: 429 when the queue is full, 503 when shutting down. */
-    BatchGenerator.Task submit(BatchGenerator.Request request) {
+    /**
+     * Takes a place among the running and queued requests, before anything is answered (a stream's
+     * headers): 429 when the queue is full, 503 when shutting down. {@link #submit} uses it, {@link #unreserve}
+     * gives it back unused.
+     */
+    void reserve() {
         if (closed) throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
         int n = outstanding.incrementAndGet();
         if (n > parallel + maxQueue) {
@@ -84,13 +88,15 @@ final class SlotPool implements AutoCloseable {
                     + " slots are generating and " + maxQueue + " requests are queued (queue limit " + maxQueue
                     + "); retry later", null, "queue_full");
         }
-        BatchGenerator.Task t;
-        try {
-            t = generator.submit(request);
-        } catch (RuntimeException e) {
-            outstanding.decrementAndGet();
-            throw e;
-        }
+    }
+
+    void unreserve() {
+        outstanding.decrementAndGet();
+    }
+
+    /** Queues a generation on a place taken by {@link #reserve} (given back when it is done). */
+    BatchGenerator.Task submit(BatchGenerator.Request request) {
+        BatchGenerator.Task t = generator.submit(request); // on failure the caller still holds the place
         metrics.requests.incrementAndGet();
         t.result().whenComplete((g, e) -> {
             outstanding.decrementAndGet();
