@@ -93,7 +93,7 @@ public final class Ablation {
     /** Baseline: every switch at its simplest. */
     public static Options baseline() {
         return new Options(Kernels.SCALAR, 1, Rope.Mode.DIRECT, Attention.Mask.PRECOMPUTED, Options.Prompt.SEQUENTIAL,
-                Options.DEFAULT_BATCH, Attention.Precision.F32, KvCache.Type.F32);
+                Options.DEFAULT_UBATCH, Attention.Precision.F32, KvCache.Type.F32);
     }
 
     /** The fastest sensible combination of the exact switches (float32 math throughout). */

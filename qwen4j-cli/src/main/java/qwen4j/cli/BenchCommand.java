@@ -62,9 +62,9 @@ final class BenchCommand implements Callable<Integer> {
     /** -p as a list of prompt lengths (plain bench). */
     List<Integer> promptList;
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_BATCH,
+    @Option(names = "--ubatch", paramLabel = "N", defaultValue = "" + Options.DEFAULT_UBATCH,
             description = "Prompt tokens per batched prefill step (default ${DEFAULT-VALUE}).")
-    int batch;
+    int ubatch;
 
     @Option(names = "--prompt-mode", paramLabel = "batched|sequential", defaultValue = "batched",
             converter = ModelOptions.PromptModeConverter.class,
@@ -126,6 +126,11 @@ final class BenchCommand implements Callable<Integer> {
                     + "(2 MB pages). Default ${DEFAULT-VALUE}.")
     qwen4j.format.WeightMemory weightMemory;
 
+    @Option(names = "--parallel", paramLabel = "N[,N...]", split = ",",
+            description = "Measure N sequences decoded together (llama-batched-bench style), e.g. 1,2,4,8,16: per N the "
+                    + "aggregate and per-sequence decode tokens/s and the prefill tokens/s of the N prompts.")
+    List<Integer> parallel;
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -156,26 +161,36 @@ final class BenchCommand implements Callable<Integer> {
             if (q != DType.Q8_0 && q != DType.Q4_0) throw new Qwen4jException("--quantize: on load only q8_0 or q4_0");
         }
         int maxPrompt = promptList.stream().mapToInt(Integer::intValue).max().orElse(0);
-        if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || batch < 1) {
-            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --batch >= 1");
+        if (t < 1 || promptList.stream().anyMatch(p -> p < 0) || genTokens < 1 || runs < 1 || ubatch < 1) {
+            throw new Qwen4jException("bench needs --threads >= 1, -p >= 0, -n >= 1, -r >= 1, --ubatch >= 1");
         }
         for (int d : depths) if (d < 0) throw new Qwen4jException("--depth must be >= 0, got " + d);
         if (model != null && synthetic != null) throw new Qwen4jException("give -m PATH or --synthetic SIZE, not both");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (parallel != null) {
+            for (int n : parallel) if (n < 1) throw new Qwen4jException("--parallel must be >= 1, got " + n);
+            if (promptList.size() != 1 || depths.size() != 1 || depths.get(0) != 0) {
+                throw new Qwen4jException("--parallel takes one -p length and no --depth");
+            }
+        }
 
         double machineGbS, fileGbS = Double.NaN, fmaGflops;
-        Path weightFile = model == null ? null : largestWeightFile(model);
-        try (WorkerPool pool = new WorkerPool(t)) {
-            machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
-            if (weightFile != null) fileGbS = mappedReadGbS(pool, weightFile);
-            fmaGflops = FmaPeak.measure(pool);
+        Path weightFile = model == null || parallel != null ? null : largestWeightFile(model);
+        if (parallel != null) {
+            machineGbS = fmaGflops = 0; // not probed: the batched table compares N with N, not with the machine
+        } else {
+            try (WorkerPool pool = new WorkerPool(t)) {
+                machineGbS = MemoryBandwidth.measure(pool, 1L << 30);
+                if (weightFile != null) fileGbS = mappedReadGbS(pool, weightFile);
+                fmaGflops = FmaPeak.measure(pool);
+            }
         }
         // The roofline is what a plain read of the weights' own kind of memory achieves: the model
         // file's mapping for -m (page-cache pages can read slower than the anonymous probe buffer).
         double rooflineGbS = Double.isNaN(fileGbS) ? machineGbS : fileGbS;
         Kernels running = kernels.usable();
-        if (!json) {
+        if (!json && parallel == null) {
             err.printf(Locale.ROOT, "machine read bandwidth: %.1f GB/s with %d threads (streaming read of 1 GiB of anonymous memory)%n", machineGbS, t);
             if (weightFile != null) {
                 err.printf(Locale.ROOT, "model file read bandwidth: %.1f GB/s with %d threads (the same read over %s's mapping: the roofline below)%n",
@@ -184,7 +199,7 @@ final class BenchCommand implements Callable<Integer> {
             err.printf(Locale.ROOT, "machine FMA peak: %.1f GFLOP/s with %d threads (float32 vector FMA chains)%n", fmaGflops, t);
         }
 
-        Options options = Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode);
+        Options options = Options.defaults().withThreads(t).withKernels(kernels).withUbatch(ubatch).withPrompt(promptMode);
         String name;
         String typeName;
         AutoCloseable source;
@@ -216,6 +231,17 @@ final class BenchCommand implements Callable<Integer> {
             weights = sm.weights();
             name = "synthetic " + size.toUpperCase(Locale.ROOT);
             typeName = type.toUpperCase(Locale.ROOT);
+        }
+        if (parallel != null) {
+            try (source; Qwen2Model m = new Qwen2Model(config, weights, options, maxPrompt + genTokens + 1)) {
+                List<qwen4j.bench.BatchedBench.Result> rs = new ArrayList<>();
+                for (int n : parallel) {
+                    rs.add(qwen4j.bench.BatchedBench.run(m, n, maxPrompt, genTokens, runs));
+                    if (!json) err.println("  parallel " + n + " done");
+                }
+                printParallel(out, name, typeName, t, rs);
+            }
+            return 0;
         }
         int maxDepth = depths.stream().mapToInt(Integer::intValue).max().orElse(0);
         int ctx = maxDepth + maxPrompt + genTokens + 1;
@@ -262,6 +288,36 @@ final class BenchCommand implements Callable<Integer> {
                     first.warmupFirstTokenMs(), first.warmupTgSPerToken(), first.tgSPerToken());
         }
         return 0;
+    }
+
+    private void printParallel(PrintWriter out, String name, String type, int threads, List<qwen4j.bench.BatchedBench.Result> rs)
+            throws Exception {
+        if (json) {
+            ObjectMapper mapper = new ObjectMapper();
+            ObjectNode root = mapper.createObjectNode();
+            root.put("model", name);
+            root.put("dtype", type);
+            root.put("threads", threads);
+            ArrayNode all = root.putArray("by_parallel");
+            for (var r : rs) {
+                ObjectNode o = all.addObject();
+                o.put("parallel", r.parallel());
+                o.put("prompt_tokens", r.promptTokens());
+                o.put("gen_tokens", r.genTokens());
+                o.put("pp_tokens_per_s", r.ppTokensPerS());
+                o.put("tg_tokens_per_s_total", r.tgTokensPerSTotal());
+                o.put("tg_tokens_per_s_per_seq", r.tgTokensPerSPerSeq());
+            }
+            out.println(mapper.writeValueAsString(root));
+            return;
+        }
+        out.printf("| %-18s | %-6s | %7s | %8s | %6s | %6s | %10s | %13s | %13s |%n",
+                "model", "type", "threads", "parallel", "pp", "tg", "pp tok/s", "tg tok/s all", "tg tok/s seq");
+        out.println("|--------------------|--------|---------|----------|--------|--------|------------|---------------|---------------|");
+        for (var r : rs) {
+            out.printf(Locale.ROOT, "| %-18s | %-6s | %7d | %8d | %6d | %6d | %10.2f | %13.2f | %13.2f |%n", name, type, threads,
+                    r.parallel(), r.promptTokens(), r.genTokens(), r.ppTokensPerS(), r.tgTokensPerSTotal(), r.tgTokensPerSPerSeq());
+        }
     }
 
     /** The file holding most of the weights: the .gguf itself (a split model's first part), or a folder's largest .safetensors. */

@@ -39,6 +39,8 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = {"-p", "--prompt"}, paramLabel = "TEXT", description = "Prompt text.") String text;
         @Option(names = "--prompt-file", paramLabel = "FILE", description = "Read the prompt from a UTF-8 file (- for standard input; at most 64 MiB).") Path file;
         @Option(names = "--prompt-ids", paramLabel = "IDS", description = "Prompt as token ids: 1,2,3.") String ids;
+        @Option(names = "--batch-file", paramLabel = "FILE", description = "Many prompts: one JSON object per line (prompt or "
+                + "messages; optional id, max_tokens, temperature, top_k, top_p, min_p, seed, stop), results to -o.") Path batchFile;
     }
 
     @Option(names = {"-n", "--max-tokens"}, paramLabel = "N", defaultValue = "64",
@@ -65,10 +67,30 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin ConstraintOptions constraint;
 
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "With --batch-file: results, one JSON line per prompt in input order; a rerun skips the ids it has.")
+    Path output;
+
+    @Option(names = "--parallel", paramLabel = "N", defaultValue = "4",
+            description = "With --batch-file: prompts decoded together in one pass over the weights (default ${DEFAULT-VALUE}).")
+    int parallel;
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
         PrintWriter out = spec.commandLine().getOut();
+        if (prompt.batchFile != null) {
+            if (output == null) throw new Qwen4jException("--batch-file needs -o FILE for the results");
+            if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
+            if (json || system != null) throw new Qwen4jException("--batch-file takes no --json or --system (give messages per line)");
+            if (!java.nio.file.Files.isRegularFile(prompt.batchFile)) throw new Qwen4jException(prompt.batchFile + ": no such file");
+            try (Engine engine = model.open(spec.commandLine().getErr())) {
+                SamplerSettings base = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
+                return new BatchFileRun().run(engine, prompt.batchFile, output, parallel, maxTokens, base, chat, !noParseSpecial,
+                        spec.commandLine().getErr());
+            }
+        }
+        if (output != null) throw new Qwen4jException("-o needs --batch-file (a single prompt's text goes to standard output)");
         try (Engine engine = model.open(spec.commandLine().getErr())) {
             int[] ids;
             if (system != null && !chat) throw new Qwen4jException("--system needs --chat");

@@ -63,9 +63,9 @@ final class ModelOptions {
         return e;
     }
 
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_BATCH,
+    @Option(names = "--ubatch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_UBATCH,
             description = "Prompt tokens per batched prefill step (default ${DEFAULT-VALUE}; longer prompts are split).")
-    int batch;
+    int ubatch;
 
     @Option(names = "--prompt-mode", paramLabel = "batched|sequential", defaultValue = "batched",
             converter = PromptModeConverter.class,
@@ -132,8 +132,8 @@ final class ModelOptions {
         int t = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
         if (t < 1) throw new Qwen4jException("--threads must be at least 1, got " + t);
         if (ctx < 1) throw new Qwen4jException("--ctx must be at least 1, got " + ctx);
-        if (batch < 1) throw new Qwen4jException("--batch must be at least 1, got " + batch);
-        return Options.defaults().withThreads(t).withKernels(kernels).withBatch(batch).withPrompt(promptMode)
+        if (ubatch < 1) throw new Qwen4jException("--ubatch must be at least 1, got " + ubatch);
+        return Options.defaults().withThreads(t).withKernels(kernels).withUbatch(ubatch).withPrompt(promptMode)
                 .withKv(kvCache == null ? qwen4j.model.KvCache.Type.F32 : kvCache)
                 .withAttention(attentionPrecision == null ? qwen4j.model.Attention.Precision.F32 : attentionPrecision);
     }

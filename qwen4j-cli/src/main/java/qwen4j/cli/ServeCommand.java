@@ -33,7 +33,8 @@ final class ServeCommand implements Callable<Integer> {
     String apiKey;
 
     @Option(names = "--parallel", paramLabel = "N", defaultValue = "1",
-            description = "Requests generated at once, each in its own slot with its own KV cache of --ctx tokens (default ${DEFAULT-VALUE}).")
+            description = "Requests generated at once, decoded together in one pass over the weights per token; each may use --ctx tokens "
+                    + "of the shared (paged) KV cache (default ${DEFAULT-VALUE}).")
     int parallel;
 
     @Option(names = "--queue", paramLabel = "N", defaultValue = "64",

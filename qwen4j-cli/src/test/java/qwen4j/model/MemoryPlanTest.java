@@ -23,15 +23,37 @@ class MemoryPlanTest {
         assertThat(MemoryPlan.of(c, Options.defaults(), 32768, 4, 4).totalBytes()).isEqualTo(4 * f32.totalBytes());
     }
 
+    /**
+     * Issue 18 item 8: a 7B at its full 32K context starts under the launcher's default heap (-Xmx4g): the
+     * 3.76 GB KV cache is off-heap, the heap holds only the scratch. Checked against a 4 GiB heap and a
+     * 16 GiB machine, and for real: the model's and a session's allocations under this JVM's heap.
+     */
+    @Test
+    void sevenBAtFullContextFitsTheDefaultHeap() {
+        Qwen2Config c = qwen4j.bench.SyntheticModel.shape("7b");
+        MemoryPlan p = MemoryPlan.of(c, Options.defaults(), 32768, 1, 1);
+        assertThat(p.heapBytes()).isLessThan(64L << 20);
+        p.check(() -> 4L << 30, 16L << 30);
+        // the KV cache needs its pages only when written: a 32K-position pool costs nothing until used
+        try (KvCache kv = new KvCache(c.numLayers(), c.kvDim(), KvCache.Type.F32, KvCache.blocksFor(32768), true)) {
+            assertThat(kv.bytes()).isEqualTo(p.kvBytesPerSession());
+            assertThat(kv.capacity()).isEqualTo(32768);
+        }
+    }
+
     @Test
     void hugeContextsAreRefusedWithTheNumbersAndTheWayOut() {
         Qwen2Config c = qwen4j.bench.SyntheticModel.shape("0.5b");
         assertThatThrownBy(() -> MemoryPlan.of(c, Options.defaults(), 20_000_000, 1, 1).check())
                 .isInstanceOf(Qwen4jException.class)
                 .hasMessageContaining("--ctx 20000000").hasMessageContaining("--kv-cache f16");
-        assertThatThrownBy(() -> MemoryPlan.of(c, Options.defaults(), 1_000_000, 8, 8).check())
+        // the KV cache is off-heap: it is held against the machine's memory, the scratch against the heap
+        assertThatThrownBy(() -> MemoryPlan.of(c, Options.defaults(), 1_000_000, 8, 1).check(() -> 2L << 30, 16L << 30))
                 .isInstanceOf(Qwen4jException.class)
-                .hasMessageContaining("GiB").hasMessageContaining("--parallel").hasMessageContaining("QWEN4J_HEAP");
+                .hasMessageContaining("GiB of KV cache").hasMessageContaining("16.00 GiB of memory").hasMessageContaining("--parallel");
+        assertThatThrownBy(() -> MemoryPlan.of(c, Options.defaults().withMask(Attention.Mask.PRECOMPUTED), 30_000, 1, 1)
+                .check(() -> 2L << 30, 1L << 40))
+                .isInstanceOf(Qwen4jException.class).hasMessageContaining("of heap").hasMessageContaining("QWEN4J_HEAP");
         MemoryPlan.of(c, Options.defaults(), 4096, 1, 1).check(); // fits
     }
 

@@ -1,12 +1,14 @@
 package qwen4j.model;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import qwen4j.tensor.FloatKernels;
 
 /**
- * Causal grouped-query attention of one new token over the KV cache, scores and softmax in
- * float32 (or rounded to bf16, {@link Precision}). Query head h reads KV head h / (heads / kvHeads).
- * A float32 cache is read by the kernels ({@link #attend}, {@link #attendBatch}); a 16-bit cache
- * by {@link #attendHalf}, which widens each element as it reads it.
+ * Causal grouped-query attention of one token over its sequence's paged KV cache, scores and
+ * softmax in float32 (or rounded to bf16, {@link Precision}). Query head h reads KV head
+ * h / (heads / kvHeads). A float32 cache is read by the Vector API kernels, a 16-bit cache by plain
+ * loops that widen each element as they read it.
  */
 public final class Attention {
     /**
@@ -23,7 +25,7 @@ public final class Attention {
      */
     public enum Precision { F32, BF16 }
 
-    private final int heads, kvHeads, headDim, ctx;
+    private final int heads, kvHeads, headDim, ctx, group;
     private final float scale;
     private final Mask mask;
     private final boolean bf16; // Precision.BF16
@@ -40,7 +42,9 @@ public final class Attention {
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
-        this.ctx = ctx;
+        this.ctx = (ctx + KvCache.BLOCK - 1) / KvCache.BLOCK * KvCache.BLOCK; // whole blocks
+        this.group = heads / kvHeads;
+        ctx = this.ctx;
         this.scale = (float) (1.0 / Math.sqrt(headDim));
         this.mask = mask;
         if (mask == Mask.PRECOMPUTED) {
@@ -57,115 +61,71 @@ public final class Attention {
     public int scoresLength() { return ctx; }
 
     /**
-     * For heads [from, to): out[h*headDim ..] = softmax(q_h . K^T * scale) V for the token at
-     * {@code pos}. {@code keys}/{@code values} are this layer's cache, [ctx * kvDim];
-     * {@code scores} is scratch of size heads * ctx.
+     * The query heads of KV head {@code kvHead} (grouped-query attention: heads g*group .. g*group +
+     * group - 1) for one token at position {@code pos} of {@code seq}: out_h = softmax(q_h . K^T * scale) V
+     * over the sequence's cached positions 0..pos, read block by block from the off-heap cache. q and
+     * out rows start at qBase / outBase ([heads * headDim]); {@code scores} is scratch of heads * ctx.
+     *
+     * <p>The heads of one KV head go through the cache together, position by position, so each cached
+     * key and value is read from memory once per token instead of once per head; per head the
+     * arithmetic and its order are those of one head alone. The weighted sum of values continues its
+     * sums across blocks in the same order as one pass over all positions.
      */
-    public void attend(float[] q, float[] keys, float[] values, int pos, float[] scores, float[] out,
-                       int from, int to) {
-        // The decode step's own loop, deliberately not shared with attendHead: when both paths went
-        // through attendHead, its profile (polluted by batched prefill) made C2 box vectors, and
-        // ZeroAllocationTest failed 3 of 3 runs of the model tests (vs 1 of 3 with this copy).
-        // Heads that share a KV head (grouped-query attention: 7 per KV head in the 7B) go through
-        // the cache together, position by position, so each cached key and value is read from
-        // memory once per step instead of once per head; per head the arithmetic and its order
-        // are unchanged. The weighted sum of values keeps out in registers over all positions
-        // (weightedSum: the same values as an axpy per position, without storing and reloading out).
-        int group = heads / kvHeads;
-        int kvDim = kvHeads * headDim;
-        int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
-        for (int h0 = from; h0 < to; ) {
-            int h1 = Math.min(to, (h0 / group + 1) * group); // heads [h0, h1) share KV head h0 / group
-            int kvOff = (h0 / group) * headDim;
-            for (int t = 0; t < len; t++) {
-                int k0 = t * kvDim + kvOff;
+    public void attend(float[] q, int qBase, Sequence seq, int layer, int pos, float[] scores, float[] out, int outBase,
+                       int kvHead) {
+        KvCache cache = seq.cache;
+        MemorySegment mem = cache.memory; // a local: C2 keeps the segment's base and bounds in registers
+        boolean f32 = cache.type == KvCache.Type.F32, f16 = cache.type == KvCache.Type.F16;
+        int elem = f32 ? Float.BYTES : Short.BYTES;
+        long row = cache.rowBytes, headOff = (long) kvHead * headDim * elem, valuesOff = KvCache.BLOCK * row;
+        int h0 = kvHead * group, h1 = h0 + group;
+        // PRECOMPUTED scores every slot of the sequence's blocks up to pos, then adds the mask row
+        int len = mask == Mask.IMPLICIT ? pos + 1 : Math.min(ctx, (pos / KvCache.BLOCK + 1) * KvCache.BLOCK);
+        int[] blocks = seq.blocks;
+        for (int t0 = 0; t0 < len; t0 += KvCache.BLOCK) {
+            int n = Math.min(KvCache.BLOCK, len - t0);
+            long k0 = cache.keyOffset(layer, blocks[t0 / KvCache.BLOCK]) + headOff;
+            for (int t = 0; t < n; t++) {
+                long k = k0 + t * row;
                 for (int h = h0; h < h1; h++) {
-                    float sc = ops.dot(q, h * headDim, keys, k0, headDim) * scale;
-                    if (maskMatrix != null) sc += maskMatrix[pos * ctx + t];
-                    scores[h * ctx + t] = bf16 ? Half.roundBf16(sc) : sc;
+                    int qOff = qBase + h * headDim;
+                    float sc = (f32 ? ops.dot(q, qOff, mem, k, headDim) : dotHalf(q, qOff, mem, k, f16)) * scale;
+                    if (maskMatrix != null) sc += maskMatrix[pos * ctx + t0 + t];
+                    scores[h * ctx + t0 + t] = bf16 ? Half.roundBf16(sc) : sc;
                 }
             }
-            for (int h = h0; h < h1; h++) {
-                ops.softmax(scores, h * ctx, len);
-                if (bf16) roundBf16(scores, h * ctx, len);
-                ops.weightedSum(scores, h * ctx, values, kvOff, kvDim, len, out, h * headDim, headDim);
-            }
-            h0 = h1;
         }
-    }
-
-    /**
-     * For heads [from, to) and each of {@code n} block tokens t at positions pos0 + t: the same as
-     * {@link #attend} with q and out rows at t * heads * headDim. The cache must already hold the
-     * block's keys and values; token t sees positions 0..pos0 + t only.
-     */
-    public void attendBatch(float[] q, float[] keys, float[] values, int pos0, int n, float[] scores, float[] out,
-                            int from, int to) {
-        int stride = heads * headDim;
-        for (int h = from; h < to; h++) {
-            for (int t = 0; t < n; t++) {
-                attendHead(q, t * stride, keys, values, pos0 + t, scores, h * ctx, out, t * stride, h);
+        for (int h = h0; h < h1; h++) {
+            ops.softmax(scores, h * ctx, len);
+            if (bf16) roundBf16(scores, h * ctx, len);
+            int oOff = outBase + h * headDim;
+            for (int t0 = 0; t0 < len; t0 += KvCache.BLOCK) {
+                int n = Math.min(KvCache.BLOCK, len - t0);
+                long v0 = cache.keyOffset(layer, blocks[t0 / KvCache.BLOCK]) + valuesOff + headOff;
+                if (f32) ops.weightedSum(scores, h * ctx + t0, mem, v0, row, n, out, oOff, headDim, t0 > 0);
+                else weightedSumHalf(scores, h * ctx + t0, mem, v0, row, n, out, oOff, f16, t0 > 0);
             }
         }
     }
 
-    private void attendHead(float[] q, int qBase, float[] keys, float[] values, int pos, float[] scores, int sOff,
-                            float[] out, int outBase, int h) {
-        int group = heads / kvHeads;
-        int kvDim = kvHeads * headDim;
-        int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
-        int qOff = qBase + h * headDim, oOff = outBase + h * headDim;
-        int kvOff = (h / group) * headDim;
-        for (int t = 0; t < len; t++) {
-            float s = ops.dot(q, qOff, keys, t * kvDim + kvOff, headDim) * scale;
-            if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
-            scores[sOff + t] = bf16 ? Half.roundBf16(s) : s;
+    private float dotHalf(float[] q, int qOff, MemorySegment mem, long k, boolean f16) {
+        float dot = 0f;
+        for (int i = 0; i < headDim; i++) dot += q[qOff + i] * widen(mem.get(ValueLayout.JAVA_SHORT, k + 2L * i), f16);
+        return dot;
+    }
+
+    private void weightedSumHalf(float[] w, int wOff, MemorySegment mem, long v0, long row, int n, float[] out, int oOff,
+                                 boolean f16, boolean accumulate) {
+        if (!accumulate) java.util.Arrays.fill(out, oOff, oOff + headDim, 0f);
+        for (int t = 0; t < n; t++) {
+            float a = w[wOff + t];
+            long v = v0 + t * row;
+            for (int i = 0; i < headDim; i++) out[oOff + i] += a * widen(mem.get(ValueLayout.JAVA_SHORT, v + 2L * i), f16);
         }
-        ops.softmax(scores, sOff, len);
-        if (bf16) roundBf16(scores, sOff, len);
-        ops.weightedSum(scores, sOff, values, kvOff, kvDim, len, out, oOff, headDim);
     }
 
     private static void roundBf16(float[] a, int off, int n) {
         for (int i = off; i < off + n; i++) a[i] = Half.roundBf16(a[i]);
-    }
-
-    /**
-     * {@link #attendBatch} over a 16-bit cache (F16 or BF16, {@code f16} says which): for heads
-     * [from, to) and each of n tokens t at positions pos0 + t (n = 1 for a decode step). Plain
-     * loops: each cached element is widened to float as it is read, then used as in the float32
-     * path (same order of operations as the scalar kernels).
-     */
-    public void attendHalf(float[] q, short[] keys, short[] values, boolean f16, int pos0, int n, float[] scores,
-                           float[] out, int from, int to) {
-        int group = heads / kvHeads;
-        int kvDim = kvHeads * headDim;
-        int stride = heads * headDim;
-        for (int h = from; h < to; h++) {
-            int kvOff = (h / group) * headDim;
-            int sOff = h * ctx;
-            for (int tok = 0; tok < n; tok++) {
-                int pos = pos0 + tok;
-                int len = mask == Mask.IMPLICIT ? pos + 1 : ctx;
-                int qOff = tok * stride + h * headDim;
-                for (int t = 0; t < len; t++) {
-                    int k0 = t * kvDim + kvOff;
-                    float dot = 0f;
-                    for (int i = 0; i < headDim; i++) dot += q[qOff + i] * widen(keys[k0 + i], f16);
-                    float s = dot * scale;
-                    if (maskMatrix != null) s += maskMatrix[pos * ctx + t];
-                    scores[sOff + t] = bf16 ? Half.roundBf16(s) : s;
-                }
-                ops.softmax(scores, sOff, len);
-                if (bf16) roundBf16(scores, sOff, len);
-                java.util.Arrays.fill(out, qOff, qOff + headDim, 0f);
-                for (int t = 0; t < len; t++) {
-                    float a = scores[sOff + t];
-                    int v0 = t * kvDim + kvOff;
-                    for (int i = 0; i < headDim; i++) out[qOff + i] += a * widen(values[v0 + i], f16);
-                }
-            }
-        }
     }
 
     private static float widen(short h, boolean f16) {

@@ -4,11 +4,11 @@ import java.util.Locale;
 import qwen4j.Qwen4jException;
 
 /**
- * What a context size costs, computed before anything is allocated: per session the KV cache, the
- * attention scores (and a precomputed mask), per model the RoPE tables. {@link #check} refuses a
- * plan that cannot be allocated (a Java array past 2^31 elements) or does not fit in the heap, naming
- * the number and the options that lower it, instead of an OutOfMemoryError or a
- * NegativeArraySizeException halfway through start-up.
+ * What a context size costs, computed before anything is allocated: the KV cache per session (off-heap,
+ * in the shared block pool), per model the attention scores (and a precomputed mask) and the RoPE
+ * tables (on the heap). {@link #check} refuses a plan whose KV cache does not fit in the machine's
+ * memory, whose arrays a Java array cannot hold, or whose heap part does not fit in the heap, naming
+ * the number and the options that lower it, instead of an OutOfMemoryError halfway through start-up.
  */
 public record MemoryPlan(long kvBytesPerSession, long scratchBytesPerSession, long ropeBytesPerModel, long largestArray,
                          int ctx, int sessions, int models, KvCache.Type kv) {
@@ -16,50 +16,77 @@ public record MemoryPlan(long kvBytesPerSession, long scratchBytesPerSession, lo
     static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
     public static MemoryPlan of(Qwen2Config c, Options o, int ctx, int sessions, int models) {
-        long kvDim = c.kvDim(), half = c.headDim() / 2;
-        int elem = KvCache.elementBytes(o.kv());
-        long kv = 2L * c.numLayers() * ctx * kvDim * elem;
+        long half = c.headDim() / 2;
+        long blocks = KvCache.blocksFor(ctx);
+        long kv = KvCache.bytes(c.numLayers(), c.kvDim(), o.kv(), blocks);
         long scores = (long) c.numHeads() * ctx * Float.BYTES;
         long mask = o.mask() == Attention.Mask.PRECOMPUTED ? (long) ctx * ctx * Float.BYTES : 0;
         long rope = switch (o.rope()) {
             case DIRECT -> 0;
             case TABLE, COMPLEX -> 2L * ctx * half * Float.BYTES;
         };
-        long largest = Math.max(Math.max((long) ctx * kvDim, (long) c.numHeads() * ctx),
+        long largest = Math.max(Math.max((long) c.numHeads() * ctx, (long) ctx * KvCache.BLOCK),
                 Math.max(o.mask() == Attention.Mask.PRECOMPUTED ? (long) ctx * ctx : 0, 2L * ctx * half));
         return new MemoryPlan(kv, scores + mask, rope, largest, ctx, sessions, models, o.kv());
     }
 
-    /** Heap bytes the plan needs in all. */
+    /** Bytes the plan needs in all (off-heap KV cache and heap). */
     public long totalBytes() {
         return sessions * (kvBytesPerSession + scratchBytesPerSession) + models * ropeBytesPerModel;
     }
 
-    /** Throws a one-line user error when the plan cannot be allocated or does not fit in the heap. */
-    public void check() {
-        check(Runtime.getRuntime());
+    /** Off-heap bytes: every session's KV cache. */
+    public long kvBytes() {
+        return sessions * kvBytesPerSession;
     }
 
-    void check(Runtime rt) {
+    /** Heap bytes: each model's attention scratch and RoPE tables. */
+    public long heapBytes() {
+        return models * (scratchBytesPerSession + ropeBytesPerModel);
+    }
+
+    /** Throws a one-line user error when the plan cannot be allocated or does not fit. */
+    public void check() {
+        Runtime rt = Runtime.getRuntime();
+        check(() -> rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), physicalMemory());
+    }
+
+    /** The machine's memory (Long.MAX_VALUE when the JVM cannot tell). */
+    static long physicalMemory() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long total = os.getTotalMemorySize();
+            if (total > 0) return total;
+        }
+        return Long.MAX_VALUE;
+    }
+
+    /** {@code heapFree}: the heap's free bytes now; {@code machine}: the machine's memory. */
+    void check(java.util.function.LongSupplier heapFree, long machine) {
         String lower = "lower --ctx" + (sessions > 1 ? " or --parallel" : "")
                 + (kv == KvCache.Type.F32 ? ", or use --kv-cache f16 (half the KV memory)" : "");
+        if (kvBytes() > machine) {
+            throw new Qwen4jException(String.format(Locale.ROOT,
+                    "--ctx %d needs %s of KV cache (%s x %d session%s, off-heap) but the machine has %s of memory; %s",
+                    ctx, gb(kvBytes()), gb(kvBytesPerSession), sessions, sessions == 1 ? "" : "s", gb(machine), lower));
+        }
         if (largestArray > MAX_ARRAY) {
             throw new Qwen4jException(String.format(Locale.ROOT,
-                    "--ctx %d is too large: the KV cache of one layer would need %,d elements, more than a Java array holds; %s",
+                    "--ctx %d is too large: the attention scratch would need %,d elements, more than a Java array holds; %s",
                     ctx, largestArray, lower));
         }
-        long need = totalBytes();
-        long free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
-        if (need > free) {
+        // twice the need: the large arrays must fit in the old generation (2/3 of the heap with the
+        // parallel collector), next to whatever else lives there
+        long need = heapBytes();
+        long free = heapFree.getAsLong();
+        if (2 * need > free) {
             System.gc(); // garbage counts as used until collected: look again before refusing
-            free = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+            free = heapFree.getAsLong();
         }
-        if (need > free) {
+        if (2 * need > free) {
             throw new Qwen4jException(String.format(Locale.ROOT,
-                    "--ctx %d needs %s of memory (KV cache %s x %d session%s, attention scratch %s) but the Java heap has %s free; "
+                    "--ctx %d needs %s of heap (attention scratch %s, RoPE tables %s) but the Java heap has %s free (twice that needed); "
                             + "%s, or raise the heap (QWEN4J_HEAP)",
-                    ctx, gb(need), gb(kvBytesPerSession), sessions, sessions == 1 ? "" : "s", gb(scratchBytesPerSession),
-                    gb(free), lower));
+                    ctx, gb(need), gb(scratchBytesPerSession), gb(ropeBytesPerModel), gb(free), lower));
         }
     }
 

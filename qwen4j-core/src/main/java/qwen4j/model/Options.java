@@ -11,32 +11,33 @@ import qwen4j.tensor.Kernels;
  * @param rope     how rotary angles are obtained
  * @param mask     how causality is enforced in attention
  * @param prompt   how a prompt is prefilled: one token at a time, or blocks of tokens through
- *                 matrix-matrix products ({@link Qwen2Model#forwardBatch})
- * @param batch    the largest block of prompt tokens one batched step takes (longer prompts are split)
+ *                 matrix-matrix products ({@link Qwen2Model#forward(Batch, Qwen2Model.LogitsSink)})
+ * @param ubatch   the largest block of prompt tokens one step takes (longer prompts are split); a "batch"
+ *                 is many sequences in one step ({@link Batch})
  * @param attention precision of attention scores and softmax: F32, or BF16 (each score and each
  *                 probability rounded to bf16, emulated in float: what bf16 frameworks compute)
  * @param kv       element type of the KV cache: F32, or F16/BF16 (half the memory, rounded on store)
  */
-public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int batch,
+public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int ubatch,
                       Attention.Precision attention, KvCache.Type kv) {
 
     /** Prefill mode. */
     public enum Prompt { SEQUENTIAL, BATCHED }
 
-    /** Default prompt block size. */
-    public static final int DEFAULT_BATCH = 256;
+    /** Default prompt block size (tokens per step). */
+    public static final int DEFAULT_UBATCH = 256;
 
     public Options {
         kernels = java.util.Objects.requireNonNull(kernels, "kernels").usable();
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        if (ubatch < 1) throw new IllegalArgumentException("ubatch must be >= 1, got " + ubatch);
         java.util.Objects.requireNonNull(attention, "attention");
         java.util.Objects.requireNonNull(kv, "kv");
     }
 
     /** The switches without the two precision ones (attention and KV cache in float32). */
-    public Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int batch) {
-        this(kernels, threads, rope, mask, prompt, batch, Attention.Precision.F32, KvCache.Type.F32);
+    public Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int ubatch) {
+        this(kernels, threads, rope, mask, prompt, ubatch, Attention.Precision.F32, KvCache.Type.F32);
     }
 
     /**
@@ -45,22 +46,22 @@ public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Ma
      */
     public static Options defaults() {
         return new Options(Kernels.SIMD, Runtime.getRuntime().availableProcessors(), Rope.Mode.TABLE,
-                Attention.Mask.IMPLICIT, Prompt.BATCHED, DEFAULT_BATCH);
+                Attention.Mask.IMPLICIT, Prompt.BATCHED, DEFAULT_UBATCH);
     }
 
-    public Options withThreads(int n) { return new Options(kernels, n, rope, mask, prompt, batch, attention, kv); }
+    public Options withThreads(int n) { return new Options(kernels, n, rope, mask, prompt, ubatch, attention, kv); }
 
-    public Options withKernels(Kernels k) { return new Options(k, threads, rope, mask, prompt, batch, attention, kv); }
+    public Options withKernels(Kernels k) { return new Options(k, threads, rope, mask, prompt, ubatch, attention, kv); }
 
-    public Options withRope(Rope.Mode r) { return new Options(kernels, threads, r, mask, prompt, batch, attention, kv); }
+    public Options withRope(Rope.Mode r) { return new Options(kernels, threads, r, mask, prompt, ubatch, attention, kv); }
 
-    public Options withMask(Attention.Mask m) { return new Options(kernels, threads, rope, m, prompt, batch, attention, kv); }
+    public Options withMask(Attention.Mask m) { return new Options(kernels, threads, rope, m, prompt, ubatch, attention, kv); }
 
-    public Options withPrompt(Prompt p) { return new Options(kernels, threads, rope, mask, p, batch, attention, kv); }
+    public Options withPrompt(Prompt p) { return new Options(kernels, threads, rope, mask, p, ubatch, attention, kv); }
 
-    public Options withBatch(int b) { return new Options(kernels, threads, rope, mask, prompt, b, attention, kv); }
+    public Options withUbatch(int b) { return new Options(kernels, threads, rope, mask, prompt, b, attention, kv); }
 
-    public Options withAttention(Attention.Precision a) { return new Options(kernels, threads, rope, mask, prompt, batch, a, kv); }
+    public Options withAttention(Attention.Precision a) { return new Options(kernels, threads, rope, mask, prompt, ubatch, a, kv); }
 
-    public Options withKv(KvCache.Type t) { return new Options(kernels, threads, rope, mask, prompt, batch, attention, t); }
+    public Options withKv(KvCache.Type t) { return new Options(kernels, threads, rope, mask, prompt, ubatch, attention, t); }
 }

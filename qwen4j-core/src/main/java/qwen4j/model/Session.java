@@ -1,79 +1,36 @@
 package qwen4j.model;
 
 /**
- * The mutable state of one conversation with a model: KV cache, position, and every scratch
- * buffer the forward pass needs, all allocated once so that a decode step allocates nothing.
+ * One conversation with a model, the single-sequence way: a {@link Sequence} in a KV cache of its
+ * own (room for {@code ctx} positions, no prefix sharing, freed with the session) and the reusable {@link Batch} its steps
+ * go through. Many sequences in one forward pass use {@link Qwen2Model#forward(Batch, Qwen2Model.LogitsSink)}
+ * with a shared {@link KvCache} instead.
  */
 public final class Session {
     final KvCache cache;
-    final Attention attention;
-    int position; // number of tokens already in the cache
+    final Sequence sequence;
+    Batch batch = new Batch(1);
 
-    final float[] x, xb, xb2;       // residual stream and normed copies [hidden]
-    final float[] q, k, v;          // projections [hidden], [kvDim], [kvDim]
-    final float[] attnOut;          // [hidden]
-    final float[] gate, up;         // [intermediate]
-    final float[] scores;           // [heads * ctx]
-    final float[] logits;           // [vocab]
-    private final Qwen2Config config;
-    private Batch batch;             // scratch of the batched forward, allocated on first use
-
-    Session(Qwen2Config c, int ctx, Options options, qwen4j.tensor.FloatKernels ops) {
-        cache = new KvCache(c.numLayers(), ctx, c.kvDim(), options.kv());
-        attention = new Attention(c.numHeads(), c.numKvHeads(), c.headDim(), ctx, options.mask(), options.attention(), ops);
-        x = new float[c.hiddenSize()];
-        xb = new float[c.hiddenSize()];
-        xb2 = new float[c.hiddenSize()];
-        q = new float[c.hiddenSize()];
-        k = new float[c.kvDim()];
-        v = new float[c.kvDim()];
-        attnOut = new float[c.hiddenSize()];
-        gate = new float[c.intermediateSize()];
-        up = new float[c.intermediateSize()];
-        scores = new float[Math.multiplyExact(c.numHeads(), ctx)];
-        logits = new float[c.vocabSize()];
-        config = c;
+    Session(Qwen2Config c, int ctx, Options options) {
+        cache = new KvCache(c.numLayers(), c.kvDim(), options.kv(), KvCache.blocksFor(ctx), false, false);
+        sequence = new Sequence(cache, ctx, c.vocabSize());
     }
 
-    /**
-     * Scratch of {@link Qwen2Model#forwardBatch}: the same buffers as a step's, one row per block
-     * token ([tokens * hidden] etc., row-major). Allocated once, for the largest block seen.
-     */
-    static final class Batch {
-        final int capacity;
-        final float[] x, xb, xb2, q, k, v, attnOut, gate, up;
-
-        Batch(Qwen2Config c, int n) {
-            capacity = n;
-            int hidden = Math.multiplyExact(n, c.hiddenSize()), kv = Math.multiplyExact(n, c.kvDim());
-            int ffn = Math.multiplyExact(n, c.intermediateSize());
-            x = new float[hidden];
-            xb = new float[hidden];
-            xb2 = new float[hidden];
-            q = new float[hidden];
-            k = new float[kv];
-            v = new float[kv];
-            attnOut = new float[hidden];
-            gate = new float[ffn];
-            up = new float[ffn];
-        }
-    }
-
-    /** Batch scratch with room for at least n tokens. */
+    /** The step batch with room for at least n tokens. */
     Batch batch(int n) {
-        if (batch == null || batch.capacity < n) batch = new Batch(config, n);
+        if (batch.capacity() < n) batch = new Batch(n);
         return batch;
     }
 
     /** Tokens already processed (the position the next token will take). */
-    public int position() { return position; }
+    public int position() { return sequence.length(); }
 
-    public int capacity() { return cache.capacity(); }
+    public int capacity() { return sequence.capacity(); }
 
-    /** Forgets everything after the first {@code n} tokens (the cache beyond is simply overwritten). */
+    /** Forgets everything after the first {@code n} tokens. */
     public void truncate(int n) {
-        if (n < 0 || n > position) throw new IllegalArgumentException("cannot truncate to " + n + " of " + position);
-        position = n;
+        if (n < 0 || n > position()) throw new IllegalArgumentException("cannot truncate to " + n + " of " + position());
+        sequence.truncate(n);
     }
 
     /**
@@ -83,16 +40,29 @@ public final class Session {
     public void fillForBenchmark(int depth, long seed) {
         if (depth < 0 || depth >= capacity()) throw new IllegalArgumentException("depth " + depth + " outside the context");
         java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        int n = depth * cache.kvDim();
-        for (int l = 0; l < cache.layers(); l++) {
-            for (int i = 0; i < n; i++) cache.set(l, i, (float) r.nextGaussian(), (float) r.nextGaussian());
+        int kvDim = cache.kvDim();
+        float[] k = new float[kvDim], v = new float[kvDim];
+        sequence.truncate(0);
+        for (int pos = 0; pos < depth; pos++) {
+            sequence.reserve(pos);
+            for (int l = 0; l < cache.layers(); l++) {
+                for (int i = 0; i < kvDim; i++) {
+                    k[i] = (float) r.nextGaussian();
+                    v[i] = (float) r.nextGaussian();
+                }
+                cache.store(l, sequence.blocks[pos / KvCache.BLOCK], pos % KvCache.BLOCK, k, 0, v, 0);
+            }
+            sequence.wrote(pos, 0);
         }
-        position = depth;
     }
 
     /** The KV cache (its type and size). */
     public KvCache cache() { return cache; }
 
+    /** The sequence this session runs. */
+    public Sequence sequence() { return sequence; }
+
     /** Logits of the last forward step (valid until the next step). */
-    public float[] logits() { return logits; }
+    public float[] logits() { return sequence.logits(); }
+
 }

@@ -26,6 +26,20 @@ public interface FloatKernels {
      */
     void weightedSum(float[] w, int wOff, float[] v, int vOff, int vStride, int n, float[] out, int outOff, int dim);
 
+    /**
+     * {@link #dot} with b off-heap: b's floats start at byte offset bOff of segment b (native order).
+     * The KV cache lives off-heap; attention reads its keys through this.
+     */
+    float dot(float[] a, int aOff, java.lang.foreign.MemorySegment b, long bOff, int n);
+
+    /**
+     * {@link #weightedSum} with the values off-heap (v's rows at byte offsets vOff + t * vStride); with
+     * {@code accumulate} it continues the sums already in out (a paged cache is summed block by block,
+     * term by term in the same order as one call over all positions would).
+     */
+    void weightedSum(float[] w, int wOff, java.lang.foreign.MemorySegment v, long vOff, long vStride, int n,
+                     float[] out, int outOff, int dim, boolean accumulate);
+
     /** x[off+i] *= alpha for i in [0, n). */
     void scale(float alpha, float[] x, int off, int n);
 

@@ -80,6 +80,25 @@ public final class HugePageMemory {
         }
     }
 
+    /**
+     * Zeroed memory whose pages the kernel commits on first touch (an anonymous mapping, 4 KB pages):
+     * a KV cache sized for the whole context costs only what sequences write into it. Elsewhere
+     * {@link Arena#allocate} (committed, zeroed at once). Freed when {@code arena} closes.
+     */
+    public static MemorySegment lazy(long bytes, Arena arena) {
+        if (MMAP == null) return arena.allocate(bytes, 64);
+        try {
+            MemorySegment raw = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, bytes,
+                    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
+            if (raw.address() == -1L) throw new OutOfMemoryError("mmap of " + bytes + " bytes failed");
+            MemorySegment whole = MemorySegment.ofAddress(raw.address());
+            return whole.reinterpret(bytes, arena, seg -> unmap(whole, bytes));
+        } catch (Throwable t) {
+            if (t instanceof Error e) throw e;
+            return arena.allocate(bytes, 64);
+        }
+    }
+
     private static void unmap(MemorySegment base, long len) {
         try {
             int ignored = (int) MUNMAP.invokeExact(base, len);

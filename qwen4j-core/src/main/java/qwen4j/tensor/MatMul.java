@@ -533,7 +533,7 @@ public final class MatMul {
         }
     }
 
-    private static float sum(FloatVector v) { return Simd.sum(v); }
+    private static float sum(FloatVector v) { return v.reduceLanes(VectorOperators.ADD); }
 
     /** Adds columns [j, k) one at a time. */
     private static float tail(float s, float[] w, int w0, float[] x, int x0, int j, int k) {

@@ -29,6 +29,24 @@ final class ScalarFloatKernels implements FloatKernels {
     }
 
     @Override
+    public float dot(float[] a, int aOff, java.lang.foreign.MemorySegment b, long bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * b.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, bOff + 4L * i);
+        return s;
+    }
+
+    @Override
+    public void weightedSum(float[] w, int wOff, java.lang.foreign.MemorySegment v, long vOff, long vStride, int n,
+                            float[] out, int outOff, int dim, boolean accumulate) {
+        if (!accumulate) java.util.Arrays.fill(out, outOff, outOff + dim, 0f);
+        for (int t = 0; t < n; t++) {
+            float a = w[wOff + t];
+            long o = vOff + t * vStride;
+            for (int i = 0; i < dim; i++) out[outOff + i] += a * v.get(java.lang.foreign.ValueLayout.JAVA_FLOAT, o + 4L * i);
+        }
+    }
+
+    @Override
     public void scale(float alpha, float[] x, int off, int n) {
         for (int i = 0; i < n; i++) x[off + i] *= alpha;
     }

@@ -3,6 +3,9 @@ package qwen4j.tensor;
 import static qwen4j.tensor.Simd.F;
 import static qwen4j.tensor.Simd.L;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -30,6 +33,67 @@ final class SimdFloatKernels implements FloatKernels {
         float s = Simd.sum(s0.add(s1));
         for (; i < n; i++) s = Math.fma(a[aOff + i], b[bOff + i], s);
         return s;
+    }
+
+    @Override
+    public float dot(float[] a, int aOff, MemorySegment b, long bOff, int n) {
+        // the same order of operations as the array version: the logits do not depend on where the cache lives
+        ByteOrder order = ByteOrder.nativeOrder();
+        FloatVector s0 = FloatVector.zero(F), s1 = s0;
+        int i = 0;
+        for (; i + 2 * L <= n; i += 2 * L) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromMemorySegment(F, b, bOff + 4L * i, order), s0);
+            s1 = FloatVector.fromArray(F, a, aOff + i + L).fma(FloatVector.fromMemorySegment(F, b, bOff + 4L * (i + L), order), s1);
+        }
+        if (i + L <= n) {
+            s0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromMemorySegment(F, b, bOff + 4L * i, order), s0);
+            i += L;
+        }
+        float s = Simd.sum(s0.add(s1));
+        for (; i < n; i++) s = Math.fma(a[aOff + i], b.get(ValueLayout.JAVA_FLOAT, bOff + 4L * i), s);
+        return s;
+    }
+
+    @Override
+    public void weightedSum(float[] w, int wOff, MemorySegment v, long vOff, long vStride, int n, float[] out, int outOff,
+                            int dim, boolean accumulate) {
+        ByteOrder order = ByteOrder.nativeOrder();
+        int i = 0;
+        for (; i + 4 * L <= dim; i += 4 * L) { // four vectors of out at a time, in registers over all t
+            FloatVector a0, a1, a2, a3;
+            if (accumulate) {
+                a0 = FloatVector.fromArray(F, out, outOff + i);
+                a1 = FloatVector.fromArray(F, out, outOff + i + L);
+                a2 = FloatVector.fromArray(F, out, outOff + i + 2 * L);
+                a3 = FloatVector.fromArray(F, out, outOff + i + 3 * L);
+            } else {
+                a0 = a1 = a2 = a3 = FloatVector.zero(F);
+            }
+            long o = vOff + 4L * i;
+            for (int t = 0; t < n; t++, o += vStride) {
+                float a = w[wOff + t];
+                a0 = FloatVector.fromMemorySegment(F, v, o, order).mul(a).add(a0);
+                a1 = FloatVector.fromMemorySegment(F, v, o + 4L * L, order).mul(a).add(a1);
+                a2 = FloatVector.fromMemorySegment(F, v, o + 8L * L, order).mul(a).add(a2);
+                a3 = FloatVector.fromMemorySegment(F, v, o + 12L * L, order).mul(a).add(a3);
+            }
+            a0.intoArray(out, outOff + i);
+            a1.intoArray(out, outOff + i + L);
+            a2.intoArray(out, outOff + i + 2 * L);
+            a3.intoArray(out, outOff + i + 3 * L);
+        }
+        for (; i + L <= dim; i += L) {
+            FloatVector a0 = accumulate ? FloatVector.fromArray(F, out, outOff + i) : FloatVector.zero(F);
+            long o = vOff + 4L * i;
+            for (int t = 0; t < n; t++, o += vStride) a0 = FloatVector.fromMemorySegment(F, v, o, order).mul(w[wOff + t]).add(a0);
+            a0.intoArray(out, outOff + i);
+        }
+        for (; i < dim; i++) {
+            float s = accumulate ? out[outOff + i] : 0f;
+            long o = vOff + 4L * i;
+            for (int t = 0; t < n; t++, o += vStride) s += w[wOff + t] * v.get(ValueLayout.JAVA_FLOAT, o);
+            out[outOff + i] = s;
+        }
     }
 
     @Override

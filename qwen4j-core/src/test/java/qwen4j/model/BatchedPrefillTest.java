@@ -71,8 +71,8 @@ class BatchedPrefillTest {
         try (Engine e = Engine.open(model, base, 512)) {
             ids = prompt(e, 41);
             seq = allLogits(e, base.withPrompt(Options.Prompt.SEQUENTIAL), ids);
-            one = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(64), ids);
-            split = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(5), ids);
+            one = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withUbatch(64), ids);
+            split = allLogits(e, base.withPrompt(Options.Prompt.BATCHED).withUbatch(5), ids);
         }
         assertThat(seq).hasSize(ids.length);
         assertThat(one).hasSize(ids.length);
@@ -96,7 +96,7 @@ class BatchedPrefillTest {
         try (Engine e = Engine.open(model, base, 512)) {
             ids = prompt(e, 23);
             seq = generate(e, model(e, base.withPrompt(Options.Prompt.SEQUENTIAL)), ids);
-            batched = generate(e, model(e, base.withPrompt(Options.Prompt.BATCHED).withBatch(7)), ids);
+            batched = generate(e, model(e, base.withPrompt(Options.Prompt.BATCHED).withUbatch(7)), ids);
         }
         assertThat(batched).containsExactly(seq);
     }
@@ -109,20 +109,20 @@ class BatchedPrefillTest {
     }
 
     @org.junit.jupiter.api.Test
-    void lastLogitsOfForwardBatchEqualPrefillSink() {
+    void lastLogitsOfAPromptBlockEqualPrefillSink() {
         Path model = Fixtures.tiny().resolve("hf");
         try (Engine e = Engine.open(model, Options.defaults().withThreads(2), 512)) {
             int[] ids = prompt(e, 9);
-            float[] last = e.model().forwardBatch(e.newSession(), ids, 0, ids.length).clone();
+            float[] last = e.model().prefill(e.newSession(), ids).clone();
             float[][] viaSink = new float[1][];
-            e.model().forwardBatch(e.newSession(), ids, 0, ids.length, (i, l) -> { if (i == ids.length - 1) viaSink[0] = l.clone(); });
+            e.model().prefill(e.newSession(), ids, (i, l) -> { if (i == ids.length - 1) viaSink[0] = l.clone(); });
             for (int v = 0; v < last.length; v++) {
                 assertThat(viaSink[0][v]).isCloseTo(last[v], org.assertj.core.data.Offset.offset(1e-4f));
             }
             // and the session advanced: a second block continues at position 9
             Session s = e.newSession();
-            e.model().forwardBatch(s, ids, 0, 4);
-            e.model().forwardBatch(s, ids, 4, 5);
+            e.model().prefill(s, java.util.Arrays.copyOfRange(ids, 0, 4));
+            e.model().prefill(s, java.util.Arrays.copyOfRange(ids, 4, 9));
             assertThat(s.position()).isEqualTo(9);
         }
     }

@@ -55,10 +55,10 @@ class GoldenLogitsTest {
      */
     static List<Qwen2Model> promptModes(Engine engine) {
         Qwen2Model m = engine.model();
-        Options o = m.options().withBatch(3);
+        Options o = m.options().withUbatch(3);
         return List.of(new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.SEQUENTIAL), m.maxContext()),
                 new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED), m.maxContext()),
-                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED).withBatch(Options.DEFAULT_BATCH),
+                new Qwen2Model(m.config(), m.weights(), o.withPrompt(Options.Prompt.BATCHED).withUbatch(Options.DEFAULT_UBATCH),
                         m.maxContext()));
     }
 

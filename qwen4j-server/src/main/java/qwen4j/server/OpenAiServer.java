@@ -27,13 +27,13 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import qwen4j.Qwen4jException;
 import qwen4j.chat.ChatTemplate;
+import qwen4j.generate.BatchGenerator;
 import qwen4j.generate.Engine;
 import qwen4j.generate.Generation;
 import qwen4j.generate.Generator;
 import qwen4j.generate.Sampler;
 import qwen4j.generate.SamplerSettings;
 import qwen4j.generate.Scoring;
-import qwen4j.model.Session;
 import qwen4j.tokenizer.Tokenizer;
 
 /**
@@ -144,13 +144,7 @@ public final class OpenAiServer implements AutoCloseable {
     private final SlotPool pool;
     private final HttpServer http;
     private final ExecutorService executor;
-    /**
-     * Platform threads that run generation, one per slot. Generation is CPU-bound and never blocks,
-     * so on a virtual thread it would hold a carrier until done: with as many busy slots as cores,
-     * no other request could even be read (found by FaultTest: under a flood, connections waited
-     * past the request-read limit and were dropped unanswered).
-     */
-    private final ExecutorService generation;
+    private final Metrics metrics = new Metrics();
     private final ObjectMapper json = RequestParser.mapper();
     private final RequestParser requests;
     private final AtomicLong ids = new AtomicLong();
@@ -172,15 +166,13 @@ public final class OpenAiServer implements AutoCloseable {
             problem = e.getMessage();
         }
         this.defaults = SamplerSettings.forModel(engine.files());
-        this.pool = new SlotPool(engine, config.parallel(), config.maxQueue());
+        this.pool = new SlotPool(engine, config.parallel(), config.maxQueue(), metrics);
         this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
                 config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes(),
                 config.parseSpecialInMessages());
         requests.eosIds(engine.eosIds());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
-        this.generation = Executors.newFixedThreadPool(config.parallel(),
-                Thread.ofPlatform().name("qwen4j-generate-", 0).daemon(true).factory());
         http.setExecutor(executor);
         http.createContext("/", this::handle);
         this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("qwen4j-write-watchdog").daemon(true).factory());
@@ -217,7 +209,6 @@ public final class OpenAiServer implements AutoCloseable {
         http.stop(0);
         watchdog.shutdownNow();
         executor.shutdownNow();
-        generation.shutdownNow();
         try {
             executor.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -235,8 +226,6 @@ public final class OpenAiServer implements AutoCloseable {
             route(ex, r);
         } catch (ApiError e) {
             r.error(e);
-        } catch (SlotPool.ClientGone e) {
-            // nobody to answer; counted and logged where it was noticed
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             r.error(new ApiError(503, "server_error", "the server is shutting down", null, "unavailable"));
@@ -275,9 +264,16 @@ public final class OpenAiServer implements AutoCloseable {
                 h.put("slots_idle", pool.idle());
                 h.put("queued", pool.waiting());
                 h.put("queue_limit", pool.maxQueue());
+                h.put("sequences_active", pool.running());
+                h.put("kv_blocks_used", pool.blocksUsed());
+                h.put("kv_blocks_free", pool.blocksFree());
                 h.put("cancelled_client_gone", cancelledGone.get());
                 h.put("cancelled_slow_client", cancelledSlow.get());
                 r.json(200, h);
+            }
+            case "/metrics" -> {
+                requireMethod(method, "GET");
+                r.text(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(pool));
             }
             case "/v1/models" -> {
                 requireMethod(method, "GET");
@@ -310,7 +306,7 @@ public final class OpenAiServer implements AutoCloseable {
                     return;
                 }
                 throw new ApiError(404, "invalid_request_error", "unknown path " + Qwen4jException.shown(path)
-                        + " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health)",
+                        + " (this server has POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, GET /metrics)",
                         null, "not_found");
             }
         }
@@ -395,72 +391,44 @@ public final class OpenAiServer implements AutoCloseable {
     // ------------------------------------------------------------------ generation
 
     private void run(Job job, Response r) throws InterruptedException, IOException {
-        SlotPool.Slot slot = pool.acquire(job.prompt(), r::cancelled);
-        int lease = slot.lease;
+        pool.reserve(); // 429 before a stream's 200 goes out
+        r.reserved = true;
         try {
-            // a request that waited in the queue for a client that has gone is not run
-            if (r.cancelledNow()) return;
-            if (job.stream()) stream(job, slot, r);
-            else complete(job, slot, r);
+            if (job.stream()) stream(job, r);
+            else complete(job, r);
         } finally {
-            pool.release(slot, lease);
+            if (r.reserved) pool.unreserve();
         }
     }
 
-    /** The result of running a job in a slot. */
+    /** The result of a job: the generation and the prompt tokens that came from the KV cache. */
     private record Outcome(Generation generation, int reused) {}
 
-    private Outcome generate(SlotPool.Slot slot, Job job, Response r, Consumer<String> onText, Logprobs logprobs) {
-        Session session = slot.session;
-        int[] prompt = job.prompt();
-        int common = Math.min(SlotPool.commonPrefix(slot.cached, prompt), Math.min(session.position(), prompt.length - 1));
-        session.truncate(common);
-        slot.cached = new int[0];
-        int[] suffix = Arrays.copyOfRange(prompt, common, prompt.length);
-        int room = session.capacity() - session.position() - suffix.length + 1;
-        int budget = job.maxTokens() < 0 ? -1 : Math.min(job.maxTokens(), room);
-        Sampler sampler = new Sampler(job.settings(), engine.vocabLimit(), session.capacity());
-        sampler.acceptAll(Arrays.copyOf(prompt, common));
-        Generation g;
-        try {
-            g = onGenerationThread(() -> slot.generator.generate(session, suffix, sampler,
-                    new Generator.Params(budget, job.stop(), r::cancelled, logprobs)
-                            .withConstraint(job.constraint() == null ? null : job.constraint().newSequence()), onText), r);
-        } catch (RuntimeException e) {
-            session.truncate(0);
-            throw e;
-        }
-        int[] fed = Arrays.copyOf(prompt, prompt.length + g.ids().length);
-        System.arraycopy(g.ids(), 0, fed, prompt.length, g.ids().length);
-        slot.cached = Arrays.copyOf(fed, Math.min(fed.length, session.position()));
-        pool.release(slot, slot.lease); // the session is no longer used: free the slot before the answer is written
-        return new Outcome(g, common);
-    }
-
     /**
-     * Runs {@code work} on a generation thread and waits for it; its exceptions come out unwrapped. For a
-     * stream, this (the request's) thread meanwhile writes the events the generation queues, so
-     * generation never waits on a client's socket.
+     * Queues the job for the scheduler and waits for it; for a stream, this (the request's) thread
+     * meanwhile writes the events the generation queues, so generation never waits on a client's socket.
      */
-    private <T> T onGenerationThread(java.util.concurrent.Callable<T> work, Response r) {
-        Future<T> f = generation.submit(() -> {
-            try {
-                return work.call();
-            } finally {
-                r.wake();
-            }
-        });
+    private Outcome generate(Job job, Response r, Consumer<String> onText, Logprobs logprobs) throws InterruptedException {
+        int[] prompt = job.prompt();
+        int ctx = engine.model().maxContext();
+        int room = ctx - prompt.length + 1;
+        int budget = job.maxTokens() < 0 ? -1 : Math.min(job.maxTokens(), room);
+        Sampler sampler = new Sampler(job.settings(), engine.vocabLimit(), ctx);
+        BatchGenerator.Task task = pool.submit(new BatchGenerator.Request(prompt, sampler,
+                new Generator.Params(budget, job.stop(), r::cancelled, logprobs)
+                        .withConstraint(job.constraint() == null ? null : job.constraint().newSequence()), onText));
+        r.reserved = false; // the task holds the place now
+        task.result().whenComplete((g, e) -> r.wake());
         try {
-            if (r.streaming()) r.pump(f);
-            return f.get();
+            if (r.streaming()) r.pump(task.result());
+            return new Outcome(task.result().get(), task.cachedTokens());
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) throw re;
             if (e.getCause() instanceof Error err) throw err;
             throw new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
-            f.cancel(true);
-            Thread.currentThread().interrupt();
-            throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
+            task.cancel();
+            throw e;
         }
     }
 
@@ -513,9 +481,10 @@ public final class OpenAiServer implements AutoCloseable {
         return a;
     }
 
-    private void complete(Job job, SlotPool.Slot slot, Response r) throws IOException {
+    private void complete(Job job, Response r) throws IOException, InterruptedException {
         Logprobs lp = job.logprobs() >= 0 ? new Logprobs(job.logprobs()) : null;
-        Outcome o = generate(slot, job, r, text -> { }, lp);
+        Outcome o = generate(job, r, text -> { }, lp);
+        if (r.gone) return; // the client hung up (while queued or generating): nobody to answer
         Generation g = o.generation();
         String id = newId(job);
         ObjectNode resp = envelope(job, id, job.chat() ? "chat.completion" : "text_completion");
@@ -545,7 +514,7 @@ public final class OpenAiServer implements AutoCloseable {
         r.json(200, resp);
     }
 
-    private void stream(Job job, SlotPool.Slot slot, Response r) throws IOException {
+    private void stream(Job job, Response r) throws IOException, InterruptedException {
         String id = newId(job);
         Logprobs lp = job.logprobs() >= 0 ? new Logprobs(job.logprobs()) : null;
         int[] sent = {0};
@@ -569,7 +538,7 @@ public final class OpenAiServer implements AutoCloseable {
             r.event(c);
         };
         ToolCalls.Filter filter = job.tools() ? new ToolCalls.Filter(out) : null;
-        Outcome o = generate(slot, job, r, filter != null ? filter : out, lp);
+        Outcome o = generate(job, r, filter != null ? filter : out, lp);
         if (r.gone) return;
         Generation g = o.generation();
         String finish = finishReason(g);
@@ -698,6 +667,8 @@ public final class OpenAiServer implements AutoCloseable {
         private OutputStream events;
         private boolean started;
         volatile boolean gone;
+        /** Holds a place in the pool not yet used by a submitted task. */
+        boolean reserved;
         /** When the write in progress began (System.nanoTime), 0 when none. */
         volatile long writingSince;
         private volatile Thread writer;
@@ -797,6 +768,19 @@ public final class OpenAiServer implements AutoCloseable {
 
         private void headers() {
             if (closeAfter) ex.getResponseHeaders().set("Connection", "close");
+        }
+
+        void text(int status, String contentType, String body) throws IOException {
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", contentType);
+            headers();
+            started = true;
+            timed(() -> {
+                ex.sendResponseHeaders(status, b.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(b);
+                }
+            });
         }
 
         void json(int status, JsonNode body) throws IOException {

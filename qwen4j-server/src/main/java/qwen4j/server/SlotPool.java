@@ -1,136 +1,127 @@
 package qwen4j.server;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import qwen4j.generate.BatchGenerator;
 import qwen4j.generate.Engine;
-import qwen4j.generate.Generator;
-import qwen4j.model.Qwen2Model;
-import qwen4j.model.Session;
 
 /**
- * The server's generation slots. Each slot owns a {@link Qwen2Model} over the engine's shared (mapped) weights
- * and one {@link Session}, so slots run in parallel without sharing a forward pass's scratch or worker pool.
- * A request takes the free slot whose cached tokens share the longest prefix with its prompt; with none free
- * it waits in a bounded queue, and beyond that bound it is refused (429).
+ * The server's generation slots: up to {@code parallel} sequences decoded together, in one forward
+ * pass per step, by one scheduler thread that owns the model ({@link BatchGenerator}). Requests join
+ * and leave between steps; long prompts are prefilled in chunks between decode steps. Beyond the
+ * running ones, up to {@code maxQueue} requests wait in order; more are refused (429).
  */
 final class SlotPool implements AutoCloseable {
-    /** One slot: a model, its KV cache and the ids that cache holds. Used by one request at a time. */
-    static final class Slot {
-        final int id;
-        final Qwen2Model model;
-        final Session session;
-        final Generator generator;
-        int[] cached = new int[0];
-        /** Whether a request holds the slot, and which acquisition (lease) it is. */
-        boolean held;
-        int lease;
+    private static final Logger LOG = Logger.getLogger(SlotPool.class.getName());
+    private final BatchGenerator generator;
+    private final int parallel, maxQueue;
+    private final Thread scheduler;
+    private final Object signal = new Object();
+    private final AtomicInteger outstanding = new AtomicInteger(); // submitted, not yet done
+    private volatile boolean closed;
+    private volatile int running;
+    private final Metrics metrics;
 
-        Slot(int id, Qwen2Model model, Session session, Generator generator) {
-            this.id = id;
-            this.model = model;
-            this.session = session;
-            this.generator = generator;
-        }
-    }
-
-    private final List<Slot> all = new ArrayList<>();
-    private final List<Slot> free = new ArrayList<>();
-    private final int maxQueue;
-    private int waiting;
-    private boolean closed;
-
-    SlotPool(Engine engine, int parallel, int maxQueue) {
+    SlotPool(Engine engine, int parallel, int maxQueue, Metrics metrics) {
+        this.parallel = parallel;
         this.maxQueue = maxQueue;
-        // every slot's KV cache, and a model (RoPE tables) for each slot but the first (the engine's own)
+        this.metrics = metrics;
+        // every sequence's KV blocks (off-heap) and the one model's scratch, before anything is allocated
         qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), engine.model().maxContext(),
-                parallel, parallel - 1).check();
-        for (int i = 0; i < parallel; i++) {
-            Qwen2Model m = i == 0 ? engine.model()
-                    : new Qwen2Model(engine.model().config(), engine.model().weights(), engine.model().options(),
-                            engine.model().maxContext());
-            Slot s = new Slot(i, m, m.newSession(m.maxContext()), new Generator(m, engine.tokenizer(), engine.eosIds()));
-            all.add(s);
-            free.add(s);
+                parallel, 1).check();
+        this.generator = BatchGenerator.of(engine, parallel);
+        this.scheduler = Thread.ofPlatform().name("qwen4j-scheduler").daemon(true).start(this::loop);
+    }
+
+    private void loop() {
+        while (!closed) {
+            synchronized (signal) {
+                while (!closed && !generator.busy()) {
+                    try {
+                        signal.wait(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+            if (closed) return;
+            try {
+                generator.step();
+            } catch (RuntimeException | Error e) {
+                LOG.log(Level.WARNING, "generation step failed (a bug): " + e, e);
+            }
+            running = generator.running();
         }
     }
 
-    int size() { return all.size(); }
+    int size() { return parallel; }
 
-    synchronized int idle() { return free.size(); }
+    int idle() { return Math.max(0, parallel - running); }
 
-    synchronized int waiting() { return waiting; }
+    int running() { return running; }
+
+    int waiting() { return Math.max(0, outstanding.get() - parallel); }
 
     int maxQueue() { return maxQueue; }
 
-    /** The client of a queued request has gone: it leaves the queue unrun. */
-    static final class ClientGone extends RuntimeException {
-        ClientGone() {
-            super("the client hung up while queued", null, false, false);
-        }
-    }
+    long tokensGenerated() { return generator.tokensGenerated(); }
+
+    long tokensPrefilled() { return generator.tokensPrefilled(); }
+
+    int blocksUsed() { return generator.cache().blocksUsed(); }
+
+    int blocksFree() { return generator.cache().blocksFree(); }
 
     /**
-     * Takes the free slot that best matches {@code prompt}, waiting if none is free; 429 when the queue is
-     * full; {@link ClientGone} when {@code gone} turns true while waiting (looked at every 100 ms).
+     * Takes a place among the running and queued requests, before anything is answered (a stream's
+     * headers): 429 when the queue is full, 503 when shutting down. {@link #submit} uses it, {@link #unreserve}
+     * gives it back unused.
      */
-    synchronized Slot acquire(int[] prompt, java.util.function.BooleanSupplier gone) throws InterruptedException {
+    void reserve() {
         if (closed) throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
-        if (free.isEmpty()) {
-            if (waiting >= maxQueue) {
-                throw new ApiError(429, "rate_limit_exceeded", "the server is busy: all " + all.size()
-                        + " slots are generating and " + waiting + " requests are queued (queue limit " + maxQueue
-                        + "); retry later", null, "queue_full");
-            }
-            waiting++;
-            try {
-                while (free.isEmpty() && !closed) {
-                    wait(100);
-                    if (free.isEmpty() && gone.getAsBoolean()) throw new ClientGone();
-                }
-            } finally {
-                waiting--;
-            }
-            if (closed) throw new ApiError(503, "server_error", "the server is shutting down", null, "unavailable");
+        int n = outstanding.incrementAndGet();
+        if (n > parallel + maxQueue) {
+            outstanding.decrementAndGet();
+            metrics.rejected.incrementAndGet();
+            throw new ApiError(429, "rate_limit_exceeded", "the server is busy: all " + parallel
+                    + " slots are generating and " + maxQueue + " requests are queued (queue limit " + maxQueue
+                    + "); retry later", null, "queue_full");
         }
-        Slot best = free.get(0);
-        int bestLen = -1;
-        for (Slot s : free) {
-            int l = commonPrefix(s.cached, prompt);
-            if (l > bestLen) {
-                best = s;
-                bestLen = l;
-            }
-        }
-        free.remove(best);
-        best.held = true;
-        best.lease++;
-        return best;
     }
 
-    /**
-     * Returns the slot taken by acquisition {@code lease} (later calls for that lease are no-ops). Called as soon as generation ends,
-     * before the response is written, so a client's next request finds its cached prefix free.
-     */
-    synchronized void release(Slot s, int lease) {
-        if (!s.held || s.lease != lease) return;
-        s.held = false;
-        free.add(s);
-        notifyAll();
+    void unreserve() {
+        outstanding.decrementAndGet();
     }
 
-    static int commonPrefix(int[] a, int[] b) {
-        int n = Math.min(a.length, b.length), i = 0;
-        while (i < n && a[i] == b[i]) i++;
-        return i;
+    /** Queues a generation on a place taken by {@link #reserve} (given back when it is done). */
+    BatchGenerator.Task submit(BatchGenerator.Request request) {
+        BatchGenerator.Task t = generator.submit(request); // on failure the caller still holds the place
+        metrics.requests.incrementAndGet();
+        t.result().whenComplete((g, e) -> {
+            outstanding.decrementAndGet();
+            if (g != null) {
+                if (t.timeToFirstTokenNanos() > 0) metrics.ttft.observeNanos(t.timeToFirstTokenNanos());
+                for (long d : g.decodeNanos()) metrics.interToken.observeNanos(d);
+            }
+        });
+        synchronized (signal) {
+            signal.notifyAll();
+        }
+        return t;
     }
 
     @Override
     public void close() {
-        synchronized (this) {
-            closed = true;
-            notifyAll();
+        closed = true;
+        synchronized (signal) {
+            signal.notifyAll();
         }
-        // slot 0 uses the engine's own model, which the engine closes
-        for (Slot s : all) if (s.id != 0) s.model.close();
+        try {
+            scheduler.join(10_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        generator.close();
     }
 }
