@@ -63,6 +63,8 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin SamplingOptions sampling;
 
+    @Mixin ConstraintOptions constraint;
+
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
@@ -95,7 +97,8 @@ final class GenerateCommand implements Callable<Integer> {
             Sampler sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
             Generation g = engine.generator().generate(session, ids, sampler,
                     // stop generating once the output cannot be written (a closed pipe, a full disk)
-                    new Generator.Params(maxTokens, sampling.stopStrings(), () -> !json && out.checkError()), piece -> {
+                    new Generator.Params(maxTokens, sampling.stopStrings(), () -> !json && out.checkError())
+                            .withConstraint(constraint.newSequence(engine)), piece -> {
                 if (!json) {
                     out.print(piece);
                     out.flush();

@@ -140,5 +140,9 @@ class CliTest {
         // issue 18 item 17: each entry says its depth
         assertThat(j.get("by_depth").get(0).get("depth").asInt()).isZero();
         assertThat(j.get("by_depth").get(1).get("depth").asInt()).isEqualTo(8);
+        // issue 17: the roofline divides by a read of the model file's own mapping, reported beside the anonymous probe
+        assertThat(j.get("file_read_gb_s").asDouble()).isPositive();
+        assertThat(j.get("roofline").asDouble())
+                .isCloseTo(j.get("achieved_gb_s").asDouble() / j.get("file_read_gb_s").asDouble(), org.assertj.core.data.Offset.offset(1e-9));
     }
 }

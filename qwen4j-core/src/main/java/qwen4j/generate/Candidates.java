@@ -28,6 +28,27 @@ public final class Candidates {
         sorted = false;
     }
 
+    /**
+     * As {@link #reset} but leaves out ids whose logit is -inf (masked by a constraint: probability 0), so
+     * the stages work on the allowed tokens only. Keeps them all if every logit is -inf.
+     */
+    void resetFinite(float[] src, int n) {
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            float l = src[i];
+            if (l != Float.NEGATIVE_INFINITY) {
+                logits[m] = l;
+                ids[m++] = i;
+            }
+        }
+        if (m == 0) {
+            reset(src, n);
+            return;
+        }
+        size = m;
+        sorted = false;
+    }
+
     public int size() { return size; }
 
     public int id(int i) { return ids[i]; }

@@ -6,6 +6,7 @@ import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import qwen4j.Qwen4jException;
+import qwen4j.generate.constraint.Constraint;
 import qwen4j.model.Qwen2Model;
 import qwen4j.model.Session;
 import qwen4j.tokenizer.StreamingDecoder;
@@ -33,18 +34,27 @@ public final class Generator {
      * @param maxTokens   token budget; negative runs to eos or the end of the context
      * @param stopStrings generation stops before the first occurrence of any; the text never includes it
      * @param cancelled   polled before every model step; true stops with reason "cancelled"
-     * @param onToken     nullable; told every generated id with the model's raw logits it was picked from
+     * @param onToken     nullable; told every generated id with the logits it was picked from (raw; masked
+     *                    to -inf for tokens a constraint ruled out)
+     * @param constraint  nullable; masks the logits before sampling so the output stays in its language
      */
-    public record Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled, TokenObserver onToken) {
+    public record Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled, TokenObserver onToken,
+                         Constraint constraint) {
         public Params {
             stopStrings = stopStrings == null ? List.of() : List.copyOf(stopStrings);
             for (String s : stopStrings) if (s.isEmpty()) throw new Qwen4jException("a stop string may not be empty");
             if (cancelled == null) cancelled = () -> false;
         }
 
-        public Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled) {
-            this(maxTokens, stopStrings, cancelled, null);
+        public Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled, TokenObserver onToken) {
+            this(maxTokens, stopStrings, cancelled, onToken, null);
         }
+
+        public Params(int maxTokens, List<String> stopStrings, BooleanSupplier cancelled) {
+            this(maxTokens, stopStrings, cancelled, null, null);
+        }
+
+        public Params withConstraint(Constraint c) { return new Params(maxTokens, stopStrings, cancelled, onToken, c); }
 
         public static Params maxTokens(int n) { return new Params(n, List.of(), null); }
     }
@@ -82,6 +92,7 @@ public final class Generator {
         StreamingDecoder decoder = tokenizer.streamingDecoder();
         StopStrings stops = new StopStrings(params.stopStrings(), onText);
         BooleanSupplier cancelled = params.cancelled();
+        Constraint constraint = params.constraint();
 
         long t0 = System.nanoTime();
         float[] logits = null;
@@ -103,6 +114,7 @@ public final class Generator {
         if (stop == null) {
             stop = "length";
             while (n < budget) {
+                if (constraint != null) constraint.mask(logits); // before the sampler chain: every stage sees it
                 int next = sampler == null ? Greedy.argmax(logits, vocabLimit) : sampler.sample(logits);
                 if (params.onToken() != null) params.onToken().token(next, logits);
                 if (n == out.length) {
@@ -110,6 +122,7 @@ public final class Generator {
                     decodeNanos = Arrays.copyOf(decodeNanos, out.length);
                 }
                 out[n++] = next;
+                if (constraint != null) constraint.accept(next);
                 if (sampler != null) sampler.accept(next);
                 if (eosIds.contains(next)) {
                     stop = "eos";

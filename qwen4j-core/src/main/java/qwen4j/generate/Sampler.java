@@ -74,12 +74,17 @@ public final class Sampler {
             cum += c.probs[i];
             if (r < cum) return c.ids[i];
         }
-        return c.ids[c.size - 1]; // rounding: the sum fell just short of r
+        // rounding: the sum fell just short of r; take the last candidate that has any probability
+        // (a constraint leaves -inf logits, whose probability is exactly 0, at the end)
+        for (int i = c.size - 1; i > 0; i--) if (c.probs[i] > 0f) return c.ids[i];
+        return c.ids[0];
     }
 
     /** Runs the chain without drawing; {@link #candidates()} then shows what survived (tests, logprobs). */
     public Candidates apply(float[] logits) {
-        candidates.reset(logits, Math.min(vocabLimit, logits.length));
+        // penalties index candidates by id, so they need every id; otherwise masked ids can go
+        if (penalties == null) candidates.resetFinite(logits, Math.min(vocabLimit, logits.length));
+        else candidates.reset(logits, Math.min(vocabLimit, logits.length));
         for (SamplerStage s : chain) s.apply(candidates);
         return candidates;
     }

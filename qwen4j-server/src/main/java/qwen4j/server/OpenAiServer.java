@@ -176,6 +176,7 @@ public final class OpenAiServer implements AutoCloseable {
         this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
                 config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes(),
                 config.parseSpecialInMessages());
+        requests.eosIds(engine.eosIds());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         this.generation = Executors.newFixedThreadPool(config.parallel(),
@@ -423,7 +424,8 @@ public final class OpenAiServer implements AutoCloseable {
         Generation g;
         try {
             g = onGenerationThread(() -> slot.generator.generate(session, suffix, sampler,
-                    new Generator.Params(budget, job.stop(), r::cancelled, logprobs), onText), r);
+                    new Generator.Params(budget, job.stop(), r::cancelled, logprobs)
+                            .withConstraint(job.constraint() == null ? null : job.constraint().newSequence()), onText), r);
         } catch (RuntimeException e) {
             session.truncate(0);
             throw e;
@@ -486,6 +488,10 @@ public final class OpenAiServer implements AutoCloseable {
         o.put("created", System.currentTimeMillis() / 1000);
         o.put("model", job.model());
         o.put("system_fingerprint", "qwen4j");
+        // non-strict JSON Schema: keywords that were not enforced
+        if (job.constraint() != null && !job.constraint().warnings().isEmpty()) {
+            job.constraint().warnings().forEach(o.putArray("warnings")::add);
+        }
         return o;
     }
 

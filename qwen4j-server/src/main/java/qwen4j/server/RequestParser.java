@@ -31,6 +31,8 @@ final class RequestParser {
     private final int maxTokensPerRequest;
     private final int maxBodyBytes;
     private final boolean parseSpecialInMessages;
+    /** End-of-sequence ids a constrained output may end with (the server sets the model's). */
+    private java.util.Set<Integer> eosIds;
 
     /**
      * @param template            nullable: chat requests then fail with {@code templateProblem}
@@ -58,7 +60,10 @@ final class RequestParser {
         this.contextLength = contextLength;
         this.maxTokensPerRequest = maxTokensPerRequest;
         this.maxBodyBytes = maxBodyBytes;
+        this.eosIds = tokenizer.eosTokenId().isPresent() ? java.util.Set.of(tokenizer.eosTokenId().getAsInt()) : java.util.Set.of();
     }
+
+    void eosIds(java.util.Set<Integer> ids) { this.eosIds = java.util.Set.copyOf(ids); }
 
     /** A JSON mapper for request bodies: one value, nothing after it. */
     static ObjectMapper mapper() {
@@ -168,7 +173,8 @@ final class RequestParser {
         } else if (body.hasNonNull("top_logprobs")) {
             throw ApiError.invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
         }
-        return common(body, true, prompt, tools != null, logprobs, false);
+        Job job = common(body, true, prompt, tools != null, logprobs, false);
+        return job.withConstraint(StructuredOutput.parse(body, tools == null ? null : t, tokenizer, vocabLimit, eosIds));
     }
 
     private Map<String, Object> message(JsonNode m, String where) {
@@ -268,7 +274,8 @@ final class RequestParser {
         Integer lp = optInt(body, "logprobs", 0, 20);
         Boolean echo = optBool(body, "echo");
         if (Boolean.TRUE.equals(echo)) throw ApiError.invalid("'echo' is not supported", "echo");
-        return common(body, false, prompt, false, lp == null ? -1 : lp, false);
+        Job job = common(body, false, prompt, false, lp == null ? -1 : lp, false);
+        return job.withConstraint(StructuredOutput.parse(body, null, tokenizer, vocabLimit, eosIds));
     }
 
     private Job common(JsonNode body, boolean chat, int[] prompt, boolean tools, int logprobs, boolean echo) {
@@ -304,7 +311,7 @@ final class RequestParser {
         SamplerSettings settings = sampling(body);
         // without max_tokens a request generates to eos, the end of the context or the per-request limit
         return new Job(chat, model == null ? modelId : model, prompt, settings, max == null ? maxTokensPerRequest : max,
-                max != null, stop, stream, includeUsage, tools, logprobs, echo);
+                max != null, stop, stream, includeUsage, tools, logprobs, echo, null);
     }
 
     private SamplerSettings sampling(JsonNode body) {
