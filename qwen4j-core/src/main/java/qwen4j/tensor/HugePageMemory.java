@@ -17,10 +17,8 @@ import java.lang.invoke.MethodHandle;
  * this class maps anonymous memory with mmap and marks it MADV_HUGEPAGE; elsewhere it falls back
  * to {@link Arena#allocate}.
  *
- * <p>Measured here (synthetic 7B BF16, 2 threads, interleaved A/B runs): 0.467 s/token with huge
- * pages vs 0.458 with 4 KB pages, i.e. no difference beyond the machine's noise. A first run right
- * after allocating 15 GB was slow either way (0.9 s/token: the host backing fresh memory), which
- * first looked like a huge-page win. So this is an option ({@code --weights huge}), not the default.
+ * <p>On our machines it made no difference beyond the noise, so it is an option
+ * ({@code --weights huge}), not the default.
  */
 public final class HugePageMemory {
     private static final long HUGE_PAGE = 2L << 20;

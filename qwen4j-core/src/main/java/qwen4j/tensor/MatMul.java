@@ -363,7 +363,7 @@ public final class MatMul {
                 // this tile's last 8-row kernel call: their misses overlap that call's arithmetic, and
                 // the decode right after it finds the lines (spread over all of the tile's calls, the
                 // earliest touches could be evicted by the calls' x and tile streams before the
-                // decode came). Measured: about 2% faster on average over 18 A/B pairs (README).
+                // decode came).
                 int nr0 = r0 + TV_ROWS < to ? r0 + TV_ROWS : from, nk0 = r0 + TV_ROWS < to ? k0 : k0 + kcMax;
                 int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
                 int calls = blocks * (rt / 8), call = 0;

@@ -19,8 +19,8 @@ import jdk.incubator.vector.FloatVector;
  * <p>The four rows of a pass are not neighbours: a call's rows [from, to) are cut into quarters
  * and pass i takes row i of each, so each of the four memory streams runs on through consecutive
  * rows (rows are contiguous) instead of starting anew every row. The hardware prefetchers keep
- * long streams going; with groups of four neighbouring rows, three streams restarted every row
- * and one core read 16-17 GB/s (3,584 columns) where the quarters read 32-37 GB/s.
+ * long streams going; with four neighbouring rows, three streams restarted every row and one core
+ * read about half as fast.
  */
 final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     private static final int BYTES = 2;

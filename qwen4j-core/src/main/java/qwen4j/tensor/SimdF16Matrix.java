@@ -17,8 +17,7 @@ import jdk.incubator.vector.FloatVector;
  * auto-vectorizer turns into the hardware conversion (vcvtph2ps, exact for every value, Inf and
  * NaN included), then a Vector API dot product of the buffer (in L1) with x.</li>
  * </ul>
- * One core ({@code F16CpuTime}, 256 MB): Finite 35.0 GB/s with 896 columns and 27.8 with 4,864,
- * the two passes 18.4 and 12.2.
+ * Finite is about twice as fast; the two-pass kernel is the general fallback ({@code F16CpuTime}).
  *
  * <p>Per row the arithmetic is always the same: one vector accumulator fed by FMA in column order,
  * a fixed-order lane sum ({@link Simd#sum}), then the leftover columns one by one with FMA; so a
@@ -28,9 +27,8 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
     private static final int BYTES = 2;
     /**
      * Columns converted per step: 4 KB of floats, which stay in L1 next to x and the streaming
-     * weights. Measured on one core, 256 MB matrices (F16CpuTime): chunks of 512 / 1,024 / 2,048
-     * columns gave 17.4 / 19.3 / 20.4 GB/s with 896 columns but 14.0 / 14.1 / 9.6 GB/s with 4,864
-     * (past 1,024 the buffer and x no longer fit in L1 together). A multiple of every vector length.
+     * weights; past 1,024 the buffer and x no longer fit in L1 together and long rows slow down.
+     * A multiple of every vector length.
      */
     private static final int CHUNK = 1024;
     /** The converted chunk, one per thread. */

@@ -64,11 +64,8 @@ final class Q4_KMatrix extends QuantMatrix {
     // accumulators are parked in the scratch array between turns. The vector code appears twice (one
     // pair) in the bytecode: four copies went over C2's inlining node budget and boxed vectors. A row's
     // result does not depend on how rows are grouped (a single row runs as a pair with itself).
-    //
-    // Measured on one core (KernelCpuTime, GB/s in cache / a thread's share of ffn_down from memory):
-    // the earlier kernel (scales decoded in scalar code per sub-block pair, two rows at a time) 5.9 /
-    // 5.5; scales hoisted and decoded eight at a time 9.0 / 8.1; nibbles split on int lanes after one
-    // zero-extension (instead of a byte shift and two sign-extensions) 10.5 / 9.5; this layout 11.3 / 10.1.
+    // Scales are decoded eight at a time outside the vector loop (in scalar code per sub-block pair
+    // they were half the kernel's time), and nibbles split on int lanes after one zero-extension.
 
     @Override boolean usesBlockSums() { return true; }
 

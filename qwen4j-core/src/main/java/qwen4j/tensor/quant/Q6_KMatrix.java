@@ -51,11 +51,8 @@ final class Q6_KMatrix extends QuantMatrix {
     //
     // Rows go in pairs, one super-block of each in turn (two memory streams), a row's accumulator
     // parked in the scratch array between turns so that the vector code appears once (C2 boxes
-    // vectors past its inlining node budget). Measured on one core (KernelCpuTime; GB/s in cache /
-    // 7B output matrix, a thread's 76032 rows / ffn_down, a thread's 1792 rows of 15.5 KB):
-    // one row at a time (the earlier kernel) 8.3 / 6.9 / 5.8; pairs 13.3 / 11.5 / 7.4. Four rows in
-    // lockstep (as Q4_K does) read 10 GB/s on the output shape but 2.8 on ffn_down's, and 1.2 at some
-    // other strides: an effect of the access pattern that we do not understand yet, so not used.
+    // vectors past its inlining node budget). Pairs stream much faster than one row at a time; four
+    // rows in lockstep (as Q4_K does) were several times slower at some strides, so not used.
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 

@@ -49,7 +49,7 @@ final class Q8_0Matrix extends QuantMatrix {
 
     /**
      * Rows r .. r + 3. Four rows mean four memory streams in flight: with two, one core waited on
-     * memory (8-10 GB/s from DRAM against 35 GB/s on cached rows).
+     * memory.
      */
     @Override
     void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {

@@ -36,9 +36,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     /**
      * Whether SIMD kernels of types that have an int8 path use it: system property
      * {@code qwen4j.activations} = {@code float} (default) or {@code int8}. Only with 512-bit vectors.
-     * Float is the default: int8 measured only 4-8% faster for Q8_0 (no difference for Q4_0) on a
-     * loaded machine, while it moves decode off the reference by up to a top-1 flip at close calls
-     * and makes decode disagree with the (float) batched prefill. Opt in with
+     * Float is the default: int8 gains little, moves decode off the reference (a top-1 flip at close
+     * calls) and makes decode disagree with the (float) batched prefill. Opt in with
      * {@code JAVA_OPTS=-Dqwen4j.activations=int8}.
      */
     public static final boolean INT8_ACTIVATIONS =
@@ -68,10 +67,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
      * (a constant: passed as a parameter it would be just another segment to C2), with absolute
      * offsets ({@code data.address()} + offset) instead of the matrix's own segment. Why: a load
      * through a constant segment compiles to a plain vector load, while a load through a segment parameter
-     * inlines JDK checks whose type profiles every caller shares. Measured (Q4_K,
-     * {@code KernelProfileProbe}): the same kernel compiled into 10.9-11.2 or 5.9-6.3 GB/s code
-     * depending on what the JVM had run before (7B Q4_K_M decode after a batched prefill: 0.8 s/token
-     * on 1 thread against 0.52 without); through this segment 11.2-13.0 whatever ran before. The
+     * inlines JDK checks whose type profiles every caller shares, so the same kernel compiled to code
+     * of half the speed depending on what the JVM had run before ({@code KernelProfileProbe}). The
      * price: an access past the matrix would not throw but read other memory, so the kernels stay
      * within {@code rows * rowBytes}, which the constructor checks, and the weights' arena must
      * outlive the kernels (as it must anyway). Heap-backed matrices are copied off-heap (tests, small
