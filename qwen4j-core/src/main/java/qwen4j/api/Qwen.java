@@ -1,0 +1,106 @@
+package qwen4j.api;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Flow;
+import java.util.concurrent.SubmissionPublisher;
+import java.util.function.Function;
+
+/**
+ * A loaded Qwen2.5 model: generate, chat (with tools), score, tokenize.
+ *
+ * <p><b>Lifetime.</b> {@link #load} maps the model's files and starts its worker threads; {@link #close()} stops
+ * a generation in progress (it ends with {@link FinishReason#CANCELLED}), then releases the mapping and the
+ * threads. Every call on a closed handle throws {@link IllegalStateException}.
+ *
+ * <p><b>Threads.</b> A handle may be shared by threads: its calls are serialized (one generation at a time
+ * per handle; others wait for it), because the model has one KV cache. Load one handle per concurrent stream
+ * when throughput matters. Streaming callbacks run on the generating thread.
+ *
+ * <p>Bad input (a missing file, a prompt longer than the context, a parameter out of range) throws
+ * {@link qwen4j.Qwen4jException} with a one-line message.
+ */
+public interface Qwen extends AutoCloseable {
+
+    /** Loads a model with the default options; see {@link #load(Path, LoadOptions)}. */
+    static Qwen load(Path model) { return load(model, LoadOptions.defaults()); }
+
+    /**
+     * Loads a model: an HF folder (config.json, safetensors, tokenizer) or a {@code .gguf} file (any part of a
+     * split one).
+     */
+    static Qwen load(Path model, LoadOptions options) { return LocalQwen.open(model, options); }
+
+    /**
+     * Loads a model named by a path, or (later) a Hugging Face repo id such as {@code Qwen/Qwen2.5-7B-Instruct}.
+     * A name that is not an existing file or folder is looked up as a repo id.
+     */
+    static Qwen load(String model, LoadOptions options) { return LocalQwen.open(ModelLocator.locate(model), options); }
+
+    /** Continues {@code prompt} (special-token text in it is parsed) and returns the whole text. */
+    default Completion generate(String prompt, GenerationParams params) { return generate(prompt, params, null); }
+
+    /**
+     * As {@link #generate(String, GenerationParams)}, telling {@code listener} (nullable) each text delta as it is
+     * made, then the result (or the error, which is also thrown).
+     */
+    Completion generate(String prompt, GenerationParams params, TokenListener listener);
+
+    /**
+     * The generation as a publisher of text deltas. Each subscription runs its own generation (on a new
+     * virtual thread, once subscribed); items honour the subscriber's demand; an error completes it exceptionally.
+     */
+    default Flow.Publisher<String> generateStream(String prompt, GenerationParams params) {
+        return publisher(listener -> generate(prompt, params, listener));
+    }
+
+    /**
+     * Answers a conversation, rendered with the model's own chat template with {@code tools} (nullable or empty:
+     * none). {@code <tool_call>} blocks the model writes are parsed into {@link ChatResult#toolCalls()}.
+     */
+    default ChatResult chat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params) {
+        return chat(messages, tools, params, null);
+    }
+
+    /**
+     * As {@link #chat(List, List, GenerationParams)}, streaming the answer's text to {@code listener} (nullable);
+     * text from a {@code <tool_call>} block on is not streamed. {@code onComplete} receives the raw completion.
+     */
+    ChatResult chat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params, TokenListener listener);
+
+    /** The chat answer as a publisher of text deltas; see {@link #generateStream}. */
+    default Flow.Publisher<String> chatStream(List<ChatMessage> messages, List<Tool> tools, GenerationParams params) {
+        return publisher(listener -> chat(messages, tools, params, listener));
+    }
+
+    /** The prompt {@link #chat} gives the model: the conversation and tools rendered, ready for the answer. */
+    String chatPrompt(List<ChatMessage> messages, List<Tool> tools);
+
+    /** Teacher-forced score of {@code text}: the log-probability of each token given the ones before it. */
+    Score score(String text);
+
+    /** The model's tokenizer. */
+    QwenTokenizer tokenizer();
+
+    /** The context length in tokens: prompt plus generated tokens of one call fit in it. */
+    int contextLength();
+
+    /** Stops a generation in progress and releases the model; idempotent. */
+    @Override
+    void close();
+
+    private static Flow.Publisher<String> publisher(Function<TokenListener, ?> run) {
+        return subscriber -> {
+            SubmissionPublisher<String> out = new SubmissionPublisher<>();
+            out.subscribe(subscriber);
+            Thread.ofVirtual().name("qwen4j-stream").start(() -> {
+                try {
+                    run.apply(out::submit);
+                    out.close();
+                } catch (Throwable t) {
+                    out.closeExceptionally(t);
+                }
+            });
+        };
+    }
+}

@@ -1,0 +1,17 @@
+package qwen4j.api;
+
+/**
+ * Receives a streamed generation: text deltas in order, then exactly one of {@link #onComplete} or
+ * {@link #onError}. Called on the generating thread; a slow listener slows generation.
+ */
+@FunctionalInterface
+public interface TokenListener {
+    /** The next piece of text (complete characters; joined, the pieces are the final text). */
+    void onToken(String delta);
+
+    /** Generation finished; {@code completion} holds the whole text and the counts. */
+    default void onComplete(Completion completion) {}
+
+    /** Generation failed; nothing more follows. */
+    default void onError(Throwable error) {}
+}

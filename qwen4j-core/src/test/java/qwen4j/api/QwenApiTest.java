@@ -1,0 +1,190 @@
+package qwen4j.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import qwen4j.Fixtures;
+import qwen4j.Qwen4jException;
+import qwen4j.model.Golden;
+
+/** The public API on the tiny fixture, checked against the numpy reference's goldens and the template fixtures. */
+class QwenApiTest {
+    private static Qwen qwen;
+
+    @BeforeAll
+    static void load() {
+        qwen = Qwen.load(Fixtures.tiny().resolve("hf"), LoadOptions.builder().threads(2).contextLength(512).build());
+    }
+
+    @AfterAll
+    static void close() {
+        if (qwen != null) qwen.close();
+    }
+
+    static Golden answerCase() {
+        return Golden.load(Fixtures.tiny().resolve("golden.json")).stream()
+                .filter(g -> g.prompt().equals("answer") && g.weights().startsWith("F32/BF16")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void greedyGenerateReproducesTheReferenceIds() {
+        Golden g = answerCase();
+        assertThat(qwen.tokenizer().encode("The answer is")).containsExactly(g.promptIds());
+        int n = g.greedyPrefixToCheck();
+        Completion c = qwen.generate("The answer is", GenerationParams.builder().maxTokens(n).build());
+        assertThat(c.tokenIds()).containsExactly(Arrays.copyOf(g.greedyIds(), n));
+        assertThat(c.text()).isEqualTo(qwen.tokenizer().decode(c.tokenIds()));
+        assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
+        assertThat(c.usage()).isEqualTo(new Usage(3, n));
+    }
+
+    @Test
+    void streamedDeltasJoinToTheBlockingTextInOrder() throws Exception {
+        GenerationParams p = GenerationParams.builder().maxTokens(16).build();
+        String blocking = qwen.generate("The answer is", p).text();
+        List<String> events = new ArrayList<>();
+        Completion c = qwen.generate("The answer is", p, new TokenListener() {
+            @Override public void onToken(String delta) { events.add("token:" + delta); }
+            @Override public void onComplete(Completion done) { events.add("complete"); }
+            @Override public void onError(Throwable error) { events.add("error"); }
+        });
+        assertThat(events).last().isEqualTo("complete");
+        assertThat(events.subList(0, events.size() - 1)).allMatch(e -> e.startsWith("token:")).hasSizeGreaterThan(1);
+        assertThat(String.join("", events.subList(0, events.size() - 1)).replace("token:", "")).isEqualTo(blocking);
+        assertThat(c.text()).isEqualTo(blocking);
+
+        // the Flow.Publisher variant, with demand one item at a time
+        List<String> items = new ArrayList<>();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        qwen.generateStream("The answer is", p).subscribe(new Flow.Subscriber<>() {
+            Flow.Subscription s;
+            @Override public void onSubscribe(Flow.Subscription s) { this.s = s; s.request(1); }
+            @Override public void onNext(String item) { items.add(item); s.request(1); }
+            @Override public void onError(Throwable t) { done.completeExceptionally(t); }
+            @Override public void onComplete() { done.complete(null); }
+        });
+        done.get(60, TimeUnit.SECONDS);
+        assertThat(String.join("", items)).isEqualTo(blocking);
+        assertThat(items).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void chatPromptEqualsEveryTemplateFixtureRendering() throws Exception {
+        JsonNode cases = new ObjectMapper().readTree(Fixtures.shared().resolve("fixtures/chat/qwen2.5-chat-cases.json").toFile());
+        int checked = 0;
+        for (JsonNode c : cases) {
+            JsonNode input = c.get("input");
+            if (!input.path("add_generation_prompt").asBoolean(false)) continue; // chat always asks for the answer
+            assertThat(qwen.chatPrompt(messages(input.get("messages")), tools(input.get("tools"))))
+                    .as(c.get("name").asText()).isEqualTo(c.get("rendered").asText());
+            checked++;
+        }
+        assertThat(checked).isGreaterThanOrEqualTo(9);
+    }
+
+    /** The fixture's OpenAI-shaped messages as API messages. */
+    static List<ChatMessage> messages(JsonNode array) {
+        List<ChatMessage> out = new ArrayList<>();
+        for (JsonNode m : array) {
+            List<ToolCall> calls = new ArrayList<>();
+            for (JsonNode tc : m.path("tool_calls")) {
+                JsonNode f = tc.get("function");
+                calls.add(new ToolCall(null, f.get("name").asText(), f.get("arguments").toString()));
+            }
+            out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText(), calls, null));
+        }
+        return out;
+    }
+
+    static List<Tool> tools(JsonNode array) {
+        if (array == null) return List.of();
+        List<Tool> out = new ArrayList<>();
+        for (JsonNode t : array) {
+            JsonNode f = t.get("function");
+            out.add(new Tool(f.get("name").asText(), f.path("description").asText(null), f.get("parameters").toString()));
+        }
+        return out;
+    }
+
+    @Test
+    void chatAnswersWithTheTemplatePromptAndStreamsItsText() {
+        List<ChatMessage> messages = List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hello"));
+        GenerationParams p = GenerationParams.builder().maxTokens(12).build();
+        // what chat does, spelled out: the rendered prompt, greedy
+        Completion expected = qwen.generate(qwen.chatPrompt(messages, List.of()), p);
+        StringBuilder streamed = new StringBuilder();
+        ChatResult r = qwen.chat(messages, List.of(), p, streamed::append);
+        assertThat(r.rawText()).isEqualTo(expected.text());
+        assertThat(r.usage()).isEqualTo(expected.usage());
+        assertThat(streamed.toString()).isEqualTo(r.rawText());
+        assertThat(r.hasToolCalls()).isFalse();
+        assertThat(r.finishReason()).isEqualTo(expected.finishReason());
+    }
+
+    @Test
+    void toolCallsAreParsedAsTheServerDoes() {
+        ToolCalls.Parsed p = ToolCalls.parse("Let me look.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>");
+        assertThat(p.content()).isEqualTo("Let me look.");
+        assertThat(p.calls()).extracting(ToolCall::name, ToolCall::arguments).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("get_weather", "{\"city\":\"Oslo\"}"));
+        assertThat(ToolCalls.parse("<tool_call>not json</tool_call>").calls()).isEmpty();
+        StringBuilder out = new StringBuilder();
+        ToolCalls.Filter f = ToolCalls.filter(out::append);
+        for (String piece : List.of("Hi <to", "ol_call>{\"name\"", "}</tool_call>")) f.accept(piece);
+        f.finish();
+        assertThat(out).hasToString("Hi ");
+        assertThat(f.sawCall()).isTrue();
+    }
+
+    @Test
+    void scoreIsTheSumOfLogprobsAndItsPerplexity() {
+        Score s = qwen.score("The answer is 42, and the question is unknown.");
+        assertThat(s.tokenCount()).isEqualTo(qwen.tokenizer().encode("The answer is 42, and the question is unknown.").length);
+        assertThat(s.predictions()).isEqualTo(s.tokenCount() - 1);
+        assertThat(s.logprobSum()).isNegative();
+        assertThat(s.perplexity()).isCloseTo(Math.exp(-s.logprobSum() / s.predictions()), org.assertj.core.data.Offset.offset(1e-9));
+        assertThatThrownBy(() -> qwen.score("")).isInstanceOf(Qwen4jException.class).hasMessageContaining("nothing to score");
+    }
+
+    @Test
+    void tokenizerAccess() {
+        QwenTokenizer t = qwen.tokenizer();
+        assertThat(t.specialId("<|im_end|>")).hasValue(151645);
+        assertThat(t.eosIds()).isNotEmpty();
+        assertThat(t.vocabSize()).isGreaterThan(151000);
+        assertThat(t.decode(t.encode("Hello world"))).isEqualTo("Hello world");
+        assertThat(t.encode("<|im_end|>", false)).hasSizeGreaterThan(1);
+    }
+
+    @Test
+    void closedHandleAndMissingModelGiveClearErrors() {
+        Qwen q = Qwen.load(Fixtures.tiny().resolve("tiny-BF16.gguf").toString(), LoadOptions.builder().threads(1).contextLength(64).build());
+        q.close();
+        q.close(); // idempotent
+        assertThatThrownBy(() -> q.generate("x", GenerationParams.defaults()))
+                .isInstanceOf(IllegalStateException.class).hasMessage("this Qwen handle is closed");
+        assertThatThrownBy(q::tokenizer).isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> Qwen.load("Qwen/NoSuchModel-0.5B", LoadOptions.defaults()))
+                .isInstanceOf(Qwen4jException.class).hasMessageContaining("model not found: 'Qwen/NoSuchModel-0.5B'");
+        assertThatThrownBy(() -> GenerationParams.builder().topP(0).build())
+                .isInstanceOf(Qwen4jException.class).hasMessageContaining("topP");
+    }
+
+    @Test
+    void promptLongerThanTheContextIsRefusedInOneLine() {
+        String longText = "word ".repeat(600);
+        assertThatThrownBy(() -> qwen.generate(longText, GenerationParams.defaults()))
+                .isInstanceOf(Qwen4jException.class).hasMessageContaining("context holds 512");
+    }
+}
