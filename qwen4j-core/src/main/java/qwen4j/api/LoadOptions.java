@@ -28,17 +28,17 @@ public final class LoadOptions {
     private final int contextLength;
     private final KvCacheType kvCache;
     private final Kernels kernels;
-    private final int batch;
+    private final int ubatch;
 
     private LoadOptions(Builder b) {
         if (b.threads < 1) throw new Qwen4jException("threads must be at least 1, got " + b.threads);
         if (b.contextLength < 1) throw new Qwen4jException("contextLength must be at least 1, got " + b.contextLength);
-        if (b.batch < 1) throw new Qwen4jException("batch must be at least 1, got " + b.batch);
+        if (b.ubatch < 1) throw new Qwen4jException("ubatch must be at least 1, got " + b.ubatch);
         threads = b.threads;
         contextLength = b.contextLength;
         kvCache = java.util.Objects.requireNonNull(b.kvCache, "kvCache");
         kernels = java.util.Objects.requireNonNull(b.kernels, "kernels");
-        batch = b.batch;
+        ubatch = b.ubatch;
     }
 
     /** All processors, 4096 tokens of context, float32 KV cache, SIMD kernels. */
@@ -59,8 +59,8 @@ public final class LoadOptions {
     /** Kernel implementation. */
     public Kernels kernels() { return kernels; }
 
-    /** Prompt tokens per batched prefill step. */
-    public int batch() { return batch; }
+    /** Prompt tokens per prefill block (one matrix-matrix step; "batch" would mean sequences). */
+    public int ubatch() { return ubatch; }
 
     /** Builds {@link LoadOptions}; setters return the builder. */
     public static final class Builder {
@@ -68,7 +68,7 @@ public final class LoadOptions {
         private int contextLength = 4096;
         private KvCacheType kvCache = KvCacheType.F32;
         private Kernels kernels = Kernels.SIMD;
-        private int batch = qwen4j.model.Options.DEFAULT_BATCH;
+        private int ubatch = qwen4j.model.Options.DEFAULT_UBATCH;
 
         private Builder() {}
 
@@ -84,8 +84,8 @@ public final class LoadOptions {
         /** See {@link LoadOptions#kernels()}. */
         public Builder kernels(Kernels k) { kernels = k; return this; }
 
-        /** See {@link LoadOptions#batch()}. */
-        public Builder batch(int n) { batch = n; return this; }
+        /** See {@link LoadOptions#ubatch()}. */
+        public Builder ubatch(int n) { ubatch = n; return this; }
 
         /** The options; throws {@link Qwen4jException} naming a value out of range. */
         public LoadOptions build() { return new LoadOptions(this); }

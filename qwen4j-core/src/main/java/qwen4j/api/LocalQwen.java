@@ -46,7 +46,7 @@ final class LocalQwen implements Qwen {
     }
 
     static LocalQwen open(Path path, LoadOptions o) {
-        Options options = Options.defaults().withThreads(o.threads()).withBatch(o.batch())
+        Options options = Options.defaults().withThreads(o.threads()).withUbatch(o.ubatch())
                 .withKernels(o.kernels() == LoadOptions.Kernels.SCALAR ? Kernels.SCALAR : Kernels.SIMD)
                 .withKv(switch (o.kvCache()) {
                     case F32 -> KvCache.Type.F32;

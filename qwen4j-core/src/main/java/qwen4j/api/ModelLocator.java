@@ -5,7 +5,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import qwen4j.Qwen4jException;
 
-/** Turns a model name into a path: the one place where Hugging Face repo ids will be resolved. */
+/** Turns a model name into a path: a local file or folder, or a Hugging Face repo id found in the local cache. */
 final class ModelLocator {
     private ModelLocator() {}
 
@@ -20,9 +20,8 @@ final class ModelLocator {
         return resolveRepoId(name);
     }
 
-    /** A repo id such as Qwen/Qwen2.5-7B-Instruct; the Hugging Face cache resolver will plug in here. */
+    /** A repo id such as Qwen/Qwen2.5-7B-Instruct (or REPO:FILE.gguf), as the CLI's -m resolves it. */
     private static Path resolveRepoId(String repoId) {
-        throw new Qwen4jException("model not found: '" + Qwen4jException.shown(repoId, 200)
-                + "' is not a file or folder (Hugging Face repo ids are not resolved yet)");
+        return qwen4j.hub.ModelResolver.resolve(repoId);
     }
 }
