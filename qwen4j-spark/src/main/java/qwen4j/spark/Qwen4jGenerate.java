@@ -75,6 +75,11 @@ public class Qwen4jGenerate extends Qwen4jStage {
     public BooleanParam chat() { return chat; }
     public Param<String> keyCol() { return keyCol; }
 
+    public int getMaxTokens() { return (Integer) $(maxTokens); }
+    public double getTemperature() { return (Double) $(temperature); }
+    public long getSeed() { return (Long) $(seed); }
+    public boolean getChat() { return (Boolean) $(chat); }
+
     public Qwen4jGenerate setMaxTokens(int v) { set(maxTokens, v); return this; }
     public Qwen4jGenerate setTemperature(double v) { set(temperature, v); return this; }
     public Qwen4jGenerate setTopK(int v) { set(topK, v); return this; }
@@ -120,7 +125,7 @@ public class Qwen4jGenerate extends Qwen4jStage {
         StructType in = dataset.schema();
         StructType out = transformSchema(in);
         if ((Integer) $(maxTokens) < -1) throw new Qwen4jException("maxTokens must be -1 or more, got " + $(maxTokens));
-        Settings s = new Settings(checkedModelPath(), getContextSize(), getThreads(), getFailOnLongInput(),
+        Settings s = new Settings(checkedModelPath(dataset.sparkSession().sparkContext().isLocal()), getContextSize(), getThreads(), getFailOnLongInput(),
                 inputIndex(in, getInputCol()), isMessages(in.fields()[inputIndex(in, getInputCol())].dataType()),
                 isDefined(keyCol) ? inputIndex(in, $(keyCol)) : -1, (Integer) $(maxTokens), (Double) $(temperature),
                 isDefined(topK) ? (Integer) $(topK) : null, isDefined(topP) ? (Double) $(topP) : null, (Long) $(seed),

@@ -56,7 +56,7 @@ public class Qwen4jScore extends Qwen4jStage {
     public Dataset<Row> transform(Dataset<?> dataset) {
         Preflight.check("driver");
         StructType out = transformSchema(dataset.schema());
-        Settings s = new Settings(checkedModelPath(), getContextSize(), getThreads(), getFailOnLongInput(),
+        Settings s = new Settings(checkedModelPath(dataset.sparkSession().sparkContext().isLocal()), getContextSize(), getThreads(), getFailOnLongInput(),
                 inputIndex(dataset.schema(), getInputCol()));
         return dataset.toDF().mapPartitions(new Partition(s), Encoders.row(out));
     }

@@ -76,12 +76,13 @@ public abstract class Qwen4jStage extends Transformer implements DefaultParamsWr
     public Transformer copy(ParamMap extra) { return defaultCopy(extra); }
 
     /** The model path, checked: set, and (where the driver can see it) a model the engine opens. */
-    String checkedModelPath() {
+    String checkedModelPath(boolean localMaster) {
         if (!isDefined(modelPath)) throw new Qwen4jException(getClass().getSimpleName() + ": modelPath is not set");
         String p = getModelPath();
         if (getContextSize() < 1) throw new Qwen4jException("contextSize must be at least 1, got " + getContextSize());
         if (getThreads() < 0) throw new Qwen4jException("threads must be 0 (auto) or more, got " + getThreads());
-        Path local = resolve(p, false);
+        // in local mode the driver is the executor: what it cannot see, no task will
+        Path local = resolve(p, localMaster);
         // the driver sees the file: open it here, so a missing or bad model fails before any task starts
         // (the engine stays cached: in local mode the tasks reuse it)
         if (local != null) {
