@@ -20,4 +20,10 @@ final class SparkTests {
         }
         return spark;
     }
+
+    /** Stops the local session (one SparkContext per JVM: a test that needs another stops this one first). */
+    static synchronized void stopLocal() {
+        if (spark != null) spark.stop();
+        spark = null;
+    }
 }
