@@ -181,15 +181,8 @@ final class SimdFloatKernels implements FloatKernels {
         float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
         for (; i < n; i++) max = Math.max(max, x[off + i]);
 
-        FloatVector vsum = FloatVector.zero(F);
-        i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(max));
-            e.intoArray(x, off + i);
-            vsum = vsum.add(e);
-        }
-        float sum = Simd.sum(vsum);
-        for (; i < n; i++) {
+        float sum = 0f; // exp and sum in scalar code: Exp's bits do not depend on the JIT
+        for (i = 0; i < n; i++) {
             float e = Exp.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
@@ -202,13 +195,7 @@ final class SimdFloatKernels implements FloatKernels {
 
     @Override
     public void swiglu(float[] gate, float[] up, int n) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector silu = g.div(Exp.exp(g.neg()).add(1f));
-            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
-        }
-        for (; i < n; i++) {
+        for (int i = 0; i < n; i++) { // scalar: Exp's bits do not depend on the JIT
             float g = gate[i];
             gate[i] = g / (1f + Exp.exp(-g)) * up[i];
         }

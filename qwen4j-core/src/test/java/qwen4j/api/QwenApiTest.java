@@ -176,7 +176,8 @@ class QwenApiTest {
                 .isInstanceOf(IllegalStateException.class).hasMessage("this Qwen handle is closed");
         assertThatThrownBy(q::tokenizer).isInstanceOf(IllegalStateException.class);
         assertThatThrownBy(() -> Qwen.load("Qwen/NoSuchModel-0.5B", LoadOptions.defaults()))
-                .isInstanceOf(Qwen4jException.class).hasMessageContaining("model not found: 'Qwen/NoSuchModel-0.5B'");
+                .isInstanceOf(Qwen4jException.class).hasMessageContaining("Qwen/NoSuchModel-0.5B is not in the Hugging Face cache")
+                .hasMessageContaining("pull Qwen/NoSuchModel-0.5B");
         assertThatThrownBy(() -> GenerationParams.builder().topP(0).build())
                 .isInstanceOf(Qwen4jException.class).hasMessageContaining("topP");
     }
