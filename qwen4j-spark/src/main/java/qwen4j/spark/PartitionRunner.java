@@ -5,8 +5,8 @@ import qwen4j.generate.SamplerSettings;
 
 /**
  * Runs a partition's prompts (already tokenized) and returns one result per prompt, in order. The one
- * place the generation strategy lives: today {@link SequentialRunner} (one sequence at a time through
- * the single-sequence Generator); the continuous-batching generator replaces it here.
+ * place the generation strategy lives: {@link BatchedRunner} (the continuous-batching generator,
+ * several sequences per forward pass), or {@link SequentialRunner} (one at a time, as {@code generate}).
  */
 interface PartitionRunner {
     /** One prompt: its ids, its sampling settings (seed already derived for the row) and its token budget. */

@@ -165,7 +165,7 @@ public class Qwen4jGenerate extends Qwen4jStage {
             if (tc != null) tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close());
             Engine engine = lease.engine();
             SamplerSettings defaults = SamplerSettings.forModel(engine.files());
-            PartitionRunner runner = new SequentialRunner(lease);
+            PartitionRunner runner = new BatchedRunner(lease);
             ChatTemplate template = s.chat() || s.messages() ? ChatTemplate.forModel(engine.files(), engine.tokenizer()) : null;
             return new Chunks<>(rows, CHUNK, chunk -> {
                 List<Object> prepared = new ArrayList<>(chunk.size()); // per row: a Request or an error message
