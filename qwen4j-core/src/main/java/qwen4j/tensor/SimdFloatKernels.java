@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API {@link FloatKernels}. Sums use two vector accumulators (even and odd steps), a
- * fixed-order lane sum and a scalar tail, and exp is {@link Exp}'s, so results never depend on JIT state.
+ * fixed-order lane sum and a scalar tail. (exp is lanewise(EXP): its last bit differs between C2 and the interpreter.)
  */
 final class SimdFloatKernels implements FloatKernels {
     static final SimdFloatKernels INSTANCE = new SimdFloatKernels();
@@ -181,9 +181,16 @@ final class SimdFloatKernels implements FloatKernels {
         float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
         for (; i < n; i++) max = Math.max(max, x[off + i]);
 
-        float sum = 0f; // exp and sum in scalar code: Exp's bits do not depend on the JIT
-        for (i = 0; i < n; i++) {
-            float e = Exp.exp(x[off + i] - max);
+        FloatVector vsum = FloatVector.zero(F);
+        i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            vsum = vsum.add(e);
+        }
+        float sum = Simd.sum(vsum);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
@@ -195,9 +202,15 @@ final class SimdFloatKernels implements FloatKernels {
 
     @Override
     public void swiglu(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) { // scalar: Exp's bits do not depend on the JIT
+        int i = 0;
+        for (; i + L <= n; i += L) {
+            FloatVector g = FloatVector.fromArray(F, gate, i);
+            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
+            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
+        }
+        for (; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
         }
     }
 }
