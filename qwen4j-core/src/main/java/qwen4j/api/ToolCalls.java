@@ -8,8 +8,8 @@ import java.util.function.Consumer;
 
 /**
  * Qwen2.5's tool-call convention: the model writes {@code <tool_call>\n{"name": ..., "arguments": {...}}\n</tool_call>}
- * blocks. {@link #parse} splits a finished answer into its plain content and its calls (the same rules as the
- * server's {@code tool_calls}); {@link #filter} passes streamed text through until a block starts.
+ * blocks. {@link #parse} splits a finished answer into its plain content and its calls (the server's {@code tool_calls} use
+ * it too); {@link #filter} passes streamed text through until a block starts.
  */
 public final class ToolCalls {
     /** The opening marker of a call. */

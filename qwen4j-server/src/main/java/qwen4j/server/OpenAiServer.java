@@ -26,6 +26,8 @@ import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import qwen4j.Qwen4jException;
+import qwen4j.api.ToolCall;
+import qwen4j.api.ToolCalls;
 import qwen4j.chat.ChatTemplate;
 import qwen4j.generate.BatchGenerator;
 import qwen4j.generate.Engine;
@@ -467,7 +469,7 @@ public final class OpenAiServer implements AutoCloseable {
         return (job.chat() ? "chatcmpl-" : "cmpl-") + Long.toHexString(created) + "-" + ids.incrementAndGet();
     }
 
-    private ArrayNode toolCallsJson(List<ToolCalls.Call> calls, String id, boolean withIndex) {
+    private ArrayNode toolCallsJson(List<ToolCall> calls, String id, boolean withIndex) {
         ArrayNode a = json.createArrayNode();
         for (int i = 0; i < calls.size(); i++) {
             ObjectNode c = a.addObject();
@@ -494,7 +496,7 @@ public final class OpenAiServer implements AutoCloseable {
         if (job.chat()) {
             ObjectNode msg = choice.putObject("message");
             msg.put("role", "assistant");
-            ToolCalls.Parsed parsed = job.tools() ? ToolCalls.parse(g.text(), json) : new ToolCalls.Parsed(g.text(), List.of());
+            ToolCalls.Parsed parsed = job.tools() ? ToolCalls.parse(g.text()) : new ToolCalls.Parsed(g.text(), List.of());
             if (!parsed.calls().isEmpty()) {
                 if (parsed.content().isEmpty()) msg.putNull("content"); else msg.put("content", parsed.content());
                 msg.set("tool_calls", toolCallsJson(parsed.calls(), id, false));
@@ -537,13 +539,13 @@ public final class OpenAiServer implements AutoCloseable {
             }
             r.event(c);
         };
-        ToolCalls.Filter filter = job.tools() ? new ToolCalls.Filter(out) : null;
+        ToolCalls.Filter filter = job.tools() ? ToolCalls.filter(out) : null;
         Outcome o = generate(job, r, filter != null ? filter : out, lp);
         if (r.gone) return;
         Generation g = o.generation();
         String finish = finishReason(g);
         if (filter != null) {
-            ToolCalls.Parsed parsed = filter.sawCall() ? ToolCalls.parse(g.text(), json) : new ToolCalls.Parsed(g.text(), List.of());
+            ToolCalls.Parsed parsed = filter.sawCall() ? ToolCalls.parse(g.text()) : new ToolCalls.Parsed(g.text(), List.of());
             if (!parsed.calls().isEmpty()) {
                 ObjectNode c = chunk(job, id);
                 ((ObjectNode) c.withArray("choices").get(0).get("delta")).set("tool_calls", toolCallsJson(parsed.calls(), id, true));

@@ -1,6 +1,7 @@
 package qwen4j.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.InputStream;
@@ -12,6 +13,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import qwen4j.Fixtures;
+import qwen4j.api.ToolCall;
+import qwen4j.api.ToolCalls;
 import qwen4j.chat.ChatTemplate;
 import qwen4j.generate.Engine;
 import qwen4j.model.Options;
@@ -182,19 +185,19 @@ class ServerTest {
     @Test
     void toolCallBlocksParseIntoOpenAiCalls() {
         ToolCalls.Parsed p = ToolCalls.parse("Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
-                + "{\"city\": \"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"now\"}\n</tool_call>", Http.JSON);
+                + "{\"city\": \"Paris\"}}\n</tool_call>\n<tool_call>\n{\"name\": \"now\"}\n</tool_call>");
         assertThat(p.content()).isEqualTo("Let me check.");
-        assertThat(p.calls()).containsExactly(new ToolCalls.Call("get_weather", "{\"city\":\"Paris\"}"),
-                new ToolCalls.Call("now", "{}"));
-        assertThat(ToolCalls.parse("<tool_call>not json</tool_call>", Http.JSON).calls()).isEmpty();
+        assertThat(p.calls()).extracting(ToolCall::name, ToolCall::arguments)
+                .containsExactly(tuple("get_weather", "{\"city\":\"Paris\"}"), tuple("now", "{}"));
+        assertThat(ToolCalls.parse("<tool_call>not json</tool_call>").calls()).isEmpty();
         StringBuilder out = new StringBuilder();
-        ToolCalls.Filter f = new ToolCalls.Filter(out::append);
+        ToolCalls.Filter f = ToolCalls.filter(out::append);
         for (String piece : List.of("Hi <", "tool", "_call>{\"name\"", ": \"x\"}</tool_call>")) f.accept(piece);
         f.finish();
         assertThat(out.toString()).isEqualTo("Hi ");
         assertThat(f.sawCall()).isTrue();
         StringBuilder plain = new StringBuilder();
-        ToolCalls.Filter g = new ToolCalls.Filter(plain::append);
+        ToolCalls.Filter g = ToolCalls.filter(plain::append);
         for (String piece : List.of("a <to", "ol> b <")) g.accept(piece);
         g.finish();
         assertThat(plain.toString()).isEqualTo("a <tool> b <");
