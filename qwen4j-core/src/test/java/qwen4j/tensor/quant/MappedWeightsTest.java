@@ -49,14 +49,17 @@ class MappedWeightsTest {
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
         String line = out.lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow(() -> new AssertionError(out));
-        String[] f = line.split(" "); // result SAME MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS
+        // result SAME MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS MAPPED_TOTAL ANON_TOTAL: bytes are the median call's,
+        // since C2 recompiling a kernel mid-loop (seen once in CI under load) boxes vectors for a few calls
+        // on either memory; a mapping that boxes does so on every call.
+        String[] f = line.split(" ");
         assertThat(f[1]).as("results on the mapping equal those on the copy: %s", line).isEqualTo("same");
-        assertThat(Long.parseLong(f[2])).as("bytes allocated by 40 matvecs on the mapping vs the copy: %s", line)
-                .isLessThanOrEqualTo(Long.parseLong(f[3]) + Long.parseLong(f[3]) / 4 + 4096);
+        assertThat(Long.parseLong(f[2])).as("bytes allocated by the median of 40 matvecs on the mapping vs the copy: %s", line)
+                .isLessThanOrEqualTo(Long.parseLong(f[3]) + 1024);
         assertThat(Double.parseDouble(f[4]) / Double.parseDouble(f[5])).as("mapped / anonymous time: %s", line).isLessThan(MAX_SLOWDOWN);
     }
 
-    /** The child: one type, mapped vs anonymous; prints "result same|differ MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS". */
+    /** The child: one type, mapped vs anonymous; prints "result same|differ MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS MAPPED_TOTAL ANON_TOTAL". */
     public static void main(String[] args) throws IOException {
         DType t = DType.valueOf(args[0]);
         Path file = Path.of(args[1]);
@@ -74,19 +77,23 @@ class MappedWeightsTest {
                 onAnon.matvec(x, o2, 0, rows);
             }
             var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-            long bestMap = Long.MAX_VALUE, bestAnon = Long.MAX_VALUE, allocMap = 0, allocAnon = 0;
+            long bestMap = Long.MAX_VALUE, bestAnon = Long.MAX_VALUE;
+            long[] allocMap = new long[40], allocAnon = new long[40];
             for (int i = 0; i < 40; i++) {
                 long a0 = mx.getCurrentThreadAllocatedBytes(), t0 = mx.getCurrentThreadCpuTime();
                 onMap.matvec(x, o1, 0, rows);
                 long t1 = mx.getCurrentThreadCpuTime(), a1 = mx.getCurrentThreadAllocatedBytes();
                 onAnon.matvec(x, o2, 0, rows);
                 long t2 = mx.getCurrentThreadCpuTime(), a2 = mx.getCurrentThreadAllocatedBytes();
-                allocMap += a1 - a0;
-                allocAnon += a2 - a1;
+                allocMap[i] = a1 - a0;
+                allocAnon[i] = a2 - a1;
                 bestMap = Math.min(bestMap, t1 - t0);
                 bestAnon = Math.min(bestAnon, t2 - t1);
             }
-            System.out.println("result " + (Arrays.equals(o1, o2) ? "same" : "differ") + " " + allocMap + " " + allocAnon + " " + bestMap + " " + bestAnon);
+            Arrays.sort(allocMap);
+            Arrays.sort(allocAnon);
+            System.out.println("result " + (Arrays.equals(o1, o2) ? "same" : "differ") + " " + allocMap[20] + " " + allocAnon[20]
+                    + " " + bestMap + " " + bestAnon + " " + Arrays.stream(allocMap).sum() + " " + Arrays.stream(allocAnon).sum());
         }
     }
 }
