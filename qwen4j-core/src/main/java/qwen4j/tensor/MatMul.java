@@ -96,8 +96,11 @@ public final class MatMul {
     /** Scratch floats {@link #tiled} needs for rows of {@code cols} floats (either kernel). */
     public static int scratchFloats(int cols) {
         int kc = sliceCols(cols);
-        return Math.max(tileRows(kc) * kc, TV_ROWS * Math.min(cols, SLICE));
+        return Math.max(tileRows(kc) * kc, TV_ROWS * Math.min(cols, SLICE)) + LANE_SUMS;
     }
+
+    /** Floats at the end of the scratch where {@link #k4x4} parks its 16 accumulators for their lane sums. */
+    static final int LANE_SUMS = 16 * L;
 
     /** Fewest tokens for the token-vector kernel (below, most of its 32 lanes would be padding). */
     public static final int TOKEN_VECTORS_MIN = 24;
@@ -203,6 +206,7 @@ public final class MatMul {
         if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
         int kcMax = sliceCols(k);
         int tile = tileRows(kcMax);
+        if (w.length < tile * kcMax + LANE_SUMS) throw new IllegalArgumentException("scratch has " + w.length + " floats, need " + (tile * kcMax + LANE_SUMS));
         for (int r0 = from; r0 < to; r0 += tile) {
             int rt = Math.min(tile, to - r0);
             for (int k0 = 0; k0 < k; k0 += kcMax) {
@@ -259,11 +263,19 @@ public final class MatMul {
             u = FloatVector.fromArray(F, w, w3 + j);
             a30 = u.fma(v0, a30); a31 = u.fma(v1, a31); a32 = u.fma(v2, a32); a33 = u.fma(v3, a33);
         }
-        // lane sums all before any tail (C2 inlines in call order within a node budget)
-        float s00 = sum(a00), s01 = sum(a01), s02 = sum(a02), s03 = sum(a03);
-        float s10 = sum(a10), s11 = sum(a11), s12 = sum(a12), s13 = sum(a13);
-        float s20 = sum(a20), s21 = sum(a21), s22 = sum(a22), s23 = sum(a23);
-        float s30 = sum(a30), s31 = sum(a31), s32 = sum(a32), s33 = sum(a33);
+        // Lane sums in scalar code from the scratch's end, in Simd.sum's order (so a result does not
+        // depend on the kernel that computed it): sixteen Simd.sums here put C2 past its node budget,
+        // and reduceLanes adds in another order interpreted than compiled (results then depended on
+        // JIT timing).
+        int sb = w.length - LANE_SUMS;
+        a00.intoArray(w, sb); a01.intoArray(w, sb + L); a02.intoArray(w, sb + 2 * L); a03.intoArray(w, sb + 3 * L);
+        a10.intoArray(w, sb + 4 * L); a11.intoArray(w, sb + 5 * L); a12.intoArray(w, sb + 6 * L); a13.intoArray(w, sb + 7 * L);
+        a20.intoArray(w, sb + 8 * L); a21.intoArray(w, sb + 9 * L); a22.intoArray(w, sb + 10 * L); a23.intoArray(w, sb + 11 * L);
+        a30.intoArray(w, sb + 12 * L); a31.intoArray(w, sb + 13 * L); a32.intoArray(w, sb + 14 * L); a33.intoArray(w, sb + 15 * L);
+        float s00 = laneSum(w, sb), s01 = laneSum(w, sb + L), s02 = laneSum(w, sb + 2 * L), s03 = laneSum(w, sb + 3 * L);
+        float s10 = laneSum(w, sb + 4 * L), s11 = laneSum(w, sb + 5 * L), s12 = laneSum(w, sb + 6 * L), s13 = laneSum(w, sb + 7 * L);
+        float s20 = laneSum(w, sb + 8 * L), s21 = laneSum(w, sb + 9 * L), s22 = laneSum(w, sb + 10 * L), s23 = laneSum(w, sb + 11 * L);
+        float s30 = laneSum(w, sb + 12 * L), s31 = laneSum(w, sb + 13 * L), s32 = laneSum(w, sb + 14 * L), s33 = laneSum(w, sb + 15 * L);
         put(out, o, os, s00, s01, s02, s03, add, w, w0, x, x0, xs, j, k);
         put(out, o + 1, os, s10, s11, s12, s13, add, w, w1, x, x0, xs, j, k);
         put(out, o + 2, os, s20, s21, s22, s23, add, w, w2, x, x0, xs, j, k);
@@ -533,7 +545,15 @@ public final class MatMul {
         }
     }
 
-    private static float sum(FloatVector v) { return v.reduceLanes(VectorOperators.ADD); }
+    private static float sum(FloatVector v) { return Simd.sum(v); }
+
+    /** The sum of L floats at {@code o}, pairwise in {@link Simd#sum}'s order (halves added until one is left; in place). */
+    static float laneSum(float[] a, int o) {
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) a[o + i] += a[o + i + h];
+        }
+        return a[o];
+    }
 
     /** Adds columns [j, k) one at a time. */
     private static float tail(float s, float[] w, int w0, float[] x, int x0, int j, int k) {

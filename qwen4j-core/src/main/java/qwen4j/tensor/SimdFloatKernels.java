@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API {@link FloatKernels}. Sums use two vector accumulators (even and odd steps), a
- * fixed-order lane sum and a scalar tail. (exp is lanewise(EXP): its last bit differs between C2 and the interpreter.)
+ * fixed-order lane sum and a scalar tail; exp is {@link SimdExp}'s, whose bits do not depend on the JIT.
  */
 final class SimdFloatKernels implements FloatKernels {
     static final SimdFloatKernels INSTANCE = new SimdFloatKernels();
@@ -174,43 +174,8 @@ final class SimdFloatKernels implements FloatKernels {
     }
 
     @Override
-    public void softmax(float[] x, int off, int n) {
-        FloatVector vmax = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i + L <= n; i += L) vmax = vmax.max(FloatVector.fromArray(F, x, off + i));
-        float max = vmax.reduceLanes(VectorOperators.MAX); // exact in any order
-        for (; i < n; i++) max = Math.max(max, x[off + i]);
-
-        FloatVector vsum = FloatVector.zero(F);
-        i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, off + i);
-            vsum = vsum.add(e);
-        }
-        float sum = Simd.sum(vsum);
-        for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
-            x[off + i] = e;
-            sum += e;
-        }
-
-        i = 0;
-        for (; i + L <= n; i += L) FloatVector.fromArray(F, x, off + i).div(sum).intoArray(x, off + i);
-        for (; i < n; i++) x[off + i] /= sum;
-    }
+    public void softmax(float[] x, int off, int n) { ExpKernels.softmax(x, off, n); }
 
     @Override
-    public void swiglu(float[] gate, float[] up, int n) {
-        int i = 0;
-        for (; i + L <= n; i += L) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector silu = g.div(g.neg().lanewise(VectorOperators.EXP).add(1f));
-            silu.mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
-        }
-        for (; i < n; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
-        }
-    }
+    public void swiglu(float[] gate, float[] up, int n) { ExpKernels.swiglu(gate, up, n); }
 }
