@@ -113,7 +113,7 @@ class Qwen4jGenerateTest {
         // the driver's check and the four tasks share one engine (local mode: one JVM)
         assertThat(EngineCache.openedCount() - before).isLessThanOrEqualTo(1);
 
-        Map<String, JsonNode> batch = Reference.cliBatch(dir, model, prompts, MAX_TOKENS, p -> Map.of(), List.of());
+        Map<String, JsonNode> batch = Reference.cliBatch(dir, model, prompts, MAX_TOKENS, p -> Map.of(), List.of()).byPrompt();
         for (String p : prompts) assertSameAsBatchFile(rows.get(p), batch.get(p));
         List<String> sample = sample(prompts);
         for (String p : sample) assertSame(rows.get(p), Reference.generate(reference, p, SamplerSettings.greedy(), MAX_TOKENS));
@@ -135,7 +135,7 @@ class Qwen4jGenerateTest {
         Map<String, Row> b = byPrompt(stage.transform(promptFrame(prompts.subList(0, N / 5), 1)));
         List<String> sampling = List.of("--temp", "0.9", "--top-k", "40", "--top-p", "0.95");
         Map<String, JsonNode> batch = Reference.cliBatch(dir, model, prompts, MAX_TOKENS,
-                p -> Map.of("seed", RowSeeds.of(7, p)), sampling);
+                p -> Map.of("seed", RowSeeds.of(7, p)), sampling).byPrompt();
         for (String p : prompts) {
             assertSameAsBatchFile(a.get(p), batch.get(p));
             if (b.containsKey(p)) assertThat(ids(b.get(p))).as("same text whatever the partitioning (a retried task)").containsExactly(ids(a.get(p)));

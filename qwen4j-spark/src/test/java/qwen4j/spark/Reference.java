@@ -41,9 +41,9 @@ final class Reference {
 
     /**
      * {@code generate --batch-file} on {@code prompts} (one line each, with {@code extra(prompt)} fields such as a
-     * seed), {@code --parallel 16} as the Spark stage decodes: the result lines by prompt.
+     * seed), {@code --parallel 16} as the Spark stage decodes: the result lines by prompt, and what it wrote on stderr.
      */
-    static Map<String, JsonNode> cliBatch(Path dir, Path model, List<String> prompts, int n,
+    static BatchRun cliBatch(Path dir, Path model, List<String> prompts, int n,
                                           Function<String, Map<String, Object>> extra, List<String> sampling) throws Exception {
         ObjectMapper json = new ObjectMapper();
         List<String> lines = new ArrayList<>();
@@ -66,8 +66,10 @@ final class Reference {
             byPrompt.put(prompts.get(Integer.parseInt(r.get("id").asText())), r);
         }
         if (byPrompt.size() != prompts.size()) throw new AssertionError(out + ": " + byPrompt.size() + " results for " + prompts.size() + " prompts");
-        return byPrompt;
+        return new BatchRun(byPrompt, err.toString());
     }
+
+    record BatchRun(Map<String, JsonNode> byPrompt, String stderr) {}
 
     static int[] ids(JsonNode array) {
         int[] r = new int[array.size()];
