@@ -79,7 +79,7 @@ final class AblationRun implements Callable<Integer> {
             if (!SyntheticModel.TYPES.contains(type)) {
                 throw new Qwen4jException("--dtype: '" + c.dtype + "' is not one of " + String.join(", ", SyntheticModel.TYPES));
             }
-            tokenizer = Tokenizer.fromHfFolder(tokenizerDir());
+            tokenizer = Tokenizer.fromHfFolder(tokenizerDir(c.tokenizer));
             boolean huge = c.weightMemory == WeightMemory.HUGE_PAGES;
             progress.accept("building synthetic Qwen2.5-" + size.toUpperCase(Locale.ROOT) + " " + type.toUpperCase(Locale.ROOT)
                     + " (random weights: the text is meaningless) ...");
@@ -246,9 +246,10 @@ final class AblationRun implements Callable<Integer> {
         }
     }
 
-    private Path tokenizerDir() {
+    /** The Qwen2.5 tokenizer folder a synthetic model uses: {@code given}, $QWEN4J_TOKENIZER, or the shared fixtures'. */
+    static Path tokenizerDir(Path given) {
         List<Path> candidates = new ArrayList<>();
-        if (c.tokenizer != null) candidates.add(c.tokenizer);
+        if (given != null) candidates.add(given);
         String env = System.getenv("QWEN4J_TOKENIZER");
         if (env != null && !env.isBlank()) candidates.add(Path.of(env));
         candidates.add(Path.of("../shared/qwen-tokenizer"));

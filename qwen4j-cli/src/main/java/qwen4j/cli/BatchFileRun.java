@@ -30,7 +30,10 @@ import qwen4j.generate.SamplerSettings;
  * {@code generate --batch-file IN.jsonl -o OUT.jsonl}: every line of IN ({@code prompt} or {@code messages},
  * optional {@code id}, {@code max_tokens}, {@code temperature}, {@code top_k}, {@code top_p}, {@code min_p},
  * {@code seed}, {@code stop}) generated with {@code --parallel} sequences decoded together; one result
- * line per prompt appended to OUT in input order, so a rerun skips the ids OUT already has.
+ * line per prompt appended to OUT in input order, so a rerun skips the ids OUT already has. A line's
+ * fields act as the same flags of {@code generate} would (a {@code messages} line as {@code --chat}),
+ * so each result equals that prompt run alone with those flags; without a seed, line N takes the
+ * command's seed + N.
  */
 final class BatchFileRun {
     private final ObjectMapper json = new ObjectMapper();
@@ -38,9 +41,9 @@ final class BatchFileRun {
     /** One input line, parsed and validated before anything runs. */
     record Item(String id, int line, int[] prompt, int maxTokens, SamplerSettings settings, List<String> stop) {}
 
-    int run(Engine engine, Path in, Path out, int parallel, int defaultMaxTokens, SamplerSettings base, boolean chat,
+    int run(Engine engine, Path in, Path out, int parallel, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
             boolean parseSpecial, PrintWriter err) throws IOException {
-        List<Item> items = read(engine, in, defaultMaxTokens, base, chat, parseSpecial);
+        List<Item> items = read(engine, in, defaultMaxTokens, sampling, chat, parseSpecial);
         Set<String> done = finishedIds(out);
         List<Item> todo = items.stream().filter(i -> !done.contains(i.id())).toList();
         if (todo.size() < items.size()) {
@@ -119,8 +122,10 @@ final class BatchFileRun {
         return ids;
     }
 
-    private List<Item> read(Engine engine, Path in, int defaultMaxTokens, SamplerSettings base, boolean chat, boolean parseSpecial)
-            throws IOException {
+    private List<Item> read(Engine engine, Path in, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
+                            boolean parseSpecial) throws IOException {
+        SamplerSettings modelDefaults = SamplerSettings.forModel(engine.files());
+        long baseSeed = sampling.seed != null ? sampling.seed : System.nanoTime() ^ 0x5DEECE66DL;
         if (!Files.isRegularFile(in)) throw new Qwen4jException(in + ": no such file");
         List<String> lines = Files.readAllLines(in, StandardCharsets.UTF_8);
         List<Item> items = new ArrayList<>();
@@ -159,33 +164,51 @@ final class BatchFileRun {
                 prompt = engine.tokenizer().encode(text(n, where), parseSpecial);
             }
             if (prompt.length == 0) throw new Qwen4jException(where + "the prompt is empty");
-            int maxTokens = n.has("max_tokens") ? n.get("max_tokens").asInt() : defaultMaxTokens;
+            int maxTokens = n.has("max_tokens") ? integer(n, "max_tokens", where) : defaultMaxTokens;
             if (maxTokens < -1) throw new Qwen4jException(where + "max_tokens must be -1 or more");
             int ctx = engine.model().maxContext();
             if (prompt.length + Math.max(0, maxTokens) > ctx + 1) {
                 throw new Qwen4jException(where + "prompt (" + prompt.length + " tokens) + max_tokens " + maxTokens
                         + " exceeds the context of " + ctx + " tokens (raise --ctx)");
             }
-            SamplerSettings s = base.withSeed(base.seed() + ln);
-            if (n.has("temperature")) s = s.withTemperature((float) n.get("temperature").asDouble());
-            if (n.has("top_k")) s = s.withTopK(n.get("top_k").asInt());
-            if (n.has("top_p")) s = s.withTopP((float) n.get("top_p").asDouble());
-            if (n.has("min_p")) s = s.withMinP((float) n.get("min_p").asDouble());
-            if (n.has("seed")) s = s.withSeed(n.get("seed").asLong());
+            SamplingOptions flags = sampling.copy();
+            if (n.has("temperature")) flags.temperature = (float) number(n, "temperature", where);
+            if (n.has("top_k")) flags.topK = integer(n, "top_k", where);
+            if (n.has("top_p")) flags.topP = (float) number(n, "top_p", where);
+            if (n.has("min_p")) flags.minP = (float) number(n, "min_p", where);
+            if (n.has("seed") && !n.get("seed").isIntegralNumber()) throw new Qwen4jException(where + "seed must be a whole number");
+            flags.seed = n.has("seed") ? n.get("seed").asLong() : baseSeed + ln;
+            SamplerSettings s;
             try {
-                s = s.validate();
+                s = flags.resolve(modelDefaults, chat || n.has("messages"));
             } catch (Qwen4jException e) {
                 throw new Qwen4jException(where + e.getMessage());
             }
-            List<String> stop = new ArrayList<>();
+            List<String> stop = new ArrayList<>(sampling.stopStrings());
             JsonNode st = n.get("stop");
-            if (st != null && st.isTextual()) stop.add(st.asText());
-            else if (st != null && st.isArray()) for (JsonNode x : st) stop.add(x.asText());
+            if (st != null) {
+                stop.clear();
+                if (st.isTextual()) stop.add(st.asText());
+                else if (st.isArray()) for (JsonNode x : st) stop.add(x.asText());
+                else throw new Qwen4jException(where + "stop must be a string or an array of strings");
+            }
             if (stop.stream().anyMatch(String::isEmpty)) throw new Qwen4jException(where + "a stop string may not be empty");
             items.add(new Item(id, ln, prompt, maxTokens, s, stop));
         }
         if (items.isEmpty()) throw new Qwen4jException(in + ": no prompts (one JSON object per line)");
         return items;
+    }
+
+    private static double number(JsonNode n, String field, String where) {
+        if (!n.get(field).isNumber()) throw new Qwen4jException(where + field + " must be a number");
+        return n.get(field).asDouble();
+    }
+
+    private static int integer(JsonNode n, String field, String where) {
+        if (!n.get(field).canConvertToInt() || !n.get(field).isIntegralNumber()) {
+            throw new Qwen4jException(where + field + " must be a whole number");
+        }
+        return n.get(field).asInt();
     }
 
     private static String text(JsonNode n, String where) {

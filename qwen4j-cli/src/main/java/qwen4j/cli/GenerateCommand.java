@@ -85,8 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (json || system != null) throw new Qwen4jException("--batch-file takes no --json or --system (give messages per line)");
             if (!java.nio.file.Files.isRegularFile(prompt.batchFile)) throw new Qwen4jException(prompt.batchFile + ": no such file");
             try (Engine engine = model.open(spec.commandLine().getErr())) {
-                SamplerSettings base = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
-                return new BatchFileRun().run(engine, prompt.batchFile, output, parallel, maxTokens, base, chat, !noParseSpecial,
+                return new BatchFileRun().run(engine, prompt.batchFile, output, parallel, maxTokens, sampling, chat, !noParseSpecial,
                         spec.commandLine().getErr());
             }
         }

@@ -22,7 +22,7 @@ import qwen4j.Qwen4jException;
 @Command(name = "qwen4j", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pure-Java inference for Qwen2.5 models (HF folders and GGUF files).",
         subcommands = {GenerateCommand.class, ChatCommand.class, ServeCommand.class, TokenizeCommand.class, PerplexityCommand.class, BenchCommand.class, ConvertCommand.class,
-                PullCommand.class, ConstraintBenchCommand.class, CommandLine.HelpCommand.class})
+                PullCommand.class, ConstraintBenchCommand.class, LoadBenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main {
     public static final int USER_ERROR = 2;
     /** A bug (sysexits EX_SOFTWARE): scripts can tell a crash from a user error. */

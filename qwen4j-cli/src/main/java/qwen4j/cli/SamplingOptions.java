@@ -61,4 +61,20 @@ final class SamplingOptions {
     }
 
     List<String> stopStrings() { return stop == null ? List.of() : stop; }
+
+    /** The same flags, to override per prompt (--batch-file lines). */
+    SamplingOptions copy() {
+        SamplingOptions c = new SamplingOptions();
+        c.temperature = temperature;
+        c.topK = topK;
+        c.topP = topP;
+        c.minP = minP;
+        c.repeatPenalty = repeatPenalty;
+        c.repeatLastN = repeatLastN;
+        c.presencePenalty = presencePenalty;
+        c.frequencyPenalty = frequencyPenalty;
+        c.seed = seed;
+        c.stop = stop;
+        return c;
+    }
 }

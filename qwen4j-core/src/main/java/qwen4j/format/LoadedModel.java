@@ -39,6 +39,16 @@ public final class LoadedModel implements AutoCloseable {
         this.arena = arena;
     }
 
+    /**
+     * A model whose weights were built in memory (a synthetic model: real shape, random weights), with the
+     * tokenizer, chat template and generation config of the Hugging Face folder {@code hfFolder}. The
+     * weights' memory stays its builder's to free.
+     */
+    public static LoadedModel inMemory(Qwen2Config config, Qwen2Weights weights, Path hfFolder, long weightBytes) {
+        return new LoadedModel(hfFolder, ModelFormat.HF, config, weights, Map.of(), Optional.of(hfFolder), Map.of(), weightBytes,
+                Arena.ofShared());
+    }
+
     /** The path given to {@link ModelLoader#load}. */
     public Path path() { return path; }
 

@@ -31,7 +31,7 @@ import qwen4j.tokenizer.Tokenizer;
 public final class BatchGenerator implements AutoCloseable {
     private final Qwen2Model model;
     private final Tokenizer tokenizer;
-    private final Set<Integer> eosIds;
+    private final int[] eosIds; // an array, not a Set<Integer>: looking up a token must not box it
     private final int vocabLimit, parallel, ctx, promptTokensPerStep;
     private final KvCache cache;
     private final Batch batch;
@@ -52,10 +52,17 @@ public final class BatchGenerator implements AutoCloseable {
      * @param onText  streamed text (nullable), as in {@link Generator}
      */
     public record Request(int[] prompt, Sampler sampler, Generator.Params params, Consumer<String> onText) {
+        private static final Consumer<String> NO_TEXT = s -> { };
+
         public Request {
             if (prompt == null || prompt.length == 0) throw new Qwen4jException("the prompt is empty: give at least one token");
             if (params == null) params = Generator.Params.maxTokens(-1);
-            if (onText == null) onText = s -> { };
+            if (onText == null) onText = NO_TEXT;
+        }
+
+        /** Whether text is needed while generating (streamed, or searched for stop strings), not only at the end. */
+        boolean textAsItComes() {
+            return onText != NO_TEXT || !params.stopStrings().isEmpty();
         }
     }
 
@@ -71,7 +78,7 @@ public final class BatchGenerator implements AutoCloseable {
         if (ctx < 1 || ctx > model.maxContext()) throw new Qwen4jException("context " + ctx + " is outside 1.." + model.maxContext());
         this.model = model;
         this.tokenizer = tokenizer;
-        this.eosIds = eosIds;
+        this.eosIds = eosIds.stream().mapToInt(Integer::intValue).toArray();
         this.vocabLimit = Engine.vocabLimit(tokenizer, model.config().vocabSize());
         this.parallel = parallel;
         this.ctx = ctx;
@@ -133,7 +140,8 @@ public final class BatchGenerator implements AutoCloseable {
         }
         batch.clear();
         int promptBudget = promptTokensPerStep;
-        for (Task t : running) {
+        for (int i = 0; i < running.size(); i++) { // indexed loops: no iterator per step
+            Task t = running.get(i);
             t.fedBefore = t.fed;
             if (t.cancelled()) continue;
             int total = t.prompt.length + t.n; // the prompt, then every generated token
@@ -147,15 +155,17 @@ public final class BatchGenerator implements AutoCloseable {
             }
         }
         long t0 = System.nanoTime();
-        for (Task t : waiting) if (t.cancelled()) t.finish("cancelled", null); // a client that left while queued
-        waiting.removeIf(t -> t.done);
+        if (!waiting.isEmpty()) {
+            for (Task t : waiting) if (t.cancelled()) t.finish("cancelled", null); // a client that left while queued
+            waiting.removeIf(t -> t.done);
+        }
         if (batch.size() > 0) {
             try {
                 model.forward(batch, sink);
             } catch (KvCache.Full e) {
                 // no block for everyone: nothing was computed; the newest running request gives its
                 // blocks back and waits again (or fails, when it is alone and still does not fit)
-                for (Task t : running) t.fed = t.fedBefore;
+                for (int i = 0; i < running.size(); i++) running.get(i).fed = running.get(i).fedBefore;
                 Task victim = running.get(running.size() - 1);
                 if (running.size() == 1) {
                     victim.finish("error", e);
@@ -231,6 +241,11 @@ public final class BatchGenerator implements AutoCloseable {
         cache.close();
     }
 
+    private boolean isEos(int token) {
+        for (int e : eosIds) if (e == token) return true;
+        return false;
+    }
+
     /** One request's generation: its sequence, sampling state, stop strings and streamed text. */
     public final class Task {
         private final Request request;
@@ -240,9 +255,10 @@ public final class BatchGenerator implements AutoCloseable {
         private StreamingDecoder decoder;
         private Generator.StopStrings stops;
         private int fed, fedBefore, cached;
-        private int[] out = new int[16];
+        private int[] out = new int[0]; // sized at start for every token the request can get: no growing mid-decode
         int n;
-        private long[] decodeNanos = new long[16];
+        private int decoded; // generated tokens already through the decoder and stop strings
+        private long[] decodeNanos = new long[0];
         private int steps;
         private long submittedAt = System.nanoTime(), startedAt, firstTokenAt;
         private boolean done, picked;
@@ -294,6 +310,9 @@ public final class BatchGenerator implements AutoCloseable {
                 return false;
             }
             startedAt = System.nanoTime();
+            int most = Math.max(1, Math.min(maxTokens < 0 ? Integer.MAX_VALUE : maxTokens, ctx + 1 - prompt.length));
+            out = new int[most];
+            decodeNanos = new long[most];
             seq = model.newSequence(cache, ctx);
             cached = fed = seq.reuseCachedPrefix(prompt);
             decoder = tokenizer.streamingDecoder();
@@ -330,10 +349,15 @@ public final class BatchGenerator implements AutoCloseable {
             if (constraint != null) constraint.accept(next);
             if (sampler != null) sampler.accept(next);
             int budget = request.params().maxTokens() < 0 ? Integer.MAX_VALUE : request.params().maxTokens();
-            if (eosIds.contains(next)) finish("eos", null);
-            else if (stops.add(decoder.accept(next))) finish("stop", null);
+            if (isEos(next)) finish("eos", null);
+            else if (request.textAsItComes() && stops.add(decodeNext())) finish("stop", null);
             else if (n >= budget) finish("length", null);
             else if (seq.length() >= ctx) finish("context", null);
+        }
+
+        /** The text of the first generated token not yet decoded. */
+        private String decodeNext() {
+            return decoder.accept(out[decoded++]);
         }
 
         /** After a step: the decode time of a token picked in it. */
@@ -355,6 +379,9 @@ public final class BatchGenerator implements AutoCloseable {
                 return;
             }
             if (stops != null) {
+                // text nobody needed while generating is decoded now, all at once (an eos id is no text)
+                int textTokens = reason.equals("eos") ? n - 1 : n;
+                while (decoded < textTokens) stops.add(decodeNext());
                 if (!reason.equals("stop") && stops.add(decoder.flush())) reason = "stop";
                 stops.finish();
             }

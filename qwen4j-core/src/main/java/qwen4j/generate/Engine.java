@@ -43,10 +43,22 @@ public final class Engine implements AutoCloseable {
                               qwen4j.format.Progress progress) {
         long t0 = System.nanoTime();
         LoadedModel files = ModelLoader.load(path, options.kernels(), memory, quantize, progress);
+        return of(files, options, ctx, t0);
+    }
+
+    /**
+     * An engine over a model already in memory ({@link LoadedModel#inMemory}: a synthetic model with a
+     * real tokenizer); closing the engine closes {@code files}.
+     */
+    public static Engine of(LoadedModel files, Options options, int ctx) {
+        return of(files, options, ctx, System.nanoTime());
+    }
+
+    private static Engine of(LoadedModel files, Options options, int ctx, long t0) {
         try {
             Tokenizer tokenizer = files.ggufMetadata().isEmpty()
                     ? Tokenizer.fromHfFolder(files.hfFolder().orElseThrow())
-                    : Tokenizer.fromGgufMetadata(files.ggufMetadata(), path.getFileName().toString());
+                    : Tokenizer.fromGgufMetadata(files.ggufMetadata(), files.path().getFileName().toString());
             int maxCtx = Math.min(ctx, files.config().maxPositionEmbeddings());
             // what the context will cost, before anything of it is allocated (a session and the RoPE tables)
             qwen4j.model.MemoryPlan.of(files.config(), options, maxCtx, 1, 1).check();

@@ -91,8 +91,11 @@ class BatchGeneratorTest {
                     null)).iterator());
             int i = 0;
             while (it.hasNext()) {
-                Generation g = it.next();
-                assertThat(g.ids()).as("case %d", i).containsExactly(alone(cases.get(i), new StringBuilder()).ids());
+                Generation g = it.next(), a = alone(cases.get(i), new StringBuilder());
+                assertThat(g.ids()).as("case %d", i).containsExactly(a.ids());
+                // nothing streams here: without stop strings the text is decoded only at the end
+                assertThat(g.text()).as("case %d text", i).isEqualTo(a.text());
+                assertThat(g.stopReason()).as("case %d stop", i).isEqualTo(a.stopReason());
                 i++;
             }
             assertThat(i).isEqualTo(cases.size());
