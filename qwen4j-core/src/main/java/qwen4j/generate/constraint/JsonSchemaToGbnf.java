@@ -15,7 +15,7 @@ import java.util.Set;
 /**
  * Compiles a JSON Schema to GBNF (then to the common {@link Grammar}). Supported: {@code type} (one or a
  * list), {@code properties}, {@code required}, {@code additionalProperties} (false; a schema for maps),
- * {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf},
+ * {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf} (provably disjoint alternatives),
  * {@code $ref} to {@code #/$defs/...} or {@code #/definitions/...}, {@code minLength}, {@code maxLength},
  * {@code pattern} (regular subset). Annotations (title, description, ...) are ignored. Any other keyword is
  * an error naming it, or, when not strict, a warning and ignored. Objects list properties in schema order;
@@ -58,6 +58,7 @@ public final class JsonSchemaToGbnf {
     private final Map<String, String> refRules = new HashMap<>();
     private final Map<String, String> ruleByBody = new HashMap<>();
     private int counter;
+    private final OneOfCheck oneOf = new OneOfCheck();
 
     /** The GBNF text and the keywords ignored (non-strict only). */
     public record Result(String gbnf, List<String> warnings) {}
@@ -131,6 +132,7 @@ public final class JsonSchemaToGbnf {
             }
             List<String> alts = new ArrayList<>();
             for (int i = 0; i < list.size(); i++) alts.add(schema(list.get(i), path + "/" + k + "/" + i));
+            if (k.equals("oneOf")) checkDisjoint(list, path);
             return rule("(" + String.join(" | ", alts) + ")");
         }
         JsonNode type = s.get("type");
@@ -169,6 +171,27 @@ public final class JsonSchemaToGbnf {
             String what = "unsupported JSON Schema keyword '" + k + "' at " + path;
             if (strict) throw new GrammarException(what + " (supported: " + String.join(", ", new java.util.TreeSet<>(SUPPORTED)) + ")");
             warnings.add(what + " was ignored");
+        }
+    }
+
+    /**
+     * oneOf compiles as the union of its alternatives, which is exact only when no generated value matches two
+     * of them; unless that is proven, it is an unsupported construct (or, not strict, anyOf with a warning).
+     */
+    private void checkDisjoint(JsonNode list, String path) {
+        for (int i = 0; i < list.size(); i++) {
+            for (int j = i + 1; j < list.size(); j++) {
+                if (oneOf.disjoint(root, list.get(i), list.get(j))) continue;
+                String what = "unsupported JSON Schema keyword 'oneOf' at " + path + ": alternatives " + i + " and " + j
+                        + " may both match one value";
+                if (strict) {
+                    throw new GrammarException(what + " (oneOf is supported when its alternatives are provably disjoint: "
+                            + "different types, a required property with different const/enum values, or a required "
+                            + "property the other forbids with additionalProperties false; else use anyOf)");
+                }
+                warnings.add(what + "; it was compiled as anyOf");
+                return;
+            }
         }
     }
 
