@@ -1,8 +1,7 @@
 package qwen4j.generate.constraint;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -49,8 +48,6 @@ public final class JsonSchemaToGbnf {
     /** Any JSON value. */
     public static final String JSON_VALUE = "root ::= value\n" + VALUE_RULES;
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     private JsonNode root;
     private boolean strict;
     private final List<String> warnings = new ArrayList<>();
@@ -72,7 +69,7 @@ public final class JsonSchemaToGbnf {
         JsonSchemaToGbnf c = new JsonSchemaToGbnf(schema, strict);
         String top = c.schema(schema, "#");
         StringBuilder sb = new StringBuilder("root ::= ").append(top).append('\n');
-        c.rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));
+        for (Map.Entry<String, String> r : c.rules.entrySet()) sb.append(r.getKey()).append(" ::= ").append(r.getValue()).append('\n');
         sb.append(VALUE_RULES);
         return new Result(sb.toString(), List.copyOf(c.warnings));
     }
@@ -97,7 +94,7 @@ public final class JsonSchemaToGbnf {
             alts.add("\"" + RegexToGbnf.gbnfEscape(head) + "\" " + args + " \"" + RegexToGbnf.gbnfEscape("}\n</tool_call>") + "\"");
         }
         StringBuilder sb = new StringBuilder("root ::= ").append(String.join(" | ", alts)).append('\n');
-        c.rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));
+        for (Map.Entry<String, String> r : c.rules.entrySet()) sb.append(r.getKey()).append(" ::= ").append(r.getValue()).append('\n');
         sb.append(VALUE_RULES);
         return sb.toString();
     }
@@ -215,7 +212,10 @@ public final class JsonSchemaToGbnf {
         Map<String, JsonNode> all = new LinkedHashMap<>();
         if (props != null) {
             if (!props.isObject()) throw new GrammarException("JSON Schema at " + path + ": properties must be an object");
-            props.fields().forEachRemaining(e -> all.put(e.getKey(), e.getValue()));
+            for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                all.put(e.getKey(), e.getValue());
+            }
         }
         Set<String> required = new LinkedHashSet<>();
         if (s.has("required")) for (JsonNode r : s.get("required")) required.add(r.asText());
@@ -304,11 +304,38 @@ public final class JsonSchemaToGbnf {
         return "\"" + RegexToGbnf.gbnfEscape(jsonText(v)) + "\"";
     }
 
-    private static String jsonText(JsonNode v) {
-        try {
-            return MAPPER.writeValueAsString(v);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+    /**
+     * Compact JSON text of a value. Written here rather than by an ObjectMapper: Jackson's serializer setup costs
+     * tens of ms the first time in a JVM, most of a cold schema compile.
+     */
+    static String jsonText(JsonNode v) {
+        StringBuilder sb = new StringBuilder();
+        writeJson(v, sb);
+        return sb.toString();
+    }
+
+    private static void writeJson(JsonNode v, StringBuilder sb) {
+        if (v.isTextual()) {
+            sb.append('"').append(JsonStringEncoder.getInstance().quoteAsString(v.textValue())).append('"');
+        } else if (v.isArray()) {
+            sb.append('[');
+            for (int i = 0; i < v.size(); i++) {
+                if (i > 0) sb.append(',');
+                writeJson(v.get(i), sb);
+            }
+            sb.append(']');
+        } else if (v.isObject()) {
+            sb.append('{');
+            boolean first = true;
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); first = false) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!first) sb.append(',');
+                sb.append('"').append(JsonStringEncoder.getInstance().quoteAsString(e.getKey())).append("\":");
+                writeJson(e.getValue(), sb);
+            }
+            sb.append('}');
+        } else {
+            sb.append(v.asText()); // numbers as parsed, true, false, null
         }
     }
 
