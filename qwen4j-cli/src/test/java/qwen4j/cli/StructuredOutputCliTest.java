@@ -44,5 +44,10 @@ class StructuredOutputCliTest {
         assertThat(s.exit()).isEqualTo(2);
         assertThat(s.err()).startsWith("qwen4j: error: " + schema + ": unsupported JSON Schema keyword 'format' at #");
         assertThat(s.err().strip().lines().count()).isEqualTo(1);
+        Path oneOf = Files.writeString(tmp.resolve("oneof.json"), "{\"oneOf\":[{\"type\":\"string\"},{\"type\":\"string\",\"maxLength\":3}]}");
+        CliTest.Run o = CliTest.run("generate", "-m", model, "-p", "Hi", "--json-schema", oneOf.toString());
+        assertThat(o.exit()).isEqualTo(2);
+        assertThat(o.err()).startsWith("qwen4j: error: " + oneOf + ": unsupported JSON Schema keyword 'oneOf' at #: alternatives 0 and 1 may both match one value");
+        assertThat(o.err().strip().lines().count()).isEqualTo(1);
     }
 }

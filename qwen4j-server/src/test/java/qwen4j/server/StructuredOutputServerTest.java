@@ -80,6 +80,21 @@ class StructuredOutputServerTest {
     }
 
     @Test
+    void overlappingOneOfIsA400UnlessNotStrict() throws Exception {
+        String overlapping = "{\"type\":\"object\",\"properties\":{\"v\":{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\"}]}},"
+                + "\"required\":[\"v\"],\"additionalProperties\":false}";
+        JsonNode e = chat("\"response_format\": {\"type\": \"json_schema\", \"json_schema\": {\"name\": \"x\", \"schema\": "
+                + overlapping + "}}", 400);
+        assertThat(e.path("error").path("message").asText())
+                .contains("unsupported JSON Schema keyword 'oneOf' at #/properties/v: alternatives 0 and 1 may both match one value");
+        assertThat(e.path("error").path("param").asText()).isEqualTo("response_format");
+        JsonNode w = chat("\"temperature\": 1.0, \"seed\": 2, \"response_format\": {\"type\": \"json_schema\", \"json_schema\": "
+                + "{\"name\": \"x\", \"strict\": false, \"schema\": " + overlapping + "}}", 200);
+        assertThat(w.path("warnings").get(0).asText()).contains("'oneOf' at #/properties/v").contains("compiled as anyOf");
+        assertThat(Http.JSON.readTree(w.path("choices").get(0).path("message").path("content").asText()).path("v").isNumber()).isTrue();
+    }
+
+    @Test
     void namedToolChoiceForcesAValidCall() throws Exception {
         JsonNode r = chat("\"temperature\": 1.0, \"seed\": 9, \"tools\": [" + WEATHER_TOOL + ", " + TIME_TOOL + "], "
                 + "\"tool_choice\": {\"type\": \"function\", \"function\": {\"name\": \"get_weather\"}}", 200);

@@ -30,7 +30,10 @@ public final class CompiledConstraint {
         this.compileNanos = compileNanos;
         this.pda = new PushdownMatcher(grammar);
         this.trie = VocabularyTrie.of(tokenizer, vocabLimit);
-        this.eosIds = eosIds.stream().mapToInt(Integer::intValue).filter(i -> i >= 0 && i < vocabLimit).toArray();
+        int[] eos = new int[eosIds.size()];
+        int n = 0;
+        for (int id : eosIds) if (id >= 0 && id < vocabLimit) eos[n++] = id;
+        this.eosIds = java.util.Arrays.copyOf(eos, n);
         this.words = (vocabLimit + 63) >>> 6;
         this.description = description;
     }

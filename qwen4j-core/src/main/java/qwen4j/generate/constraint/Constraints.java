@@ -34,6 +34,14 @@ public final class Constraints {
 
     private Constraints() {}
 
+    /**
+     * Builds the vocabulary trie for a tokenizer now (once per tokenizer and vocabulary size; about a second for
+     * Qwen's 151,665 tokens), so that the first constrained request does not wait for it.
+     */
+    public static void prepare(Tokenizer tokenizer, int vocabLimit) {
+        VocabularyTrie.of(tokenizer, vocabLimit);
+    }
+
     /** Any JSON object (OpenAI's json_object mode). */
     public static CompiledConstraint jsonObject(Tokenizer tokenizer, int vocabLimit, Set<Integer> eosIds) {
         return get("gbnf", JsonSchemaToGbnf.JSON_OBJECT, true, tokenizer, vocabLimit, eosIds, "a JSON object");

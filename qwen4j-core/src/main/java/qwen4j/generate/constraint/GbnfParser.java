@@ -152,12 +152,12 @@ public final class GbnfParser {
                 break;
             }
         }
-        return seq.stream().mapToInt(Integer::intValue).toArray();
+        return RegexToGbnf.ints(seq);
     }
 
     /** Expands {@code item{min,max}} (max -1: unbounded) into elements plus helper rules. */
     private List<Integer> repeat(String rule, List<Integer> item, int min, int max) {
-        int[] x = item.stream().mapToInt(Integer::intValue).toArray();
+        int[] x = RegexToGbnf.ints(item);
         List<Integer> out = new ArrayList<>();
         for (int i = 0; i < min; i++) out.addAll(item);
         if (max < 0) {
@@ -204,7 +204,7 @@ public final class GbnfParser {
             ranges.add(lo);
             ranges.add(hi);
         }
-        int[] r = ranges.stream().mapToInt(Integer::intValue).toArray();
+        int[] r = RegexToGbnf.ints(ranges);
         if (negate) r = Grammar.complement(r);
         if (r.length == 0) throw error(at, "the character class matches nothing");
         return b.set(r);
@@ -262,7 +262,9 @@ public final class GbnfParser {
     }
 
     private int ruleId(String name) {
-        return ruleIds.computeIfAbsent(name, b::declare);
+        Integer id = ruleIds.get(name);
+        if (id == null) ruleIds.put(name, id = b.declare(name));
+        return id;
     }
 
     private int refId(String name, int at) {

@@ -116,7 +116,7 @@ public final class Grammar {
                     code[p++] = END;
                 }
             }
-            Grammar g = new Grammar(code, alts, sets.toArray(int[][]::new), names.toArray(String[]::new));
+            Grammar g = new Grammar(code, alts, sets.toArray(new int[0][]), names.toArray(new String[0]));
             g.checkNoLeftRecursion();
             return g;
         }

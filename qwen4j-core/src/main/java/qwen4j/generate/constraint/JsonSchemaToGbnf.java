@@ -1,8 +1,7 @@
 package qwen4j.generate.constraint;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -15,7 +14,7 @@ import java.util.Set;
 /**
  * Compiles a JSON Schema to GBNF (then to the common {@link Grammar}). Supported: {@code type} (one or a
  * list), {@code properties}, {@code required}, {@code additionalProperties} (false; a schema for maps),
- * {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf},
+ * {@code enum}, {@code const}, {@code items}, {@code minItems}, {@code maxItems}, {@code anyOf}, {@code oneOf} (provably disjoint alternatives),
  * {@code $ref} to {@code #/$defs/...} or {@code #/definitions/...}, {@code minLength}, {@code maxLength},
  * {@code pattern} (regular subset). Annotations (title, description, ...) are ignored. Any other keyword is
  * an error naming it, or, when not strict, a warning and ignored. Objects list properties in schema order;
@@ -49,8 +48,6 @@ public final class JsonSchemaToGbnf {
     /** Any JSON value. */
     public static final String JSON_VALUE = "root ::= value\n" + VALUE_RULES;
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     private JsonNode root;
     private boolean strict;
     private final List<String> warnings = new ArrayList<>();
@@ -58,6 +55,7 @@ public final class JsonSchemaToGbnf {
     private final Map<String, String> refRules = new HashMap<>();
     private final Map<String, String> ruleByBody = new HashMap<>();
     private int counter;
+    private final OneOfCheck oneOf = new OneOfCheck();
 
     /** The GBNF text and the keywords ignored (non-strict only). */
     public record Result(String gbnf, List<String> warnings) {}
@@ -71,7 +69,7 @@ public final class JsonSchemaToGbnf {
         JsonSchemaToGbnf c = new JsonSchemaToGbnf(schema, strict);
         String top = c.schema(schema, "#");
         StringBuilder sb = new StringBuilder("root ::= ").append(top).append('\n');
-        c.rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));
+        for (Map.Entry<String, String> r : c.rules.entrySet()) sb.append(r.getKey()).append(" ::= ").append(r.getValue()).append('\n');
         sb.append(VALUE_RULES);
         return new Result(sb.toString(), List.copyOf(c.warnings));
     }
@@ -96,7 +94,7 @@ public final class JsonSchemaToGbnf {
             alts.add("\"" + RegexToGbnf.gbnfEscape(head) + "\" " + args + " \"" + RegexToGbnf.gbnfEscape("}\n</tool_call>") + "\"");
         }
         StringBuilder sb = new StringBuilder("root ::= ").append(String.join(" | ", alts)).append('\n');
-        c.rules.forEach((k, v) -> sb.append(k).append(" ::= ").append(v).append('\n'));
+        for (Map.Entry<String, String> r : c.rules.entrySet()) sb.append(r.getKey()).append(" ::= ").append(r.getValue()).append('\n');
         sb.append(VALUE_RULES);
         return sb.toString();
     }
@@ -131,6 +129,7 @@ public final class JsonSchemaToGbnf {
             }
             List<String> alts = new ArrayList<>();
             for (int i = 0; i < list.size(); i++) alts.add(schema(list.get(i), path + "/" + k + "/" + i));
+            if (k.equals("oneOf")) checkDisjoint(list, path);
             return rule("(" + String.join(" | ", alts) + ")");
         }
         JsonNode type = s.get("type");
@@ -172,6 +171,27 @@ public final class JsonSchemaToGbnf {
         }
     }
 
+    /**
+     * oneOf compiles as the union of its alternatives, which is exact only when no generated value matches two
+     * of them; unless that is proven, it is an unsupported construct (or, not strict, anyOf with a warning).
+     */
+    private void checkDisjoint(JsonNode list, String path) {
+        for (int i = 0; i < list.size(); i++) {
+            for (int j = i + 1; j < list.size(); j++) {
+                if (oneOf.disjoint(root, list.get(i), list.get(j))) continue;
+                String what = "unsupported JSON Schema keyword 'oneOf' at " + path + ": alternatives " + i + " and " + j
+                        + " may both match one value";
+                if (strict) {
+                    throw new GrammarException(what + " (oneOf is supported when its alternatives are provably disjoint: "
+                            + "different types, a required property with different const/enum values, or a required "
+                            + "property the other forbids with additionalProperties false; else use anyOf)");
+                }
+                warnings.add(what + "; it was compiled as anyOf");
+                return;
+            }
+        }
+    }
+
     private String ref(String ref, String path) {
         String done = refRules.get(ref);
         if (done != null) return done;
@@ -192,7 +212,10 @@ public final class JsonSchemaToGbnf {
         Map<String, JsonNode> all = new LinkedHashMap<>();
         if (props != null) {
             if (!props.isObject()) throw new GrammarException("JSON Schema at " + path + ": properties must be an object");
-            props.fields().forEachRemaining(e -> all.put(e.getKey(), e.getValue()));
+            for (Iterator<Map.Entry<String, JsonNode>> it = props.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                all.put(e.getKey(), e.getValue());
+            }
         }
         Set<String> required = new LinkedHashSet<>();
         if (s.has("required")) for (JsonNode r : s.get("required")) required.add(r.asText());
@@ -281,11 +304,38 @@ public final class JsonSchemaToGbnf {
         return "\"" + RegexToGbnf.gbnfEscape(jsonText(v)) + "\"";
     }
 
-    private static String jsonText(JsonNode v) {
-        try {
-            return MAPPER.writeValueAsString(v);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e);
+    /**
+     * Compact JSON text of a value. Written here rather than by an ObjectMapper: Jackson's serializer setup costs
+     * tens of ms the first time in a JVM, most of a cold schema compile.
+     */
+    static String jsonText(JsonNode v) {
+        StringBuilder sb = new StringBuilder();
+        writeJson(v, sb);
+        return sb.toString();
+    }
+
+    private static void writeJson(JsonNode v, StringBuilder sb) {
+        if (v.isTextual()) {
+            sb.append('"').append(JsonStringEncoder.getInstance().quoteAsString(v.textValue())).append('"');
+        } else if (v.isArray()) {
+            sb.append('[');
+            for (int i = 0; i < v.size(); i++) {
+                if (i > 0) sb.append(',');
+                writeJson(v.get(i), sb);
+            }
+            sb.append(']');
+        } else if (v.isObject()) {
+            sb.append('{');
+            boolean first = true;
+            for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); first = false) {
+                Map.Entry<String, JsonNode> e = it.next();
+                if (!first) sb.append(',');
+                sb.append('"').append(JsonStringEncoder.getInstance().quoteAsString(e.getKey())).append("\":");
+                writeJson(e.getValue(), sb);
+            }
+            sb.append('}');
+        } else {
+            sb.append(v.asText()); // numbers as parsed, true, false, null
         }
     }
 

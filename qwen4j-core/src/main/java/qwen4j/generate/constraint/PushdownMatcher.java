@@ -36,7 +36,7 @@ final class PushdownMatcher {
             int f = g.code[alt] == Grammar.END ? EMPTY : frame(alt, EMPTY);
             for (int x : closure(f)) acc.add(x);
         }
-        start = acc.stream().mapToInt(Integer::intValue).toArray();
+        start = RegexToGbnf.ints(acc);
         initial = state(start);
     }
 

@@ -69,7 +69,7 @@ final class RegexToGbnf {
             int close = re.indexOf('}', pos);
             if (close < 0) throw error("unclosed '{'");
             String inner = re.substring(pos + 1, close);
-            if (!inner.matches("\\d{1,4}(,\\d{0,4})?")) throw error("bad repetition {" + inner + "}");
+            if (!isRepetition(inner)) throw error("bad repetition {" + inner + "}");
             q = "{" + inner + "}";
             pos = close + 1;
         } else {
@@ -80,6 +80,18 @@ final class RegexToGbnf {
             throw error("a quantifier after a quantifier is not supported");
         }
         return q;
+    }
+
+    /** {@code m} or {@code m,} or {@code m,n}, at most 4 digits each. */
+    private static boolean isRepetition(String s) {
+        int comma = s.indexOf(',');
+        String min = comma < 0 ? s : s.substring(0, comma), max = comma < 0 ? "" : s.substring(comma + 1);
+        return !min.isEmpty() && min.length() <= 4 && digits(min) && max.length() <= 4 && digits(max);
+    }
+
+    private static boolean digits(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < '0' || s.charAt(i) > '9') return false;
+        return true;
     }
 
     private String atom() {
@@ -146,7 +158,7 @@ final class RegexToGbnf {
                 for (int x : lo) r.add(x);
             }
         }
-        int[] set = Grammar.normalize(r.stream().mapToInt(Integer::intValue).toArray());
+        int[] set = Grammar.normalize(ints(r));
         if (negate) set = Grammar.complement(set);
         return classToGbnf(set);
     }
@@ -221,18 +233,20 @@ final class RegexToGbnf {
             case '\t' -> "\\t";
             case '\b' -> "\\b";
             case '\f' -> "\\f";
-            default -> cp < 0x20 ? String.format("\\u%04x", cp) : new String(Character.toChars(cp));
+            default -> cp < 0x20 ? "\\u" + hex(cp, 4) : new String(Character.toChars(cp));
         };
     }
 
     /** Escapes text for a GBNF string literal. */
     static String gbnfEscape(String s) {
         StringBuilder sb = new StringBuilder();
-        s.codePoints().forEach(cp -> {
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            i += Character.charCount(cp);
             if (cp == '"' || cp == '\\') sb.append('\\').appendCodePoint(cp);
-            else if (cp < 0x20 || cp == 0x7f) sb.append(String.format("\\x%02x", cp));
+            else if (cp < 0x20 || cp == 0x7f) sb.append("\\x").append(hex(cp, 2));
             else sb.appendCodePoint(cp);
-        });
+        }
         return sb.toString();
     }
 
@@ -259,10 +273,22 @@ final class RegexToGbnf {
 
     private static String classEscape(int cp) {
         if (cp == ']' || cp == '\\' || cp == '-' || cp == '^' || cp == '[' || cp == '"') return "\\" + (char) cp;
-        if (cp < 0x20 || cp == 0x7f) return String.format("\\x%02x", cp);
-        if (cp > 0xFFFF) return String.format("\\U%08x", cp);
-        if (cp >= 0x80) return String.format("\\u%04x", cp);
+        if (cp < 0x20 || cp == 0x7f) return "\\x" + hex(cp, 2);
+        if (cp > 0xFFFF) return "\\U" + hex(cp, 8);
+        if (cp >= 0x80) return "\\u" + hex(cp, 4);
         return String.valueOf((char) cp);
+    }
+
+    /** Lowercase hex, zero-padded to {@code digits} (String.format's parser is slow the first time in a JVM). */
+    static String hex(int v, int digits) {
+        String h = Integer.toHexString(v);
+        return "0".repeat(Math.max(0, digits - h.length())) + h;
+    }
+
+    static int[] ints(List<Integer> list) {
+        int[] out = new int[list.size()];
+        for (int i = 0; i < out.length; i++) out[i] = list.get(i);
+        return out;
     }
 
     private static int[] intersect(int[] a, int[] b) {
@@ -276,7 +302,7 @@ final class RegexToGbnf {
                 }
             }
         }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        return ints(out);
     }
 
     private GrammarException error(String message) {

@@ -95,6 +95,16 @@ class GrammarTest {
     }
 
     @Test
+    void constTextIsWhatJacksonWrites() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String v : java.util.List.of("\"a\\\"b\\\\ \\u0001\\n é/\"", "[1,2.5,-3e10,true,null,{\"k\":[\"\\t\"],\"\":{}}]",
+                "12345678901234567890", "1.0", "-0", "[]")) {
+            com.fasterxml.jackson.databind.JsonNode n = m.readTree(v);
+            assertThat(JsonSchemaToGbnf.jsonText(n)).as(v).isEqualTo(m.writeValueAsString(n));
+        }
+    }
+
+    @Test
     void rejectedSchemasNameTheProblem() throws Exception {
         com.fasterxml.jackson.databind.ObjectMapper m = new com.fasterxml.jackson.databind.ObjectMapper();
         assertThatThrownBy(() -> JsonSchemaToGbnf.compile(m.readTree("{\"type\":\"integer\",\"minimum\":3}"), true))

@@ -79,6 +79,12 @@ class StructuredOutputProofTest {
                 Arguments.of("oneOf", """
                         {"oneOf":[{"type":"object","properties":{"ok":{"const":true}},"required":["ok"],"additionalProperties":false},
                                   {"type":"array","maxItems":1,"items":{"type":"boolean"}}]}"""),
+                Arguments.of("oneOf, disjoint objects (a const discriminator; a required property the others forbid)", """
+                        {"oneOf":[{"type":"object","properties":{"kind":{"const":"circle"},"r":{"type":"integer"}},
+                                   "required":["kind","r"],"additionalProperties":false},
+                                  {"type":"object","properties":{"kind":{"const":"rect"},"w":{"type":"integer"},"h":{"type":"integer"}},
+                                   "required":["kind","w"],"additionalProperties":false},
+                                  {"type":"object","properties":{"tag":{"type":"boolean"}},"required":["tag"],"additionalProperties":false}]}"""),
                 Arguments.of("$ref to $defs", """
                         {"$defs":{"pt":{"type":"object","properties":{"x":{"type":"integer"},"y":{"type":"boolean"}},
                          "required":["x","y"],"additionalProperties":false}},"type":"array","items":{"$ref":"#/$defs/pt"},"maxItems":2}"""),
