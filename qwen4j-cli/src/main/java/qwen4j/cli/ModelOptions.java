@@ -70,7 +70,8 @@ final class ModelOptions {
                 .kernels(o.kernels() == Kernels.SCALAR ? LoadOptions.Kernels.SCALAR : LoadOptions.Kernels.SIMD)
                 .kvCache(LoadOptions.KvCacheType.valueOf(o.kv().name()))
                 .promptMode(LoadOptions.PromptMode.valueOf(o.prompt().name()))
-                .attentionPrecision(LoadOptions.AttentionPrecision.valueOf(o.attention().name()));
+                .attentionPrecision(LoadOptions.AttentionPrecision.valueOf(o.attention().name()))
+                .hugePages(weights == qwen4j.format.WeightMemory.HUGE_PAGES);
         if (q != null) b.quantize(LoadOptions.Quantization.valueOf(q.name())).quantizeProgress(bar::update);
         qwen4j.api.Qwen qwen = qwen4j.api.Qwen.load(modelPath(), b.build());
         noteQuantizeUnused(bar, err);

@@ -68,7 +68,8 @@ final class LocalQwen implements Qwen {
             case Q4_0 -> qwen4j.tensor.DType.Q4_0;
         };
         LoadOptions.Progress p = o.quantizeProgress();
-        Engine engine = Engine.open(path, options, o.contextLength(), qwen4j.format.WeightMemory.MMAP, quantize,
+        Engine engine = Engine.open(path, options, o.contextLength(),
+                o.hugePages() ? qwen4j.format.WeightMemory.HUGE_PAGES : qwen4j.format.WeightMemory.MMAP, quantize,
                 p == null ? qwen4j.format.Progress.NONE : p::update);
         try {
             return new LocalQwen(engine);

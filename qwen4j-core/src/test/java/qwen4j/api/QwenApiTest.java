@@ -281,4 +281,13 @@ class QwenApiTest {
             assertThat(ratio).isBetween(0.95, 1.05);
         }
     }
+
+    @Test
+    void hugePageWeightsScoreExactlyAsTheMapping() {
+        String text = "The answer is 42, and the question is unknown.";
+        try (Qwen huge = Qwen.load(Fixtures.tiny().resolve("hf"),
+                LoadOptions.builder().threads(2).contextLength(64).hugePages(true).build())) {
+            assertThat(huge.score(text).perplexity()).isEqualTo(qwen.score(text).perplexity());
+        }
+    }
 }
