@@ -64,11 +64,6 @@ public final class SyntheticModel implements AutoCloseable {
      */
     public static final java.util.List<String> TYPES = List.of("bf16", "f16", "f32", "q8_0", "q4_0", "q4_k_m");
 
-    /** @param hugePages build the weights in 2 MB-page memory (else ordinary 4 KB-page memory) */
-    public SyntheticModel(String size, DType dtype, Kernels kernels, boolean hugePages) {
-        this(size, dtype.name().toLowerCase(Locale.ROOT), kernels, hugePages);
-    }
-
     /**
      * @param type one of {@link #TYPES}
      * @param hugePages build the weights in 2 MB-page memory (else ordinary 4 KB-page memory)

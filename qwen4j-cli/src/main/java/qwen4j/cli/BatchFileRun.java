@@ -124,7 +124,7 @@ final class BatchFileRun {
 
     private List<Item> read(Engine engine, Path in, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
                             boolean parseSpecial) throws IOException {
-        SamplerSettings modelDefaults = SamplerSettings.forModel(engine.files());
+        qwen4j.api.GenerationParams modelDefaults = SamplerSettings.forModel(engine.files()).toParams();
         long baseSeed = sampling.seed != null ? sampling.seed : System.nanoTime() ^ 0x5DEECE66DL;
         if (!Files.isRegularFile(in)) throw new Qwen4jException(in + ": no such file");
         List<String> lines = Files.readAllLines(in, StandardCharsets.UTF_8);
@@ -180,7 +180,7 @@ final class BatchFileRun {
             flags.seed = n.has("seed") ? n.get("seed").asLong() : baseSeed + ln;
             SamplerSettings s;
             try {
-                s = flags.resolve(modelDefaults, chat || n.has("messages"));
+                s = SamplerSettings.of(flags.resolve(modelDefaults, chat || n.has("messages")));
             } catch (Qwen4jException e) {
                 throw new Qwen4jException(where + e.getMessage());
             }

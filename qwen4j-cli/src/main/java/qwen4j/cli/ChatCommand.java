@@ -39,7 +39,7 @@ final class ChatCommand implements Callable<Integer> {
         try (Engine engine = model.open(new java.io.PrintWriter(System.err, true));
              Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
             ChatTemplate template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
-            SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), true);
+            SamplerSettings settings = SamplerSettings.of(sampling.resolve(SamplerSettings.forModel(engine.files()).toParams(), true));
             Conversation conversation = new Conversation(engine, template, settings, system);
             conversation.parseSpecialInMessages(parseSpecialInMessages);
             new ChatRepl(conversation, terminal, ChatRepl.defaultHistory(), maxTokens, sampling.stopStrings()).run();

@@ -13,12 +13,17 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
+import java.util.ArrayList;
+import java.util.List;
+import qwen4j.api.ChatMessage;
+import qwen4j.api.Completion;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.Qwen;
+import qwen4j.api.QwenTokenizer;
+import qwen4j.api.Timings;
+import qwen4j.api.TokenListener;
 import qwen4j.generate.Engine;
-import qwen4j.generate.Generation;
-import qwen4j.generate.Generator;
-import qwen4j.generate.Sampler;
 import qwen4j.generate.SamplerSettings;
-import qwen4j.model.Session;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Continue a prompt, streaming the text, then print timings.",
@@ -90,81 +95,100 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         if (output != null) throw new Qwen4jException("-o needs --batch-file (a single prompt's text goes to standard output)");
-        try (Engine engine = model.open(spec.commandLine().getErr())) {
+        if (system != null && !chat) throw new Qwen4jException("--system needs --chat");
+        if (parseSpecialInMessages && !chat) throw new Qwen4jException("--parse-special-in-messages needs --chat");
+        if (parseSpecialInMessages && noParseSpecial) {
+            throw new Qwen4jException("--parse-special-in-messages and --no-parse-special contradict each other");
+        }
+        if (chat && prompt.ids != null) throw new Qwen4jException("--chat needs a text prompt (-p or --prompt-file), not --prompt-ids");
+        try (Qwen qwen = model.load(spec.commandLine().getErr())) {
+            QwenTokenizer tokenizer = qwen.tokenizer();
             int[] ids;
-            if (system != null && !chat) throw new Qwen4jException("--system needs --chat");
-            if (parseSpecialInMessages && !chat) throw new Qwen4jException("--parse-special-in-messages needs --chat");
-            if (parseSpecialInMessages && noParseSpecial) {
-                throw new Qwen4jException("--parse-special-in-messages and --no-parse-special contradict each other");
-            }
             if (chat) {
-                if (prompt.ids != null) throw new Qwen4jException("--chat needs a text prompt (-p or --prompt-file), not --prompt-ids");
                 String text = prompt.text != null ? prompt.text : Inputs.readText(prompt.file);
-                qwen4j.chat.ChatTemplate template = qwen4j.chat.ChatTemplate.forModel(engine.files(), engine.tokenizer());
-                java.util.List<qwen4j.chat.Message> messages = new java.util.ArrayList<>();
-                if (system != null) messages.add(qwen4j.chat.Message.system(system));
-                messages.add(qwen4j.chat.Message.user(text));
+                List<ChatMessage> messages = new ArrayList<>();
+                if (system != null) messages.add(ChatMessage.system(system));
+                messages.add(ChatMessage.user(text));
                 // message text is plain text (--no-parse-special is the default here) unless asked otherwise
-                ids = template.encode(engine.tokenizer(), messages, null, true, parseSpecialInMessages);
+                ids = parseSpecialInMessages ? tokenizer.encode(qwen.chatPrompt(messages, null), true)
+                        : qwen.chatPromptIds(messages, null);
             } else if (prompt.ids != null) {
                 ids = Inputs.parseIds(prompt.ids, "--prompt-ids");
-                Inputs.checkIds(ids, engine.vocabLimit(), "--prompt-ids");
+                Inputs.checkIds(ids, tokenizer.vocabSize(), "--prompt-ids");
             } else {
                 String text = prompt.text != null ? prompt.text : Inputs.readText(prompt.file);
-                ids = engine.tokenizer().encode(text, !noParseSpecial);
+                ids = tokenizer.encode(text, !noParseSpecial);
             }
-            Session session = engine.newSession();
-            SamplerSettings settings = sampling.resolve(SamplerSettings.forModel(engine.files()), chat);
-            Sampler sampler = new Sampler(settings, engine.vocabLimit(), session.capacity());
-            Generation g = engine.generator().generate(session, ids, sampler,
-                    // stop generating once the output cannot be written (a closed pipe, a full disk)
-                    new Generator.Params(maxTokens, sampling.stopStrings(), () -> !json && out.checkError())
-                            .withConstraint(constraint.newSequence(engine)), piece -> {
-                if (!json) {
-                    out.print(piece);
-                    out.flush();
+            checkRoom(ids.length, qwen.contextLength());
+            GenerationParams params = sampling.resolve(qwen.samplingDefaults(), chat).toBuilder().maxTokens(maxTokens)
+                    .stop(sampling.stopStrings()).responseFormat(constraint.format()).build();
+            Completion c = qwen.generate(ids, params, new TokenListener() {
+                @Override
+                public void onToken(String piece) {
+                    if (!json) {
+                        out.print(piece);
+                        out.flush();
+                    }
                 }
+
+                // stop generating once the output cannot be written (a closed pipe, a full disk)
+                @Override
+                public boolean cancelled() { return !json && out.checkError(); }
             });
-            double loadMs = engine.loadNanos() / 1e6;
+            double loadMs = qwen.loadTime().toNanos() / 1e6;
+            Timings t = c.timings();
             if (json) {
-                out.println(toJson(g, loadMs, settings));
+                out.println(toJson(ids, c, loadMs, params));
             } else {
                 out.println();
                 spec.commandLine().getErr().printf("[prompt %d tokens, prefill %.1f tokens/s | decode %d tokens, %.3f s/token, %.2f tokens/s | load %.0f ms | stop: %s | %s]%n",
-                        ids.length, g.prefillTokensPerSecond(), g.decodeNanos().length, g.decodeSecondsPerToken(),
-                        g.decodeTokensPerSecond(), loadMs, g.stopReason(), settings);
+                        ids.length, t.prefillTokensPerSecond(), t.decodeNanos().length, t.decodeSecondsPerToken(),
+                        t.decodeTokensPerSecond(), loadMs, c.stopReason(), params);
             }
         }
         return 0;
     }
 
-    static String toJson(Generation g, double loadMs, SamplerSettings settings) throws Exception {
+    /** The prompt and -n must fit the context (said in flags, before anything runs). */
+    private void checkRoom(int promptTokens, int context) {
+        if (promptTokens > context) {
+            throw new Qwen4jException("the prompt has " + promptTokens + " tokens but the context has room for "
+                    + context + " (raise --ctx)");
+        }
+        if (maxTokens >= 0 && promptTokens + maxTokens > context + 1) {
+            throw new Qwen4jException("prompt (" + promptTokens + " tokens) + -n " + maxTokens
+                    + " exceeds the context of " + context + " tokens (raise --ctx or lower -n)");
+        }
+    }
+
+    static String toJson(int[] promptIds, Completion c, double loadMs, GenerationParams p) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
-        ArrayNode p = root.putArray("prompt_ids");
-        for (int id : g.promptIds()) p.add(id);
+        ArrayNode pa = root.putArray("prompt_ids");
+        for (int id : promptIds) pa.add(id);
         ArrayNode ids = root.putArray("ids");
-        for (int id : g.ids()) ids.add(id);
-        root.put("text", g.text());
-        root.put("stop_reason", g.stopReason());
+        for (int id : c.tokenIds()) ids.add(id);
+        root.put("text", c.text());
+        root.put("stop_reason", c.stopReason());
         ObjectNode smp = root.putObject("sampling");
-        smp.put("greedy", settings.isGreedy());
-        smp.put("temperature", settings.temperature());
-        smp.put("top_k", settings.topK());
-        smp.put("top_p", settings.topP());
-        smp.put("min_p", settings.minP());
-        smp.put("repeat_penalty", settings.repeatPenalty());
-        smp.put("repeat_last_n", settings.repeatLastN());
-        smp.put("presence_penalty", settings.presencePenalty());
-        smp.put("frequency_penalty", settings.frequencyPenalty());
-        smp.put("seed", settings.seed());
+        smp.put("greedy", !(p.temperature() > 0));
+        smp.put("temperature", p.temperature());
+        smp.put("top_k", p.topK());
+        smp.put("top_p", p.topP());
+        smp.put("min_p", p.minP());
+        smp.put("repeat_penalty", p.repeatPenalty());
+        smp.put("repeat_last_n", p.repeatLastN());
+        smp.put("presence_penalty", p.presencePenalty());
+        smp.put("frequency_penalty", p.frequencyPenalty());
+        smp.put("seed", p.seed());
+        Timings tm = c.timings();
         ObjectNode t = root.putObject("timings");
         t.put("load_ms", loadMs);
-        t.put("prefill_ms", g.prefillNanos() / 1e6);
-        t.put("prefill_tokens_per_s", g.prefillTokensPerSecond());
+        t.put("prefill_ms", tm.prefillNanos() / 1e6);
+        t.put("prefill_tokens_per_s", tm.prefillTokensPerSecond());
         ArrayNode d = t.putArray("decode_ms");
-        for (long ns : g.decodeNanos()) d.add(ns / 1e6);
-        t.put("decode_tokens_per_s", g.decodeTokensPerSecond());
+        for (long ns : tm.decodeNanos()) d.add(ns / 1e6);
+        t.put("decode_tokens_per_s", tm.decodeTokensPerSecond());
         return mapper.writeValueAsString(root);
     }
 }

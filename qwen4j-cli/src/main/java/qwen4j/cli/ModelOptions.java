@@ -3,6 +3,7 @@ package qwen4j.cli;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
+import qwen4j.api.LoadOptions;
 import qwen4j.model.Options;
 import qwen4j.tensor.Kernels;
 
@@ -55,12 +56,34 @@ final class ModelOptions {
         if (threads != null && threads >= 1) threads = capThreads(threads, err);
         qwen4j.generate.Engine e = qwen4j.generate.Engine.open(modelPath(), options(), ctx, weights, q,
                 bar == null ? qwen4j.format.Progress.NONE : bar);
+        noteQuantizeUnused(bar, err);
+        return e;
+    }
+
+    /** Loads the model through the public API (with --quantize, a progress bar on err). */
+    qwen4j.api.Qwen load(java.io.PrintWriter err) {
+        qwen4j.tensor.DType q = quantizeType();
+        ProgressBar bar = q == null ? null : new ProgressBar(err, "quantizing to " + q);
+        if (threads != null && threads >= 1) threads = capThreads(threads, err);
+        Options o = options();
+        LoadOptions.Builder b = LoadOptions.builder().threads(o.threads()).contextLength(ctx).ubatch(o.ubatch())
+                .kernels(o.kernels() == Kernels.SCALAR ? LoadOptions.Kernels.SCALAR : LoadOptions.Kernels.SIMD)
+                .kvCache(LoadOptions.KvCacheType.valueOf(o.kv().name()))
+                .promptMode(LoadOptions.PromptMode.valueOf(o.prompt().name()))
+                .attentionPrecision(LoadOptions.AttentionPrecision.valueOf(o.attention().name()))
+                .hugePages(weights == qwen4j.format.WeightMemory.HUGE_PAGES);
+        if (q != null) b.quantize(LoadOptions.Quantization.valueOf(q.name())).quantizeProgress(bar::update);
+        qwen4j.api.Qwen qwen = qwen4j.api.Qwen.load(modelPath(), b.build());
+        noteQuantizeUnused(bar, err);
+        return qwen;
+    }
+
+    private void noteQuantizeUnused(ProgressBar bar, java.io.PrintWriter err) {
         if (bar != null && !bar.used()) {
             // nothing was float: say so rather than let the user think the model is now q8_0
             err.println("qwen4j: note: --quantize " + quantize + " does nothing: the model's matrices are already quantized");
             err.flush();
         }
-        return e;
     }
 
     @Option(names = "--ubatch", paramLabel = "N", defaultValue = "" + qwen4j.model.Options.DEFAULT_UBATCH,

@@ -13,8 +13,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
-import qwen4j.generate.Engine;
-import qwen4j.generate.Scoring;
+import qwen4j.api.Qwen;
+import qwen4j.api.QwenTokenizer;
+import qwen4j.api.Score;
 
 @Command(name = "perplexity", mixinStandardHelpOptions = true,
         description = "Teacher-forced scoring: log-probability of each next token, top logits, perplexity.")
@@ -41,32 +42,32 @@ final class PerplexityCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (top < 0) throw new Qwen4jException("--top must be 0 or more, got " + top);
         PrintWriter out = spec.commandLine().getOut();
-        try (Engine engine = model.open(spec.commandLine().getErr())) {
+        try (Qwen qwen = model.load(spec.commandLine().getErr())) {
+            QwenTokenizer tokenizer = qwen.tokenizer();
             int[] ids;
             if (input.ids != null) {
                 ids = Inputs.parseIds(input.ids, "--ids");
-                Inputs.checkIds(ids, engine.vocabLimit(), "--ids");
+                Inputs.checkIds(ids, tokenizer.vocabSize(), "--ids");
             } else {
-                ids = engine.tokenizer().encode(Inputs.readText(input.file));
+                ids = tokenizer.encode(Inputs.readText(input.file));
             }
             if (ids.length == 0) throw new Qwen4jException("nothing to score: the input has no tokens");
-            var session = engine.newSession();
-            if (ids.length > session.capacity()) {
+            if (ids.length > qwen.contextLength()) {
                 throw new Qwen4jException("the input has " + ids.length + " tokens but the context holds "
-                        + session.capacity() + " (raise --ctx)");
+                        + qwen.contextLength() + " (raise --ctx)");
             }
-            Scoring.Result r = Scoring.score(engine.model(), session, ids, top, engine.vocabLimit());
+            Score r = qwen.score(ids, top);
             if (json) {
                 out.println(toJson(r));
             } else {
-                for (Scoring.Position p : r.positions()) {
+                for (Score.Position p : r.positions()) {
                     // the last position predicts past the input: no next token, only its top logits
                     if (p.nextId() < 0) out.printf("%5d  next (end of input)%n", p.index());
                     else out.printf("%5d  next %-7d logprob %9.4f  %s%n", p.index(), p.nextId(), p.logprob(),
-                            Tokens.quoted(engine.tokenizer(), p.nextId()));
+                            Tokens.quoted(tokenizer, p.nextId()));
                     for (int k = 0; k < p.topIds().length; k++) {
                         out.printf("         top %-2d %-7d logit %9.4f  %s%n", k + 1, p.topIds()[k], p.topLogits()[k],
-                                Tokens.quoted(engine.tokenizer(), p.topIds()[k]));
+                                Tokens.quoted(tokenizer, p.topIds()[k]));
                     }
                 }
                 out.printf("perplexity %.4f over %d predictions%n", r.perplexity(), ids.length - 1);
@@ -75,11 +76,11 @@ final class PerplexityCommand implements Callable<Integer> {
         return 0;
     }
 
-    static String toJson(Scoring.Result r) throws Exception {
+    static String toJson(Score r) throws Exception {
         ObjectMapper mapper = new ObjectMapper();
         ObjectNode root = mapper.createObjectNode();
         ArrayNode positions = root.putArray("positions");
-        for (Scoring.Position p : r.positions()) {
+        for (Score.Position p : r.positions()) {
             ObjectNode o = positions.addObject();
             o.put("index", p.index());
             if (p.nextId() >= 0) {

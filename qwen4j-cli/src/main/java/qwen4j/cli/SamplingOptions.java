@@ -2,7 +2,7 @@ package qwen4j.cli;
 
 import java.util.List;
 import picocli.CommandLine.Option;
-import qwen4j.generate.SamplerSettings;
+import qwen4j.api.GenerationParams;
 
 /** Sampling flags shared by generate and chat (and later the server); null = not given. */
 final class SamplingOptions {
@@ -38,27 +38,30 @@ final class SamplingOptions {
     List<String> stop;
 
     /**
-     * The settings to use: {@code modelDefaults} when {@code sampleByDefault} or {@code --temp} > 0 was
-     * given, greedy otherwise; every flag given overrides.
+     * The sampling to use: {@code modelDefaults} when {@code sampleByDefault} or {@code --temp} > 0 was given,
+     * greedy otherwise; every flag given overrides.
      */
-    SamplerSettings resolve(SamplerSettings modelDefaults, boolean sampleByDefault) {
+    GenerationParams resolve(GenerationParams modelDefaults, boolean sampleByDefault) {
         boolean sample = temperature != null ? temperature > 0 : sampleByDefault;
-        SamplerSettings s = sample ? modelDefaults : SamplerSettings.greedy();
-        if (temperature != null) s = s.withTemperature(temperature);
-        if (topK != null) s = s.withTopK(topK);
-        if (topP != null) s = s.withTopP(topP);
-        if (minP != null) s = s.withMinP(minP);
-        if (repeatPenalty != null) s = s.withRepeatPenalty(repeatPenalty);
-        if (presencePenalty != null) s = s.withPresencePenalty(presencePenalty);
-        if (frequencyPenalty != null) s = s.withFrequencyPenalty(frequencyPenalty);
+        GenerationParams.Builder s = (sample ? modelDefaults : GenerationParams.defaults()).toBuilder();
+        if (temperature != null) s.temperature(temperature);
+        if (topK != null) s.topK(topK);
+        if (topP != null) s.topP(topP);
+        if (minP != null) s.minP(minP);
+        if (repeatPenalty != null) s.repeatPenalty(repeatPenalty);
+        if (presencePenalty != null) s.presencePenalty(presencePenalty);
+        if (frequencyPenalty != null) s.frequencyPenalty(frequencyPenalty);
         // a penalty given as a flag looks back 64 tokens, whatever the base (greedy, generation_config
         // with its whole-context window, llama.cpp's): --temp must not change the window
         boolean penaltyFlag = repeatPenalty != null || presencePenalty != null || frequencyPenalty != null;
-        if (repeatLastN != null) s = s.withRepeatLastN(repeatLastN);
-        else if (penaltyFlag) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
-        s = s.withSeed(seed != null ? seed : System.nanoTime() ^ 0x5DEECE66DL);
-        return s.validate();
+        if (repeatLastN != null) s.repeatLastN(repeatLastN);
+        else if (penaltyFlag) s.repeatLastN(DEFAULT_WINDOW);
+        s.seed(seed != null ? seed : System.nanoTime() ^ 0x5DEECE66DL);
+        return s.build();
     }
+
+    /** The penalty window of greedy decoding and of penalty flags. */
+    private static final int DEFAULT_WINDOW = GenerationParams.defaults().repeatLastN();
 
     List<String> stopStrings() { return stop == null ? List.of() : stop; }
 

@@ -12,8 +12,7 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import qwen4j.Qwen4jException;
-import qwen4j.format.TokenizerLoader;
-import qwen4j.tokenizer.Tokenizer;
+import qwen4j.api.QwenTokenizer;
 
 @Command(name = "tokenize", mixinStandardHelpOptions = true,
         description = "Show the token ids (and pieces) of a text.")
@@ -45,7 +44,7 @@ final class TokenizeCommand implements Callable<Integer> {
         ModelOptions m = new ModelOptions();
         m.model = model;
         m.revision = revision;
-        Tokenizer tokenizer = TokenizerLoader.load(m.modelPath());
+        QwenTokenizer tokenizer = QwenTokenizer.load(m.modelPath());
         String input = text != null ? text : Inputs.readText(file);
         int[] ids = tokenizer.encode(input, !noParseSpecial);
         PrintWriter out = spec.commandLine().getOut();

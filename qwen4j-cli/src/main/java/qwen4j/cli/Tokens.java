@@ -1,13 +1,13 @@
 package qwen4j.cli;
 
-import qwen4j.tokenizer.Tokenizer;
+import qwen4j.api.QwenTokenizer;
 
 /** Display helpers for tokens. */
 final class Tokens {
     private Tokens() {}
 
     /** The token's text in single quotes with control characters escaped. */
-    static String quoted(Tokenizer tokenizer, int id) {
+    static String quoted(QwenTokenizer tokenizer, int id) {
         String s = tokenizer.piece(id);
         StringBuilder b = new StringBuilder("'");
         for (int i = 0; i < s.length(); i++) {

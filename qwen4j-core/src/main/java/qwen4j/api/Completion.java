@@ -7,5 +7,14 @@ package qwen4j.api;
  * @param tokenIds     the generated token ids (an end-of-sequence id included)
  * @param finishReason why generation ended
  * @param usage        prompt and completion token counts
+ * @param stopReason   why, in more detail: {@code eos}, {@code stop} (a stop string), {@code length} (the token
+ *                     budget), {@code context} (the context is full) or {@code cancelled}
+ * @param timings      how long prefill and each decode step took
  */
-public record Completion(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {}
+public record Completion(String text, int[] tokenIds, FinishReason finishReason, Usage usage, String stopReason,
+                         Timings timings) {
+    /** A completion made by hand (a test double): the stop reason follows {@code finishReason}, no timings. */
+    public Completion(String text, int[] tokenIds, FinishReason finishReason, Usage usage) {
+        this(text, tokenIds, finishReason, usage, finishReason.name().toLowerCase(java.util.Locale.ROOT), Timings.NONE);
+    }
+}

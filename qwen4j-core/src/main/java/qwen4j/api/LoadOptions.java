@@ -3,7 +3,8 @@ package qwen4j.api;
 import qwen4j.Qwen4jException;
 
 /**
- * How to load a model: threads, context length, KV cache type, kernels. Immutable; build with {@link #builder()}.
+ * How to load a model: threads, context length, KV cache type, kernels, quantization on load. Immutable; build
+ * with {@link #builder()}.
  */
 public final class LoadOptions {
     /** Element type of the KV cache. */
@@ -24,11 +25,46 @@ public final class LoadOptions {
         SCALAR
     }
 
+    /** A type float weights are quantized to on load. */
+    public enum Quantization {
+        /** 8-bit blocks of 32 (about 1.06 bytes a weight). */
+        Q8_0,
+        /** 4-bit blocks of 32 (about 0.56 bytes a weight). */
+        Q4_0
+    }
+
+    /** How the prompt goes through the model. */
+    public enum PromptMode {
+        /** In blocks of {@link #ubatch()} tokens, as matrix-matrix products (the default). */
+        BATCHED,
+        /** One token at a time (slower; a reference for the batched path). */
+        SEQUENTIAL
+    }
+
+    /** Precision of attention scores and softmax. */
+    public enum AttentionPrecision {
+        /** float32 (the default). */
+        F32,
+        /** Rounded to bfloat16, as bf16 frameworks compute it. */
+        BF16
+    }
+
+    /** Receives the progress of quantizing on load: bytes done out of a total. */
+    @FunctionalInterface
+    public interface Progress {
+        void update(long done, long total);
+    }
+
     private final int threads;
     private final int contextLength;
     private final KvCacheType kvCache;
     private final Kernels kernels;
     private final int ubatch;
+    private final Quantization quantize;
+    private final Progress progress;
+    private final PromptMode promptMode;
+    private final AttentionPrecision attention;
+    private final boolean hugePages;
 
     private LoadOptions(Builder b) {
         if (b.threads < 1) throw new Qwen4jException("threads must be at least 1, got " + b.threads);
@@ -39,6 +75,11 @@ public final class LoadOptions {
         kvCache = java.util.Objects.requireNonNull(b.kvCache, "kvCache");
         kernels = java.util.Objects.requireNonNull(b.kernels, "kernels");
         ubatch = b.ubatch;
+        quantize = b.quantize;
+        progress = b.progress;
+        promptMode = java.util.Objects.requireNonNull(b.promptMode, "promptMode");
+        attention = java.util.Objects.requireNonNull(b.attention, "attentionPrecision");
+        hugePages = b.hugePages;
     }
 
     /** All processors, 4096 tokens of context, float32 KV cache, SIMD kernels. */
@@ -62,6 +103,25 @@ public final class LoadOptions {
     /** Prompt tokens per prefill block (one matrix-matrix step; "batch" would mean sequences). */
     public int ubatch() { return ubatch; }
 
+    /** The type float matrices are quantized to on load, or null (the file's types are used as they are). */
+    public Quantization quantize() { return quantize; }
+
+    /** Told the progress of {@link #quantize()}; never called when nothing needs quantizing. Null: not told. */
+    public Progress quantizeProgress() { return progress; }
+
+    /** How the prompt goes through the model. */
+    public PromptMode promptMode() { return promptMode; }
+
+    /** Precision of attention scores and softmax. */
+    public AttentionPrecision attentionPrecision() { return attention; }
+
+    /**
+     * Whether the weight matrices are copied once into 2 MB-page memory (Linux; elsewhere ordinary memory)
+     * instead of being used in place from the file mapping: more memory and a slower load, but no TLB
+     * misses on 4 KB pages and no weights evicted from the page cache under memory pressure.
+     */
+    public boolean hugePages() { return hugePages; }
+
     /** Builds {@link LoadOptions}; setters return the builder. */
     public static final class Builder {
         private int threads = Runtime.getRuntime().availableProcessors();
@@ -69,6 +129,11 @@ public final class LoadOptions {
         private KvCacheType kvCache = KvCacheType.F32;
         private Kernels kernels = Kernels.SIMD;
         private int ubatch = qwen4j.model.Options.DEFAULT_UBATCH;
+        private Quantization quantize;
+        private Progress progress;
+        private PromptMode promptMode = PromptMode.BATCHED;
+        private AttentionPrecision attention = AttentionPrecision.F32;
+        private boolean hugePages;
 
         private Builder() {}
 
@@ -86,6 +151,21 @@ public final class LoadOptions {
 
         /** See {@link LoadOptions#ubatch()}. */
         public Builder ubatch(int n) { ubatch = n; return this; }
+
+        /** See {@link LoadOptions#quantize()}; null for none. */
+        public Builder quantize(Quantization q) { quantize = q; return this; }
+
+        /** See {@link LoadOptions#quantizeProgress()}. */
+        public Builder quantizeProgress(Progress p) { progress = p; return this; }
+
+        /** See {@link LoadOptions#promptMode()}. */
+        public Builder promptMode(PromptMode m) { promptMode = m; return this; }
+
+        /** See {@link LoadOptions#attentionPrecision()}. */
+        public Builder attentionPrecision(AttentionPrecision a) { attention = a; return this; }
+
+        /** See {@link LoadOptions#hugePages()}. */
+        public Builder hugePages(boolean on) { hugePages = on; return this; }
 
         /** The options; throws {@link Qwen4jException} naming a value out of range. */
         public LoadOptions build() { return new LoadOptions(this); }

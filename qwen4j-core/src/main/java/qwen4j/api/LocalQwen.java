@@ -18,6 +18,7 @@ import qwen4j.generate.Generator;
 import qwen4j.generate.Sampler;
 import qwen4j.generate.SamplerSettings;
 import qwen4j.generate.Scoring;
+import qwen4j.generate.constraint.Constraints;
 import qwen4j.model.Attention;
 import qwen4j.model.KvCache;
 import qwen4j.model.Options;
@@ -42,19 +43,34 @@ final class LocalQwen implements Qwen {
         this.engine = engine;
         this.session = engine.newSession();
         this.generator = engine.generator();
-        this.tokenizer = new Tok(engine);
+        this.tokenizer = new Tok(engine.tokenizer(), engine.vocabLimit(), List.copyOf(engine.eosIds()));
+    }
+
+    static QwenTokenizer tokenizer(Path model) {
+        Tokenizer t = qwen4j.format.TokenizerLoader.load(model);
+        List<Integer> eos = t.eosTokenId().isPresent() ? List.of(t.eosTokenId().getAsInt()) : List.of();
+        return new Tok(t, Engine.vocabLimit(t, t.size()), eos);
     }
 
     static LocalQwen open(Path path, LoadOptions o) {
         Options options = Options.defaults().withThreads(o.threads()).withUbatch(o.ubatch())
+                .withPrompt(o.promptMode() == LoadOptions.PromptMode.SEQUENTIAL ? Options.Prompt.SEQUENTIAL : Options.Prompt.BATCHED)
                 .withKernels(o.kernels() == LoadOptions.Kernels.SCALAR ? Kernels.SCALAR : Kernels.SIMD)
                 .withKv(switch (o.kvCache()) {
                     case F32 -> KvCache.Type.F32;
                     case F16 -> KvCache.Type.F16;
                     case BF16 -> KvCache.Type.BF16;
                 })
-                .withAttention(Attention.Precision.F32);
-        Engine engine = Engine.open(path, options, o.contextLength());
+                .withAttention(o.attentionPrecision() == LoadOptions.AttentionPrecision.BF16
+                        ? Attention.Precision.BF16 : Attention.Precision.F32);
+        qwen4j.tensor.DType quantize = o.quantize() == null ? null : switch (o.quantize()) {
+            case Q8_0 -> qwen4j.tensor.DType.Q8_0;
+            case Q4_0 -> qwen4j.tensor.DType.Q4_0;
+        };
+        LoadOptions.Progress p = o.quantizeProgress();
+        Engine engine = Engine.open(path, options, o.contextLength(),
+                o.hugePages() ? qwen4j.format.WeightMemory.HUGE_PAGES : qwen4j.format.WeightMemory.MMAP, quantize,
+                p == null ? qwen4j.format.Progress.NONE : p::update);
         try {
             return new LocalQwen(engine);
         } catch (RuntimeException e) {
@@ -65,19 +81,37 @@ final class LocalQwen implements Qwen {
 
     @Override
     public Completion generate(String prompt, GenerationParams params, TokenListener listener) {
-        return locked(listener, () -> {
-            Run r = run(engine.tokenizer().encode(prompt, true), params, listener == null ? s -> {} : listener::onToken);
-            return r.completion();
-        });
+        return generate(engine.tokenizer().encode(prompt, true), params, listener);
+    }
+
+    @Override
+    public Completion generate(int[] promptIds, GenerationParams params, TokenListener listener) {
+        return locked(listener, () -> run(promptIds.clone(), params, listener).completion());
+    }
+
+    @Override
+    public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) {
+        lock.lock();
+        try {
+            checkOpen();
+            return template().encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
     public ChatResult chat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params, TokenListener listener) {
         return locked(listener, () -> {
-            ChatTemplate t = template();
-            int[] prompt = t.encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
+            int[] prompt = template().encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
             ToolCalls.Filter filter = ToolCalls.filter(listener == null ? s -> {} : listener::onToken);
-            Run r = run(prompt, params, filter);
+            Run r = run(prompt, params, new TokenListener() {
+                @Override
+                public void onToken(String delta) { filter.accept(delta); }
+
+                @Override
+                public boolean cancelled() { return listener != null && listener.cancelled(); }
+            });
             filter.finish();
             ToolCalls.Parsed parsed = ToolCalls.parse(r.completion().text());
             FinishReason reason = parsed.calls().isEmpty() ? r.completion().finishReason() : FinishReason.TOOL_CALLS;
@@ -98,25 +132,39 @@ final class LocalQwen implements Qwen {
     }
 
     @Override
-    public Score score(String text) {
+    public Score score(int[] ids, int topK) {
+        if (topK < 0) throw new Qwen4jException("topK must be 0 or more, got " + topK);
         lock.lock();
         try {
             checkOpen();
-            int[] ids = engine.tokenizer().encode(text);
             if (ids.length == 0) throw new Qwen4jException("nothing to score: the text has no tokens");
+            checkIds(ids);
             if (ids.length > session.capacity()) {
                 throw new Qwen4jException("the text has " + ids.length + " tokens but the context holds "
                         + session.capacity() + " (raise contextLength)");
             }
             session.truncate(0);
-            Scoring.Result r = Scoring.score(engine.model(), session, ids, 0, engine.vocabLimit());
+            Scoring.Result r = Scoring.score(engine.model(), session, ids.clone(), topK, engine.vocabLimit());
             double sum = 0;
-            for (Scoring.Position p : r.positions()) if (p.nextId() >= 0) sum += p.logprob();
-            return new Score(ids.length, ids.length - 1, sum, r.perplexity());
+            List<Score.Position> positions = new ArrayList<>(r.positions().size());
+            for (Scoring.Position p : r.positions()) {
+                if (p.nextId() >= 0) sum += p.logprob();
+                positions.add(new Score.Position(p.index(), p.nextId(), p.logprob(), p.topIds(), p.topLogits()));
+            }
+            return new Score(ids.length, ids.length - 1, sum, r.perplexity(), List.copyOf(positions));
         } finally {
             lock.unlock();
         }
     }
+
+    @Override
+    public GenerationParams samplingDefaults() {
+        checkOpen();
+        return SamplerSettings.forModel(engine.files()).toParams();
+    }
+
+    @Override
+    public java.time.Duration loadTime() { return java.time.Duration.ofNanos(engine.loadNanos()); }
 
     @Override
     public QwenTokenizer tokenizer() {
@@ -179,8 +227,16 @@ final class LocalQwen implements Qwen {
         return template;
     }
 
-    private Run run(int[] prompt, GenerationParams p, Consumer<String> onText) {
+    private void checkIds(int[] ids) {
+        int vocab = engine.vocabLimit();
+        for (int id : ids) {
+            if (id < 0 || id >= vocab) throw new Qwen4jException("token id " + id + " is outside the vocabulary [0, " + vocab + ")");
+        }
+    }
+
+    private Run run(int[] prompt, GenerationParams p, TokenListener listener) {
         if (prompt.length == 0) throw new Qwen4jException("the prompt is empty: give at least one token");
+        checkIds(prompt);
         session.truncate(0);
         int room = session.capacity() - prompt.length;
         if (room < 1) {
@@ -189,18 +245,42 @@ final class LocalQwen implements Qwen {
         }
         // the last generated token need not be fed back, hence room + 1
         int budget = p.maxTokens() < 0 ? -1 : Math.min(p.maxTokens(), room + 1);
-        SamplerSettings settings = new SamplerSettings(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(),
-                SamplerSettings.DEFAULT_REPEAT_LAST_N, p.presencePenalty(), p.frequencyPenalty(), p.seed()).validate();
+        SamplerSettings settings = SamplerSettings.of(p);
         Sampler sampler = settings.isGreedy() && !settings.hasPenalties()
                 ? null : new Sampler(settings, engine.vocabLimit(), session.capacity());
-        Generation g = generator.generate(session, prompt, sampler,
-                new Generator.Params(budget, p.stop(), () -> closed), onText);
+        Consumer<String> onText = listener == null ? s -> {} : listener::onToken;
+        Generator.Params params = new Generator.Params(budget, p.stop(),
+                () -> closed || (listener != null && listener.cancelled())).withConstraint(constraint(p.responseFormat()));
+        Generation g = generator.generate(session, prompt, sampler, params, onText);
         FinishReason reason = switch (g.stopReason()) {
             case "eos", "stop" -> FinishReason.STOP;
             case "cancelled" -> FinishReason.CANCELLED;
             default -> FinishReason.LENGTH; // the budget or the end of the context
         };
-        return new Run(new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length)));
+        return new Run(new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length), g.stopReason(),
+                new Timings(prompt.length, g.prefillNanos(), g.decodeNanos())));
+    }
+
+    private ResponseFormat compiledFormat;
+    private qwen4j.generate.constraint.CompiledConstraint compiled;
+
+    /** A fresh per-generation constraint for {@code f} (compiled once per format in a row), or null. */
+    private qwen4j.generate.constraint.Constraint constraint(ResponseFormat f) {
+        if (f == null) return null;
+        if (!f.equals(compiledFormat)) {
+            var t = engine.tokenizer();
+            try {
+                compiled = switch (f.kind()) {
+                    case JSON_OBJECT -> Constraints.jsonObject(t, engine.vocabLimit(), engine.eosIds());
+                    case JSON_SCHEMA -> Constraints.jsonSchema(f.text(), true, t, engine.vocabLimit(), engine.eosIds());
+                    case GRAMMAR -> Constraints.gbnf(f.text(), t, engine.vocabLimit(), engine.eosIds());
+                };
+            } catch (Qwen4jException e) {
+                throw f.source() == null ? e : new Qwen4jException(f.source() + ": " + e.getMessage());
+            }
+            compiledFormat = f;
+        }
+        return compiled.newSequence();
     }
 
     /** Messages as the template expects them (HF's shape: tool call arguments as JSON objects). */
@@ -260,8 +340,8 @@ final class LocalQwen implements Qwen {
     }
 
     /** The tokenizer view. */
-    private record Tok(Engine engine) implements QwenTokenizer {
-        private Tokenizer t() { return engine.tokenizer(); }
+    private record Tok(Tokenizer tokenizer, int vocabSize, List<Integer> eosIds) implements QwenTokenizer {
+        private Tokenizer t() { return tokenizer; }
 
         @Override
         public int[] encode(String text) { return t().encode(text, true); }
@@ -273,10 +353,7 @@ final class LocalQwen implements Qwen {
         public String decode(int[] ids) { return t().decode(ids); }
 
         @Override
-        public int vocabSize() { return engine.vocabLimit(); }
-
-        @Override
-        public List<Integer> eosIds() { return List.copyOf(engine.eosIds()); }
+        public String piece(int id) { return t().piece(id); }
 
         @Override
         public OptionalInt specialId(String text) {

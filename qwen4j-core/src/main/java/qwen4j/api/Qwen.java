@@ -47,6 +47,12 @@ public interface Qwen extends AutoCloseable {
     Completion generate(String prompt, GenerationParams params, TokenListener listener);
 
     /**
+     * As {@link #generate(String, GenerationParams, TokenListener)}, after a prompt given as token ids (from
+     * {@link #tokenizer()} or {@link #chatPromptIds}).
+     */
+    Completion generate(int[] promptIds, GenerationParams params, TokenListener listener);
+
+    /**
      * The generation as a publisher of text deltas. Each subscription runs its own generation (on a new
      * virtual thread, once subscribed); items honour the subscriber's demand; an error completes it exceptionally.
      */
@@ -76,8 +82,26 @@ public interface Qwen extends AutoCloseable {
     /** The prompt {@link #chat} gives the model: the conversation and tools rendered, ready for the answer. */
     String chatPrompt(List<ChatMessage> messages, List<Tool> tools);
 
+    /**
+     * The prompt {@link #chat} gives the model, as token ids: message text is plain text (special-token text in it
+     * stays text), the template's own markers are special tokens.
+     */
+    int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools);
+
     /** Teacher-forced score of {@code text}: the log-probability of each token given the ones before it. */
-    Score score(String text);
+    default Score score(String text) { return score(tokenizer().encode(text), 0); }
+
+    /** Teacher-forced score of token ids, with the {@code topK} largest logits at each position (0: none). */
+    Score score(int[] ids, int topK);
+
+    /**
+     * The model's own sampling settings: its generation_config.json (HF folders), else llama.cpp's defaults (GGUF).
+     * Other fields are at their defaults; start from these with {@link GenerationParams#toBuilder()}.
+     */
+    GenerationParams samplingDefaults();
+
+    /** How long {@link #load} took (mapping, checking, quantizing). */
+    java.time.Duration loadTime();
 
     /** The model's tokenizer. */
     QwenTokenizer tokenizer();

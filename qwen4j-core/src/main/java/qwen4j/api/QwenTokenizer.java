@@ -5,6 +5,12 @@ import java.util.OptionalInt;
 
 /** The model's tokenizer. Thread-safe; valid while its {@link Qwen} handle is open. */
 public interface QwenTokenizer {
+    /**
+     * Loads only the tokenizer of a model (an HF folder's tokenizer.json or vocab + merges, a GGUF file's metadata),
+     * named as {@link Qwen#load(String, LoadOptions)} names it; no weights are read.
+     */
+    static QwenTokenizer load(java.nio.file.Path model) { return LocalQwen.tokenizer(model); }
+
     /** Token ids of {@code text}; special-token text such as {@code <|im_start|>} becomes special tokens. */
     int[] encode(String text);
 
@@ -13,6 +19,9 @@ public interface QwenTokenizer {
 
     /** The text of {@code ids} (special tokens included as their text). */
     String decode(int[] ids);
+
+    /** The token's own text (one token of a multi-byte character is part of it; byte-level pieces as text). */
+    String piece(int id);
 
     /** Number of ids that have a token (what the model may generate). */
     int vocabSize();

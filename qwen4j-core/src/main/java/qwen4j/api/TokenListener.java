@@ -14,4 +14,7 @@ public interface TokenListener {
 
     /** Generation failed; nothing more follows. */
     default void onError(Throwable error) {}
+
+    /** Asked between steps: true stops the generation, which ends with {@link FinishReason#CANCELLED}. */
+    default boolean cancelled() { return false; }
 }

@@ -54,6 +54,19 @@ public record SamplerSettings(float temperature, int topK, float topP, float min
                 .orElseGet(SamplerSettings::llamaCppDefaults);
     }
 
+    /** The sampling part of the public API's parameters. */
+    public static SamplerSettings of(qwen4j.api.GenerationParams p) {
+        return new SamplerSettings(p.temperature(), p.topK(), p.topP(), p.minP(), p.repeatPenalty(), p.repeatLastN(),
+                p.presencePenalty(), p.frequencyPenalty(), p.seed());
+    }
+
+    /** These settings as the public API's parameters (the other fields at their defaults). */
+    public qwen4j.api.GenerationParams toParams() {
+        return qwen4j.api.GenerationParams.builder().temperature(temperature).topK(topK).topP(topP).minP(minP)
+                .repeatPenalty(repeatPenalty).repeatLastN(repeatLastN).presencePenalty(presencePenalty)
+                .frequencyPenalty(frequencyPenalty).seed(seed).build();
+    }
+
     public boolean isGreedy() { return !(temperature > 0); }
 
     public boolean hasPenalties() {

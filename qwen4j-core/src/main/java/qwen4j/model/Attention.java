@@ -32,10 +32,6 @@ public final class Attention {
     private final float[] maskMatrix; // [ctx * ctx], PRECOMPUTED only
     private final FloatKernels ops;
 
-    public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask, FloatKernels ops) {
-        this(heads, kvHeads, headDim, ctx, mask, Precision.F32, ops);
-    }
-
     public Attention(int heads, int kvHeads, int headDim, int ctx, Mask mask, Precision precision, FloatKernels ops) {
         this.ops = ops;
         this.bf16 = precision == Precision.BF16;

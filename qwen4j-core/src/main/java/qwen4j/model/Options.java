@@ -35,18 +35,13 @@ public record Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Ma
         java.util.Objects.requireNonNull(kv, "kv");
     }
 
-    /** The switches without the two precision ones (attention and KV cache in float32). */
-    public Options(Kernels kernels, int threads, Rope.Mode rope, Attention.Mask mask, Prompt prompt, int ubatch) {
-        this(kernels, threads, rope, mask, prompt, ubatch, Attention.Precision.F32, KvCache.Type.F32);
-    }
-
     /**
      * The fast configuration: SIMD kernels on every core, cached rotary table, implicit mask, batched
      * prefill; attention and KV cache in float32 (exact: the goldens hold within 1e-3).
      */
     public static Options defaults() {
         return new Options(Kernels.SIMD, Runtime.getRuntime().availableProcessors(), Rope.Mode.TABLE,
-                Attention.Mask.IMPLICIT, Prompt.BATCHED, DEFAULT_UBATCH);
+                Attention.Mask.IMPLICIT, Prompt.BATCHED, DEFAULT_UBATCH, Attention.Precision.F32, KvCache.Type.F32);
     }
 
     public Options withThreads(int n) { return new Options(kernels, n, rope, mask, prompt, ubatch, attention, kv); }

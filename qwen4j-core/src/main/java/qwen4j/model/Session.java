@@ -33,29 +33,6 @@ public final class Session {
         sequence.truncate(n);
     }
 
-    /**
-     * For benchmarks: pretends {@code depth} tokens were already processed by filling the KV cache
-     * with random values, so decode speed at a long context can be measured without a long prefill.
-     */
-    public void fillForBenchmark(int depth, long seed) {
-        if (depth < 0 || depth >= capacity()) throw new IllegalArgumentException("depth " + depth + " outside the context");
-        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
-        int kvDim = cache.kvDim();
-        float[] k = new float[kvDim], v = new float[kvDim];
-        sequence.truncate(0);
-        for (int pos = 0; pos < depth; pos++) {
-            sequence.reserve(pos);
-            for (int l = 0; l < cache.layers(); l++) {
-                for (int i = 0; i < kvDim; i++) {
-                    k[i] = (float) r.nextGaussian();
-                    v[i] = (float) r.nextGaussian();
-                }
-                cache.store(l, sequence.blocks[pos / KvCache.BLOCK], pos % KvCache.BLOCK, k, 0, v, 0);
-            }
-            sequence.wrote(pos, 0);
-        }
-    }
-
     /** The KV cache (its type and size). */
     public KvCache cache() { return cache; }
 

@@ -51,31 +51,6 @@ public final class WorkerPool implements AutoCloseable {
     private boolean dispatching;
     private Thread caller;
 
-    /** x quantized for int8-activation matrices: written once per dispatch, before the workers start. */
-    private final Int8Activations xq = new Int8Activations();
-    private final Int8View[] int8View = {new Int8View(), new Int8View(), new Int8View()};
-
-    /** A reusable Matrix face for an int8-activation matrix: matvec(x, ...) reads the pool's quantized x instead. */
-    private static final class Int8View implements Matrix {
-        private Int8Matvec target;
-        private Matrix matrix;
-        private Int8Activations xq;
-
-        Matrix of(Int8Matvec m, Int8Activations xq) {
-            this.target = m;
-            this.matrix = (Matrix) m;
-            this.xq = xq;
-            return this;
-        }
-
-        @Override public DType type() { return matrix.type(); }
-        @Override public int rows() { return matrix.rows(); }
-        @Override public int cols() { return matrix.cols(); }
-        @Override public long byteSize() { return matrix.byteSize(); }
-        @Override public void matvec(float[] x, float[] out, int from, int to) { target.matvec(xq, out, from, to); }
-        @Override public void row(int r, float[] dst, int dstOff) { matrix.row(r, dst, dstOff); }
-    }
-
     private final AtomicInteger nextChunk = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
     private volatile int phase;
@@ -116,10 +91,6 @@ public final class WorkerPool implements AutoCloseable {
      * may be null (with their outputs).
      */
     public void matvec3(Matrix a, float[] outA, Matrix b, float[] outB, Matrix c, float[] outC, float[] x) {
-        if (int8(a) || int8(b) || int8(c)) {
-            matvec3Int8(a, outA, b, outB, c, outC, x);
-            return;
-        }
         int rowsA = a.rows(), rowsB = b == null ? 0 : b.rows(), rowsC = c == null ? 0 : c.rows();
         int n = rowsA + rowsB + rowsC;
         int chunkRows = matvecChunk(n);
@@ -287,23 +258,6 @@ public final class WorkerPool implements AutoCloseable {
                 mc.matvec(x, outC, from - endB, Math.min(to - endB, mc.rows()));
             }
         }
-    }
-
-    /**
-     * x quantized once, here, for all threads (q/k/v and gate/up share x); the int8 matrices then run
-     * through reusable adapters (Matrix views that read the quantized x), so the float path of matvec3
-     * and work() stays exactly as small as before (C2 inlines the float kernels there).
-     */
-    private void matvec3Int8(Matrix a, float[] outA, Matrix b, float[] outB, Matrix c, float[] outC, float[] x) {
-        requireIdle();
-        xq.quantize(x, a.cols());
-        matvec3(int8(a) ? int8View[0].of((Int8Matvec) a, xq) : a, outA,
-                int8(b) ? int8View[1].of((Int8Matvec) b, xq) : b, outB,
-                int8(c) ? int8View[2].of((Int8Matvec) c, xq) : c, outC, x);
-    }
-
-    private static boolean int8(Matrix m) {
-        return m instanceof Int8Matvec i && i.usesInt8Activations();
     }
 
     private void workMatmul(float[] w, int chunk, int total) {

@@ -188,4 +188,106 @@ class QwenApiTest {
         assertThatThrownBy(() -> qwen.generate(longText, GenerationParams.defaults()))
                 .isInstanceOf(Qwen4jException.class).hasMessageContaining("context holds 512");
     }
+
+    @Test
+    void scoringTheGreedyIdsTopsEachPositionWithTheReferenceToken() {
+        Golden g = answerCase();
+        int n = g.greedyPrefixToCheck();
+        int p = g.promptIds().length;
+        int[] ids = Arrays.copyOf(g.promptIds(), p + n);
+        System.arraycopy(g.greedyIds(), 0, ids, p, n);
+        Score s = qwen.score(ids, 3);
+        assertThat(s.positions()).hasSize(ids.length);
+        for (int i = 0; i < n; i++) {
+            Score.Position pos = s.positions().get(p - 1 + i);
+            assertThat(pos.nextId()).isEqualTo(g.greedyIds()[i]);
+            assertThat(pos.topIds()).hasSize(3);
+            assertThat(pos.topIds()[0]).as("position " + (p - 1 + i)).isEqualTo(g.greedyIds()[i]);
+            Golden.Step ref = g.steps().get(i);
+            for (int k = 0; k < ref.ids().length; k++) {
+                if (ref.ids()[k] == pos.topIds()[0]) {
+                    assertThat(pos.topLogits()[0]).isCloseTo(ref.logits()[k], org.assertj.core.data.Offset.offset(1e-3f));
+                }
+            }
+        }
+        Score.Position last = s.positions().get(ids.length - 1);
+        assertThat(last.nextId()).isEqualTo(-1);
+        assertThat(last.logprob()).isNaN();
+        assertThatThrownBy(() -> qwen.score(new int[] {1, -5}, 0)).isInstanceOf(Qwen4jException.class)
+                .hasMessageContaining("token id -5");
+    }
+
+    @Test
+    void generationFromIdsEqualsGenerationFromTextAndIsTimed() {
+        Golden g = answerCase();
+        GenerationParams params = GenerationParams.builder().maxTokens(4).build();
+        Completion fromIds = qwen.generate(g.promptIds(), params, null);
+        assertThat(fromIds.tokenIds()).containsExactly(qwen.generate("The answer is", params).tokenIds());
+        assertThat(fromIds.stopReason()).isEqualTo("length");
+        assertThat(fromIds.timings().promptTokens()).isEqualTo(g.promptIds().length);
+        assertThat(fromIds.timings().prefillNanos()).isPositive();
+        assertThat(fromIds.timings().decodeNanos()).hasSize(3); // the first token comes from the prefill
+        assertThat(qwen.loadTime()).isPositive();
+    }
+
+    @Test
+    void aListenerCanCancelAndAGrammarHoldsTheOutput() {
+        int[] count = {0};
+        Completion c = qwen.generate("The answer is", GenerationParams.builder().maxTokens(20).build(), new TokenListener() {
+            @Override public void onToken(String delta) { count[0]++; }
+            @Override public boolean cancelled() { return count[0] >= 1; }
+        });
+        assertThat(c.finishReason()).isEqualTo(FinishReason.CANCELLED);
+        assertThat(c.tokenIds().length).isLessThan(20);
+
+        GenerationParams yesNo = GenerationParams.builder().maxTokens(10).temperature(1).seed(3)
+                .responseFormat(ResponseFormat.grammar("root ::= (\"yes\" | \"no\") \".\"")).build();
+        assertThat(qwen.generate("Hi", yesNo).text()).isIn("yes.", "no.");
+        GenerationParams bad = GenerationParams.builder().responseFormat(ResponseFormat.grammar("root ::= [a-").from("g.gbnf")).build();
+        assertThatThrownBy(() -> qwen.generate("Hi", bad)).isInstanceOf(Qwen4jException.class).hasMessageStartingWith("g.gbnf: grammar line 1");
+    }
+
+    @Test
+    void samplingDefaultsComeFromGenerationConfig() throws Exception {
+        JsonNode config = new ObjectMapper().readTree(Fixtures.tiny().resolve("hf/generation_config.json").toFile());
+        GenerationParams d = qwen.samplingDefaults();
+        assertThat(d.temperature()).isEqualTo((float) config.get("temperature").asDouble());
+        assertThat(d.topK()).isEqualTo(config.get("top_k").asInt());
+        assertThat(d.topP()).isEqualTo((float) config.get("top_p").asDouble());
+        assertThat(d.repeatPenalty()).isEqualTo((float) config.get("repetition_penalty").asDouble());
+        assertThat(d.repeatLastN()).isEqualTo(-1); // transformers' penalty sees the whole context
+    }
+
+    @Test
+    void theTokenizerLoadsAloneAndEncodesAsTheModelDoes() {
+        QwenTokenizer alone = QwenTokenizer.load(Fixtures.tokenizerDir());
+        String text = "Hello, world! <|im_start|>user";
+        assertThat(alone.encode(text)).containsExactly(qwen.tokenizer().encode(text));
+        int[] ids = alone.encode("Hello");
+        assertThat(alone.piece(ids[0])).isEqualTo("Hello");
+    }
+
+    @Test
+    void quantizingOnLoadReportsProgressAndStaysNearTheFloatModel() {
+        List<long[]> progress = new ArrayList<>();
+        LoadOptions o = LoadOptions.builder().threads(2).contextLength(64).quantize(LoadOptions.Quantization.Q8_0)
+                .quantizeProgress((done, total) -> progress.add(new long[] {done, total})).build();
+        String text = "The answer is 42, and the question is unknown.";
+        try (Qwen q8 = Qwen.load(Fixtures.tiny().resolve("hf"), o)) {
+            assertThat(progress).isNotEmpty();
+            long[] last = progress.get(progress.size() - 1);
+            assertThat(last[0]).isEqualTo(last[1]);
+            double ratio = q8.score(text).perplexity() / qwen.score(text).perplexity();
+            assertThat(ratio).isBetween(0.95, 1.05);
+        }
+    }
+
+    @Test
+    void hugePageWeightsScoreExactlyAsTheMapping() {
+        String text = "The answer is 42, and the question is unknown.";
+        try (Qwen huge = Qwen.load(Fixtures.tiny().resolve("hf"),
+                LoadOptions.builder().threads(2).contextLength(64).hugePages(true).build())) {
+            assertThat(huge.score(text).perplexity()).isEqualTo(qwen.score(text).perplexity());
+        }
+    }
 }

@@ -71,8 +71,7 @@ class GoldenLogitsTest {
         try (Engine engine = Engine.open(model, options, 512)) {
             for (Qwen2Model m : promptModes(engine)) {
                 try (m) {
-                    if (int8(kernels, weights)) int8ActivationsMeetTheQuantizedRule(m, cases, model);
-                    else teacherForced(m, cases, model);
+                    teacherForced(m, cases, model);
                 }
             }
         }
@@ -99,57 +98,6 @@ class GoldenLogitsTest {
         }
     }
 
-    /** SIMD kernels of quantized weights that quantize activations to int8 (Q8_0, Q4_0 by default). */
-    static boolean int8(Kernels kernels, String weights) {
-        return kernels == Kernels.SIMD && !weights.equals(FLOAT) && qwen4j.tensor.quant.QuantMatrix.INT8_ACTIVATIONS;
-    }
-
-    /**
-     * The fixtures README's rule for engines with 8-bit activations: per case, top-1 agreement with the
-     * reference >= 0.9 along the teacher-forced path, and mean KL(reference || engine) <= 0.01. KL is taken
-     * over the reference's top-20 ids (both distributions renormalized there; the logits are peaked, so
-     * they hold nearly all the mass).
-     */
-    static void int8ActivationsMeetTheQuantizedRule(Qwen2Model m, List<Golden> cases, Path model) {
-        {
-            for (Golden g : cases) {
-                Session s = m.newSession(m.maxContext());
-                float[] logits = m.prefill(s, g.promptIds());
-                int agree = 0;
-                double klSum = 0;
-                int steps = g.steps().size();
-                for (int step = 0; step < steps; step++) {
-                    Golden.Step ref = g.steps().get(step);
-                    int best = 0;
-                    for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-                    if (best == ref.ids()[0]) agree++;
-                    int k = Math.min(20, ref.ids().length);
-                    double maxR = Double.NEGATIVE_INFINITY, maxE = Double.NEGATIVE_INFINITY;
-                    for (int i = 0; i < k; i++) {
-                        maxR = Math.max(maxR, ref.logits()[i]);
-                        maxE = Math.max(maxE, logits[ref.ids()[i]]);
-                    }
-                    double zr = 0, ze = 0;
-                    for (int i = 0; i < k; i++) {
-                        zr += Math.exp(ref.logits()[i] - maxR);
-                        ze += Math.exp(logits[ref.ids()[i]] - maxE);
-                    }
-                    double kl = 0;
-                    for (int i = 0; i < k; i++) {
-                        double lp = ref.logits()[i] - maxR - Math.log(zr), lq = logits[ref.ids()[i]] - maxE - Math.log(ze);
-                        kl += Math.exp(lp) * (lp - lq);
-                    }
-                    klSum += kl;
-                    if (step + 1 < steps) logits = m.forward(s, g.greedyIds()[step]);
-                }
-                assertThat(agree / (double) steps).as("%s %s case %s: top-1 agreement", model.getFileName(), m.options().prompt(), g.prompt())
-                        .isGreaterThanOrEqualTo(0.9);
-                assertThat(klSum / steps).as("%s %s case %s: mean KL", model.getFileName(), m.options().prompt(), g.prompt())
-                        .isLessThanOrEqualTo(0.01);
-            }
-        }
-    }
-
     @ParameterizedTest(name = "{0} {1} threads={2} ({3})")
     @MethodSource("forms")
     void greedyGenerationMatchesReference(Path model, Kernels kernels, int threads, String weights) {
@@ -162,9 +110,6 @@ class GoldenLogitsTest {
                                 .generate(m.newSession(m.maxContext()), g.promptIds(), g.greedyIds().length, piece -> {});
                         int check = g.greedyPrefixToCheck();
                         assertThat(check).isGreaterThan(0);
-                        // 8-bit activations are judged by top-1 agreement and KL along the reference path (above);
-                        // free-running greedy text may leave that path at a close call, so only its first token is held.
-                        if (int8(kernels, weights)) check = 1;
                         assertThat(java.util.Arrays.copyOf(gen.ids(), check))
                                 .as("%s %s case %s: first %d greedy tokens", model.getFileName(), m.options().prompt(),
                                         g.prompt(), check)

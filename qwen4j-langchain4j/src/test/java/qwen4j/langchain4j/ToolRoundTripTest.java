@@ -66,7 +66,19 @@ class ToolRoundTripTest {
         public Completion generate(String prompt, GenerationParams params, TokenListener listener) { throw new UnsupportedOperationException(); }
 
         @Override
-        public Score score(String text) { throw new UnsupportedOperationException(); }
+        public Completion generate(int[] promptIds, GenerationParams params, TokenListener listener) { throw new UnsupportedOperationException(); }
+
+        @Override
+        public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) { return renderer.chatPromptIds(messages, tools); }
+
+        @Override
+        public Score score(int[] ids, int topK) { throw new UnsupportedOperationException(); }
+
+        @Override
+        public GenerationParams samplingDefaults() { return renderer.samplingDefaults(); }
+
+        @Override
+        public java.time.Duration loadTime() { return java.time.Duration.ZERO; }
 
         @Override
         public QwenTokenizer tokenizer() { return renderer.tokenizer(); }

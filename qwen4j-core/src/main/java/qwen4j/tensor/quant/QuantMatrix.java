@@ -16,7 +16,7 @@ import qwen4j.tensor.Matrix;
  * to float32, then a sequential float32 dot with x. The {@link Kernels#SIMD} matvec decodes blocks in
  * vector registers and FMAs them with float32 x (activations stay float32; see {@code QuantSimd}).
  */
-public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Matvec, qwen4j.tensor.MatMul.Rows
+public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul.Rows
         permits Q8_0Matrix, Q4_0Matrix, Q4_1Matrix, Q5_0Matrix, Q5_1Matrix,
                 Q2_KMatrix, Q3_KMatrix, Q4_KMatrix, Q5_KMatrix, Q6_KMatrix {
 
@@ -30,19 +30,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
     final int blocksPerRow;
     final long rowBytes;
     final boolean simd;
-    /** SIMD kernels on int8-quantized activations (Q8_0, Q4_0 with 512-bit vectors; see {@link #INT8_ACTIVATIONS}). */
-    boolean int8; // set in the constructor (or by the factory below), before the instance is shared
-
-    /**
-     * Whether SIMD kernels of types that have an int8 path use it: system property
-     * {@code qwen4j.activations} = {@code float} (default) or {@code int8}. Only with 512-bit vectors.
-     * Float is the default: int8 gains little, moves decode off the reference (a top-1 flip at close
-     * calls) and makes decode disagree with the (float) batched prefill. Opt in with
-     * {@code JAVA_OPTS=-Dqwen4j.activations=int8}.
-     */
-    public static final boolean INT8_ACTIVATIONS =
-            "int8".equals(System.getProperty("qwen4j.activations", "float")) && QuantSimd.L == 16;
-
     QuantMatrix(MemorySegment data, int rows, int cols, Kernels kernels) {
         DType t = type();
         if (rows < 0 || cols <= 0 || cols % t.blockSize() != 0) {
@@ -59,7 +46,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
                     + " bytes, has " + data.byteSize());
         }
         this.simd = kernels.usable() == Kernels.SIMD; // scalar where the Vector API cannot run (VectorSupport)
-        this.int8 = simd && INT8_ACTIVATIONS && hasInt8Kernels();
     }
 
     /**
@@ -80,34 +66,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         MemorySegment copy = java.lang.foreign.Arena.ofAuto().allocate(heap.byteSize(), 64);
         copy.copyFrom(heap);
         return copy;
-    }
-
-    /** Types with int8-activation kernels override this (and dotRowInt8, dotTwoRowsInt8). */
-    boolean hasInt8Kernels() { return false; }
-
-    @Override
-    public boolean usesInt8Activations() { return int8; }
-
-    @Override
-    public final void matvec(qwen4j.tensor.Int8Activations x, float[] out, int from, int to) {
-        java.util.Objects.checkFromToIndex(from, to, rows);
-        java.util.Objects.checkFromToIndex(from, to, out.length);
-        if (!int8) throw new IllegalStateException(this + " has no int8-activation kernels");
-        if (x.length() != cols) throw new IllegalArgumentException("x has " + x.length() + " elements, need " + cols);
-        short[] qs = x.qs();
-        float[] d = x.d();
-        int r = from;
-        for (; r + 1 < to; r += 2) dotTwoRowsInt8(data, r * rowBytes, rowBytes, qs, d, blocksPerRow, out, r);
-        if (r < to) out[r] = dotRowInt8(data, r * rowBytes, qs, d, blocksPerRow);
-    }
-
-    float dotRowInt8(MemorySegment seg, long base, short[] qs, float[] d, int nb) {
-        throw new UnsupportedOperationException();
-    }
-
-    void dotTwoRowsInt8(MemorySegment seg, long base, long stride, short[] qs, float[] d, int nb, float[] out, int r) {
-        out[r] = dotRowInt8(seg, base, qs, d, nb);
-        out[r + 1] = dotRowInt8(seg, base + stride, qs, d, nb);
     }
 
     /** The quantized types with kernels here. */
@@ -135,16 +93,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         };
     }
 
-    /**
-     * As {@link #of(DType, MemorySegment, int, int, Kernels)}, choosing the activation format of the SIMD
-     * kernels explicitly (int8 applies only to types and machines that have int8 kernels).
-     */
-    public static QuantMatrix of(DType type, MemorySegment data, int rows, int cols, Kernels kernels, boolean int8Activations) {
-        QuantMatrix m = of(type, data, rows, cols, kernels);
-        m.int8 = int8Activations && m.simd && m.hasInt8Kernels() && QuantSimd.L == 16;
-        return m;
-    }
-
     @Override public int rows() { return rows; }
     @Override public int cols() { return cols; }
     @Override public long byteSize() { return rowBytes * rows; }
@@ -168,9 +116,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.Int8Ma
         java.util.Objects.checkFromToIndex(from, to, rows);
         java.util.Objects.checkFromToIndex(from, to, out.length);
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
-        if (int8) {
-            matvec(qwen4j.tensor.Int8Activations.of(x, cols), out, from, to); // direct call: quantizes x here
-        } else if (simd) {
+        if (simd) {
             if (usesBlockSums()) fillBlockSums(x, cols / 32);
             int r = from;
             if (to - from >= 4) {

@@ -36,8 +36,8 @@ class QuantMatrixFixtureTest {
 
     static Matrix load(DType t, Kernels k) {
         MemorySegment seg = QuantFixtures.offHeap(QuantFixtures.bytes("quant-" + t + ".bin"));
-        // the float-activation SIMD kernels (the int8-activation ones: Int8ActivationsTest)
-        if (QuantMatrix.supports(t)) return QuantMatrix.of(t, seg, ROWS, COLS, k, false);
+        // the float-activation SIMD kernels
+        if (QuantMatrix.supports(t)) return QuantMatrix.of(t, seg, ROWS, COLS, k);
         return Matrices.of(new Tensor(t.name().toLowerCase(), t, new long[] {ROWS, COLS}, seg, "fixture"), k);
     }
 
@@ -104,7 +104,7 @@ class QuantMatrixFixtureTest {
             MemorySegment file = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             MemorySegment slice = file.asSlice(dataStart + offset, t.bytesFor((long) ROWS * COLS));
             float[] expected = QuantFixtures.floats("quant-" + t + ".dequant.f32");
-            Matrix m = QuantMatrix.of(t, slice, ROWS, COLS, Kernels.SIMD, false);
+            Matrix m = QuantMatrix.of(t, slice, ROWS, COLS, Kernels.SIMD);
             float[] got = new float[ROWS * COLS];
             for (int r = 0; r < ROWS; r++) m.row(r, got, r * COLS);
             int[] gb = new int[got.length], eb = new int[got.length];

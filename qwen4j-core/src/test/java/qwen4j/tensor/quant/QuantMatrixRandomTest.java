@@ -40,7 +40,7 @@ class QuantMatrixRandomTest {
         MemorySegment seg = RandomBlocks.allocate(t, rows, cols, seed);
         float[] x = RandomBlocks.vector(cols, seed + 1);
         QuantMatrix scalar = QuantMatrix.of(t, seg, rows, cols, Kernels.SCALAR);
-        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD, false);
+        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
         assertThat(simd.isSimd()).isTrue();
         float[] a = new float[rows], b = new float[rows];
         scalar.matvec(x, a, 0, rows);
@@ -78,7 +78,7 @@ class QuantMatrixRandomTest {
         // rows are independent of their neighbours and of the pass that ran them: a one-row view at an
         // offset (the one-row kernel) gives the same dot as the two- or four-row kernel
         for (int r = 0; r < rows; r++) {
-            QuantMatrix one = QuantMatrix.of(t, seg.asSlice(r * t.bytesFor(cols), t.bytesFor(cols)), 1, cols, Kernels.SIMD, false);
+            QuantMatrix one = QuantMatrix.of(t, seg.asSlice(r * t.bytesFor(cols), t.bytesFor(cols)), 1, cols, Kernels.SIMD);
             float[] o = new float[1];
             one.matvec(x, o, 0, 1);
             assertThat(Math.abs((double) o[0] - b[r])).as("one-row view of row " + r).isLessThanOrEqualTo(tols[r]);
@@ -93,8 +93,8 @@ class QuantMatrixRandomTest {
             RandomBlocks.fill(MemorySegment.ofArray(bytes), t, 42);
             float[] x = RandomBlocks.vector(cols, 43);
             float[] a = new float[3], b = new float[3];
-            QuantMatrix.of(t, MemorySegment.ofArray(bytes), 3, cols, Kernels.SIMD, false).matvec(x, a, 0, 3);
-            QuantMatrix m = QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD, false);
+            QuantMatrix.of(t, MemorySegment.ofArray(bytes), 3, cols, Kernels.SIMD).matvec(x, a, 0, 3);
+            QuantMatrix m = QuantMatrix.of(t, QuantFixtures.offHeap(bytes), 3, cols, Kernels.SIMD);
             m.matvec(x, b, 0, 3);
             // Same kernel, other memory: equal up to the order of the final lane sum, which the JIT may
             // change (reduceLanes sums in one order when compiled, another when interpreted).
