@@ -547,25 +547,12 @@ public final class MatMul {
 
     private static float sum(FloatVector v) { return Simd.sum(v); }
 
-    /**
-     * The sum of L floats at {@code o} in {@link Simd#sum}'s order (lane i plus lane i + L/2, and so
-     * on down to one), from loads into registers: no store-load chains.
-     */
+    /** The sum of L floats at {@code o}, pairwise in {@link Simd#sum}'s order (halves added until one is left; in place). */
     static float laneSum(float[] a, int o) {
-        if (L == 16) {
-            float b0 = a[o] + a[o + 8], b1 = a[o + 1] + a[o + 9], b2 = a[o + 2] + a[o + 10], b3 = a[o + 3] + a[o + 11];
-            float b4 = a[o + 4] + a[o + 12], b5 = a[o + 5] + a[o + 13], b6 = a[o + 6] + a[o + 14], b7 = a[o + 7] + a[o + 15];
-            float c0 = b0 + b4, c1 = b1 + b5, c2 = b2 + b6, c3 = b3 + b7;
-            return (c0 + c2) + (c1 + c3);
+        for (int h = L / 2; h >= 1; h /= 2) {
+            for (int i = 0; i < h; i++) a[o + i] += a[o + i + h];
         }
-        if (L == 8) {
-            float c0 = a[o] + a[o + 4], c1 = a[o + 1] + a[o + 5], c2 = a[o + 2] + a[o + 6], c3 = a[o + 3] + a[o + 7];
-            return (c0 + c2) + (c1 + c3);
-        }
-        if (L == 4) return (a[o] + a[o + 2]) + (a[o + 1] + a[o + 3]);
-        float s = 0; // other widths never reach the vector kernels (VectorSupport); kept total
-        for (int i = 0; i < L; i++) s += a[o + i];
-        return s;
+        return a[o];
     }
 
     /** Adds columns [j, k) one at a time. */
