@@ -773,15 +773,21 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         void text(int status, String contentType, String body) throws IOException {
-            send(status, contentType, body.getBytes(StandardCharsets.UTF_8));
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", contentType);
+            headers();
+            started = true;
+            timed(() -> {
+                ex.sendResponseHeaders(status, b.length);
+                try (OutputStream o = ex.getResponseBody()) {
+                    o.write(b);
+                }
+            });
         }
 
         void json(int status, JsonNode body) throws IOException {
-            send(status, "application/json", json.writeValueAsBytes(body));
-        }
-
-        private void send(int status, String contentType, byte[] b) throws IOException {
-            ex.getResponseHeaders().set("Content-Type", contentType);
+            byte[] b = json.writeValueAsBytes(body);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
             headers();
             started = true;
             timed(() -> {
