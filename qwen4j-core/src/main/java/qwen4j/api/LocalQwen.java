@@ -258,7 +258,7 @@ final class LocalQwen implements Qwen {
             default -> FinishReason.LENGTH; // the budget or the end of the context
         };
         return new Run(new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length), g.stopReason(),
-                new Timings(prompt.length, g.prefillNanos(), g.decodeNanos())));
+                g.timings()));
     }
 
     private ResponseFormat compiledFormat;

@@ -13,19 +13,12 @@ package qwen4j.generate;
 public record Generation(int[] promptIds, int[] ids, String text, long prefillNanos, long[] decodeNanos,
                          String stopReason) {
 
-    public double prefillTokensPerSecond() {
-        return prefillNanos == 0 ? 0 : promptIds.length / (prefillNanos / 1e9);
-    }
+    /** These timings as the public API's record, which holds the rate arithmetic. */
+    public qwen4j.api.Timings timings() { return new qwen4j.api.Timings(promptIds.length, prefillNanos, decodeNanos); }
 
-    public double decodeSecondsPerToken() {
-        if (decodeNanos.length == 0) return 0;
-        long sum = 0;
-        for (long t : decodeNanos) sum += t;
-        return sum / 1e9 / decodeNanos.length;
-    }
+    public double prefillTokensPerSecond() { return timings().prefillTokensPerSecond(); }
 
-    public double decodeTokensPerSecond() {
-        double s = decodeSecondsPerToken();
-        return s == 0 ? 0 : 1 / s;
-    }
+    public double decodeSecondsPerToken() { return timings().decodeSecondsPerToken(); }
+
+    public double decodeTokensPerSecond() { return timings().decodeTokensPerSecond(); }
 }

@@ -67,6 +67,7 @@ class ZeroAllocationTest {
             long[] ids = engineThreads();
             assertThat(ids).hasSizeGreaterThanOrEqualTo(2);
             long lastAllocated = -1, lastGcs = -1;
+            String sites = "";
             for (int round = 0; round < 40; round++) {
                 List<BatchGenerator.Task> tasks = new ArrayList<>();
                 for (int i = 0; i < sequences; i++) {
@@ -78,17 +79,20 @@ class ZeroAllocationTest {
                 }
                 for (int i = 0; i < 300; i++) gen.step(); // warm-up (the prompts take the first step)
                 assertThat(gen.running()).isEqualTo(sequences);
-                long gcBefore = gcCount();
-                long before = allocatedBy(threads, ids);
-                for (int i = 0; i < 100; i++) gen.step();
-                lastAllocated = allocatedBy(threads, ids) - before;
-                lastGcs = gcCount() - gcBefore;
+                try (AllocationSites profile = new AllocationSites()) {
+                    long gcBefore = gcCount();
+                    long before = allocatedBy(threads, ids);
+                    for (int i = 0; i < 100; i++) gen.step();
+                    lastAllocated = allocatedBy(threads, ids) - before;
+                    lastGcs = gcCount() - gcBefore;
+                    sites = lastAllocated == 0 ? "" : profile.top(5);
+                }
                 assertThat(gen.running()).isEqualTo(sequences);
                 for (BatchGenerator.Task t : tasks) t.cancel();
                 gen.runUntilIdle();
                 if (lastAllocated == 0 && lastGcs == 0) break;
             }
-            assertThat(lastAllocated).as("bytes allocated by 100 steps of 4 sequences (all threads), after warm-up").isZero();
+            assertThat(lastAllocated).as("bytes allocated by 100 steps of 4 sequences (all threads), after warm-up; sampled sites:%s", sites).isZero();
             assertThat(lastGcs).as("GC cycles during 100 batched steps").isZero();
         }
     }
@@ -100,18 +104,22 @@ class ZeroAllocationTest {
             long[] ids = engineThreads();
             assertThat(ids).hasSizeGreaterThanOrEqualTo(2); // caller + at least one worker
             long lastAllocated = -1, lastGcs = -1;
+            String sites = "";
             for (int round = 0; round < 40; round++) {
                 Session s = engine.newSession();
                 int token = 785;
                 for (int i = 0; i < 300; i++) token = argmax(model.forward(s, token)); // warm-up
-                long gcBefore = gcCount();
-                long before = allocatedBy(threads, ids);
-                for (int i = 0; i < 100; i++) token = argmax(model.forward(s, token));
-                lastAllocated = allocatedBy(threads, ids) - before;
-                lastGcs = gcCount() - gcBefore;
+                try (AllocationSites profile = new AllocationSites()) {
+                    long gcBefore = gcCount();
+                    long before = allocatedBy(threads, ids);
+                    for (int i = 0; i < 100; i++) token = argmax(model.forward(s, token));
+                    lastAllocated = allocatedBy(threads, ids) - before;
+                    lastGcs = gcCount() - gcBefore;
+                    sites = lastAllocated == 0 ? "" : profile.top(5);
+                }
                 if (lastAllocated == 0 && lastGcs == 0) break;
             }
-            assertThat(lastAllocated).as("bytes allocated by 100 decode steps (all threads), after warm-up").isZero();
+            assertThat(lastAllocated).as("bytes allocated by 100 decode steps (all threads), after warm-up; sampled sites:%s", sites).isZero();
             assertThat(lastGcs).as("GC cycles during 100 decode steps").isZero();
         }
     }

@@ -773,21 +773,15 @@ public final class OpenAiServer implements AutoCloseable {
         }
 
         void text(int status, String contentType, String body) throws IOException {
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().set("Content-Type", contentType);
-            headers();
-            started = true;
-            timed(() -> {
-                ex.sendResponseHeaders(status, b.length);
-                try (OutputStream o = ex.getResponseBody()) {
-                    o.write(b);
-                }
-            });
+            send(status, contentType, body.getBytes(StandardCharsets.UTF_8));
         }
 
         void json(int status, JsonNode body) throws IOException {
-            byte[] b = json.writeValueAsBytes(body);
-            ex.getResponseHeaders().set("Content-Type", "application/json");
+            send(status, "application/json", json.writeValueAsBytes(body));
+        }
+
+        private void send(int status, String contentType, byte[] b) throws IOException {
+            ex.getResponseHeaders().set("Content-Type", contentType);
             headers();
             started = true;
             timed(() -> {
