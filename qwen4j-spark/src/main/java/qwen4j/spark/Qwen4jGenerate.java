@@ -159,10 +159,7 @@ public class Qwen4jGenerate extends Qwen4jStage {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
-            Preflight.check("executor");
-            EngineCache.Lease lease = EngineCache.acquire(resolve(s.modelPath(), true), s.ctx(), engineThreads(s.threads()));
-            org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
-            if (tc != null) tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> lease.close());
+            EngineCache.Lease lease = leaseForTask(s.modelPath(), s.ctx(), s.threads());
             Engine engine = lease.engine();
             SamplerSettings defaults = SamplerSettings.forModel(engine.files());
             PartitionRunner runner = new BatchedRunner(lease);

@@ -93,6 +93,18 @@ public abstract class Qwen4jStage extends Transformer implements DefaultParamsWr
         return p;
     }
 
+    /**
+     * The executor's engine for one task: preflight checked, the model resolved here (or shipped with
+     * the job), held until the task completes (then returned to {@link EngineCache}).
+     */
+    static EngineCache.Lease leaseForTask(String modelPath, int ctx, int threads) {
+        Preflight.check("executor");
+        EngineCache.Lease lease = EngineCache.acquire(resolve(modelPath, true), ctx, engineThreads(threads));
+        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+        if (tc != null) tc.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) c -> lease.close());
+        return lease;
+    }
+
     /** Where {@code p} is in this JVM: the path itself, else a file shipped with the job; null if neither (driver). */
     static Path resolve(String p, boolean mustExist) {
         Path path = Path.of(p);
