@@ -263,19 +263,20 @@ public final class MatMul {
             u = FloatVector.fromArray(F, w, w3 + j);
             a30 = u.fma(v0, a30); a31 = u.fma(v1, a31); a32 = u.fma(v2, a32); a33 = u.fma(v3, a33);
         }
-        // Lane sums in scalar code from the scratch's end, in Simd.sum's order (so a result does not
-        // depend on the kernel that computed it): sixteen Simd.sums here put C2 past its node budget,
-        // and reduceLanes adds in another order interpreted than compiled (results then depended on
-        // JIT timing).
+        // Lane sums in Simd.sum's order (a result does not depend on the kernel that computed it), L at
+        // a time out of line (LaneSums) through the scratch's end: sixteen Simd.sums here put C2 past
+        // its node budget.
         int sb = w.length - LANE_SUMS;
         a00.intoArray(w, sb); a01.intoArray(w, sb + L); a02.intoArray(w, sb + 2 * L); a03.intoArray(w, sb + 3 * L);
         a10.intoArray(w, sb + 4 * L); a11.intoArray(w, sb + 5 * L); a12.intoArray(w, sb + 6 * L); a13.intoArray(w, sb + 7 * L);
         a20.intoArray(w, sb + 8 * L); a21.intoArray(w, sb + 9 * L); a22.intoArray(w, sb + 10 * L); a23.intoArray(w, sb + 11 * L);
         a30.intoArray(w, sb + 12 * L); a31.intoArray(w, sb + 13 * L); a32.intoArray(w, sb + 14 * L); a33.intoArray(w, sb + 15 * L);
-        float s00 = laneSum(w, sb), s01 = laneSum(w, sb + L), s02 = laneSum(w, sb + 2 * L), s03 = laneSum(w, sb + 3 * L);
-        float s10 = laneSum(w, sb + 4 * L), s11 = laneSum(w, sb + 5 * L), s12 = laneSum(w, sb + 6 * L), s13 = laneSum(w, sb + 7 * L);
-        float s20 = laneSum(w, sb + 8 * L), s21 = laneSum(w, sb + 9 * L), s22 = laneSum(w, sb + 10 * L), s23 = laneSum(w, sb + 11 * L);
-        float s30 = laneSum(w, sb + 12 * L), s31 = laneSum(w, sb + 13 * L), s32 = laneSum(w, sb + 14 * L), s33 = laneSum(w, sb + 15 * L);
+        // group g's sums overwrite group 0's first vectors, already loaded
+        for (int g = 0; g < 16 / L; g++) LaneSums.sums(w, sb + g * L * L, w, sb + g * L);
+        float s00 = w[sb], s01 = w[sb + 1], s02 = w[sb + 2], s03 = w[sb + 3];
+        float s10 = w[sb + 4], s11 = w[sb + 5], s12 = w[sb + 6], s13 = w[sb + 7];
+        float s20 = w[sb + 8], s21 = w[sb + 9], s22 = w[sb + 10], s23 = w[sb + 11];
+        float s30 = w[sb + 12], s31 = w[sb + 13], s32 = w[sb + 14], s33 = w[sb + 15];
         put(out, o, os, s00, s01, s02, s03, add, w, w0, x, x0, xs, j, k);
         put(out, o + 1, os, s10, s11, s12, s13, add, w, w1, x, x0, xs, j, k);
         put(out, o + 2, os, s20, s21, s22, s23, add, w, w2, x, x0, xs, j, k);
@@ -546,14 +547,6 @@ public final class MatMul {
     }
 
     private static float sum(FloatVector v) { return Simd.sum(v); }
-
-    /** The sum of L floats at {@code o}, pairwise in {@link Simd#sum}'s order (halves added until one is left; in place). */
-    static float laneSum(float[] a, int o) {
-        for (int h = L / 2; h >= 1; h /= 2) {
-            for (int i = 0; i < h; i++) a[o + i] += a[o + i + h];
-        }
-        return a[o];
-    }
 
     /** Adds columns [j, k) one at a time. */
     private static float tail(float s, float[] w, int w0, float[] x, int x0, int j, int k) {

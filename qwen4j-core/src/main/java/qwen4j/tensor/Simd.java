@@ -34,12 +34,11 @@ final class Simd {
     private static final VectorShuffle<Float> X4 = butterfly(4);
     private static final VectorShuffle<Float> X2 = butterfly(2);
     private static final VectorShuffle<Float> X1 = butterfly(1);
-
     static {
         if (L > 16) throw new ExceptionInInitializerError("float vectors wider than 16 lanes are not supported");
     }
 
-    private static VectorShuffle<Float> butterfly(int k) {
+    static VectorShuffle<Float> butterfly(int k) {
         return VectorShuffle.fromOp(F, i -> k < L ? i ^ k : i);
     }
 
