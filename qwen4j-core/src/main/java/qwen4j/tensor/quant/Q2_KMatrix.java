@@ -42,7 +42,9 @@ final class Q2_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         // Loop bodies hold each vector operation once (C2 unrolls the constant-trip loops); fully
         // hand-unrolled code exceeds C2's inlining node cutoff and the vector ops then box.
         FloatVector a0 = FloatVector.zero(F), a1 = a0;

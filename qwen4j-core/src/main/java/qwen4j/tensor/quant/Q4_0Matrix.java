@@ -44,7 +44,9 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override boolean usesBlockSums() { return true; }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         if (L != 16) return dotRowL(seg, base, x, nb);
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
@@ -62,7 +64,9 @@ final class Q4_0Matrix extends QuantMatrix {
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    void dotTwoRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         if (L != 16) {
             super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
             return;
@@ -87,7 +91,9 @@ final class Q4_0Matrix extends QuantMatrix {
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
     @Override
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    void dotFourRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         if (L != 16) {
             dotFourRowsL(seg, base, stride, x, nb, out, r);
             return;
@@ -123,7 +129,9 @@ final class Q4_0Matrix extends QuantMatrix {
     // Two rows run as two single rows (that kernel only serves calls of 2 or 3 rows); the four-row
     // kernel does each row's operations in the same order as dotRowL.
 
-    private float dotRowL(MemorySegment seg, long base, float[] x, int nb) {
+    private float dotRowL(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
         float corr = 0f;
@@ -148,7 +156,9 @@ final class Q4_0Matrix extends QuantMatrix {
     }
 
     /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
-    private void dotFourRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private void dotFourRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;

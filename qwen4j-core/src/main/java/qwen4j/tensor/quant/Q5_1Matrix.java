@@ -38,7 +38,9 @@ final class Q5_1Matrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;

@@ -46,7 +46,9 @@ final class Q5_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {

@@ -34,12 +34,16 @@ final class Q8_0Matrix extends QuantMatrix {
     // assumes 16-quant loads, so L = 16 only) and one for any L.
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         return P == 1 ? dotRowWide(seg, base, x, nb) : dotRowL(seg, base, x, nb);
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    void dotTwoRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         if (P == 1) dotTwoRowsWide(seg, base, stride, x, nb, out, r);
         else dotTwoRowsL(seg, base, stride, x, nb, out, r);
     }
@@ -52,12 +56,16 @@ final class Q8_0Matrix extends QuantMatrix {
      * memory.
      */
     @Override
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    void dotFourRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         if (L == 16) dotFourRows16(seg, base, stride, x, nb, out, r);
         else dotFourRowsL(seg, base, stride, x, nb, out, r);
     }
 
-    private static float dotRowWide(MemorySegment seg, long base, float[] x, int nb) {
+    private static float dotRowWide(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
         // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
         FloatVector acc = FloatVector.zero(F);
@@ -72,7 +80,9 @@ final class Q8_0Matrix extends QuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static float dotRowL(MemorySegment seg, long base, float[] x, int nb) {
+    private static float dotRowL(MemorySegment data, long offset, float[] x, int nb) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
         // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
         // Q quants per load, converted in P parts of L (the first part of the block peeled: t = q*x).
@@ -91,7 +101,9 @@ final class Q8_0Matrix extends QuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotTwoRowsWide(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotTwoRowsWide(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
@@ -110,7 +122,9 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotTwoRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotTwoRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
@@ -140,7 +154,9 @@ final class Q8_0Matrix extends QuantMatrix {
     }
 
     /** L = 16 only: one 16-quant half block per iteration. */
-    private static void dotFourRows16(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotFourRows16(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         // One 16-quant half block per iteration (scales applied after the second half): a loop body
         // with fewer Vector API calls stays inside C2's inlining node budget; more calls per body
         // leave some out of line, and those box their vectors.
@@ -175,7 +191,9 @@ final class Q8_0Matrix extends QuantMatrix {
     }
 
     /** Any L: one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
-    private static void dotFourRowsL(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotFourRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
+        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         // One byte load of each row per iteration (Q quants, P parts), the scales applied after the
         // block's last: a loop body with fewer Vector API calls stays inside C2's inlining node
         // budget; more calls per body leave some out of line, and those box their vectors.

@@ -29,7 +29,9 @@ final class QuantDecode {
         return true;
     }
 
-    static void q8_0(MemorySegment seg, long base, int nb, float[] dst, int off) {
+    static void q8_0(MemorySegment data, long offset, int nb, float[] dst, int off) {
+        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         long o = base;
         for (int b = 0; b < nb; b++, o += Q8_0Matrix.BB, off += Q8_0Matrix.QK) {
             float d = QuantMatrix.f16(seg, o);
@@ -40,7 +42,9 @@ final class QuantDecode {
         }
     }
 
-    static void q4_0(MemorySegment seg, long base, int nb, float[] dst, int off) {
+    static void q4_0(MemorySegment data, long offset, int nb, float[] dst, int off) {
+        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_0Matrix.BB, off += Q4_0Matrix.QK) {
             float d = QuantMatrix.f16(seg, o);
@@ -56,7 +60,9 @@ final class QuantDecode {
     }
 
     /** y = (d * sc) * q - dmin * mn per sub-block of 32: a multiply then a subtract, as the scalar code. */
-    static void q4_k(MemorySegment seg, long base, int nb, float[] dst, int off) {
+    static void q4_k(MemorySegment data, long offset, int nb, float[] dst, int off) {
+        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_KMatrix.BB, off += Q4_KMatrix.QK) {
             float d = QuantMatrix.f16(seg, o), dmin = QuantMatrix.f16(seg, o + 2);
@@ -80,7 +86,9 @@ final class QuantDecode {
     }
 
     /** q = (low4 | high2 << 4) - 32, y = (d * scale) * q, 16 elements share a scale. */
-    static void q6_k(MemorySegment seg, long base, int nb, float[] dst, int off) {
+    static void q6_k(MemorySegment data, long offset, int nb, float[] dst, int off) {
+        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
+        long base = data.address() + offset;
         long o = base;
         for (int b = 0; b < nb; b++, o += Q6_KMatrix.BB, off += Q6_KMatrix.QK) {
             float d = QuantMatrix.f16(seg, o + 208);

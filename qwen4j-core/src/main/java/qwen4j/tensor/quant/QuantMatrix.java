@@ -49,12 +49,14 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     }
 
     /**
-     * All of memory as one segment. The Q4_K and Q6_K kernels load through it, naming it directly
+     * All of memory as one segment. Every SIMD kernel here (and QuantDecode's) loads through it, naming it directly
      * (a constant: passed as a parameter it would be just another segment to C2), with absolute
      * offsets ({@code data.address()} + offset) instead of the matrix's own segment. Why: a load
      * through a constant segment compiles to a plain vector load, while a load through a segment parameter
      * inlines JDK checks whose type profiles every caller shares, so the same kernel compiled to code
-     * of half the speed depending on what the JVM had run before ({@code KernelProfileProbe}). The
+     * of half the speed depending on what the JVM had run before ({@code KernelProfileProbe}), and on
+     * whether the weights were a file mapping or anonymous memory (two segment classes): Q4_0 decode
+     * from a mapped file ran at a third of its speed before its kernels went through here. The
      * price: an access past the matrix would not throw but read other memory, so the kernels stay
      * within {@code rows * rowBytes}, which the constructor checks, and the weights' arena must
      * outlive the kernels (as it must anyway). Heap-backed matrices are copied off-heap (tests, small
