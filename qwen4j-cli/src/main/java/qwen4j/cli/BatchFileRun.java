@@ -10,21 +10,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import qwen4j.Qwen4jException;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.chat.Message;
-import qwen4j.generate.BatchGenerator;
-import qwen4j.generate.Engine;
-import qwen4j.generate.Generation;
-import qwen4j.generate.Generator;
-import qwen4j.generate.Sampler;
-import qwen4j.generate.SamplerSettings;
+import java.util.concurrent.CompletableFuture;
+import qwen4j.api.ChatMessage;
+import qwen4j.api.Completion;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.Qwen;
 
 /**
  * {@code generate --batch-file IN.jsonl -o OUT.jsonl}: every line of IN ({@code prompt} or {@code messages},
@@ -39,11 +36,11 @@ final class BatchFileRun {
     private final ObjectMapper json = new ObjectMapper();
 
     /** One input line, parsed and validated before anything runs. */
-    record Item(String id, int line, int[] prompt, int maxTokens, SamplerSettings settings, List<String> stop) {}
+    record Item(String id, int line, int[] prompt, GenerationParams params) {}
 
-    int run(Engine engine, Path in, Path out, int parallel, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
+    int run(Qwen qwen, Path in, Path out, int parallel, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
             boolean parseSpecial, PrintWriter err) throws IOException {
-        List<Item> items = read(engine, in, defaultMaxTokens, sampling, chat, parseSpecial);
+        List<Item> items = read(qwen, in, defaultMaxTokens, sampling, chat, parseSpecial);
         Set<String> done = finishedIds(out);
         List<Item> todo = items.stream().filter(i -> !done.contains(i.id())).toList();
         if (todo.size() < items.size()) {
@@ -52,51 +49,48 @@ final class BatchFileRun {
         if (todo.isEmpty()) return 0;
         long t0 = System.nanoTime();
         long tokens = 0;
-        int finished = 0;
-        try (BatchGenerator gen = BatchGenerator.of(engine, parallel);
-             BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            Iterator<Item> source = todo.iterator();
-            List<Item> submitted = new ArrayList<>();
-            Iterator<Generation> results = gen.generateAll(new Iterator<>() {
-                @Override
-                public boolean hasNext() { return source.hasNext(); }
-
-                @Override
-                public BatchGenerator.Request next() {
-                    Item i = source.next();
-                    submitted.add(i);
-                    Sampler sampler = new Sampler(i.settings(), engine.vocabLimit(), engine.model().maxContext());
-                    return new BatchGenerator.Request(i.prompt(), sampler, new Generator.Params(i.maxTokens(), i.stop(), null), null);
+        // a few more in flight than are decoded at once, so a place freed is taken at the next step
+        ArrayDeque<CompletableFuture<Completion>> inFlight = new ArrayDeque<>();
+        int submitted = 0;
+        try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (int finished = 0; finished < todo.size(); finished++) {
+                while (submitted < todo.size() && inFlight.size() < 2 * parallel) {
+                    Item i = todo.get(submitted++);
+                    inFlight.add(qwen.generateAsync(i.prompt(), i.params(), null));
                 }
-            });
-            while (results.hasNext()) {
-                Generation g = results.next();
-                Item i = submitted.get(finished++);
-                w.write(json.writeValueAsString(result(i, g)));
+                Completion c;
+                try {
+                    c = inFlight.poll().join();
+                } catch (java.util.concurrent.CompletionException e) {
+                    throw e.getCause() instanceof RuntimeException re ? re : e;
+                }
+                w.write(json.writeValueAsString(result(todo.get(finished), c)));
                 w.newLine();
                 w.flush(); // a killed run keeps every finished line
-                tokens += g.ids().length;
+                tokens += c.tokenIds().length;
                 double s = (System.nanoTime() - t0) / 1e9;
-                err.printf(Locale.ROOT, "\r[%d/%d prompts] %.1f tokens/s", finished, todo.size(), tokens / s);
+                err.printf(Locale.ROOT, "\r[%d/%d prompts] %.1f tokens/s", finished + 1, todo.size(), tokens / s);
                 err.flush();
             }
+        } finally {
+            for (CompletableFuture<Completion> f : inFlight) f.cancel(true);
         }
         err.println();
         return 0;
     }
 
-    private ObjectNode result(Item i, Generation g) {
+    private ObjectNode result(Item i, Completion c) {
         ObjectNode o = json.createObjectNode();
         o.put("id", i.id());
-        o.put("text", g.text());
-        o.put("finish_reason", g.stopReason());
+        o.put("text", c.text());
+        o.put("finish_reason", c.stopReason());
         ObjectNode u = o.putObject("usage");
-        u.put("prompt_tokens", g.promptIds().length);
-        u.put("completion_tokens", g.ids().length);
-        u.put("total_tokens", g.promptIds().length + g.ids().length);
+        u.put("prompt_tokens", c.usage().promptTokens());
+        u.put("completion_tokens", c.usage().completionTokens());
+        u.put("total_tokens", c.usage().totalTokens());
         ObjectNode t = o.putObject("timings");
-        t.put("time_to_first_token_ms", g.prefillNanos() / 1e6);
-        t.put("decode_tokens_per_s", g.decodeTokensPerSecond());
+        t.put("time_to_first_token_ms", c.timings().prefillNanos() / 1e6);
+        t.put("decode_tokens_per_s", c.timings().decodeTokensPerSecond());
         return o;
     }
 
@@ -122,15 +116,15 @@ final class BatchFileRun {
         return ids;
     }
 
-    private List<Item> read(Engine engine, Path in, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
+    private List<Item> read(Qwen qwen, Path in, int defaultMaxTokens, SamplingOptions sampling, boolean chat,
                             boolean parseSpecial) throws IOException {
-        qwen4j.api.GenerationParams modelDefaults = SamplerSettings.forModel(engine.files()).toParams();
+        GenerationParams modelDefaults = qwen.samplingDefaults();
         long baseSeed = sampling.seed != null ? sampling.seed : System.nanoTime() ^ 0x5DEECE66DL;
         if (!Files.isRegularFile(in)) throw new Qwen4jException(in + ": no such file");
         List<String> lines = Files.readAllLines(in, StandardCharsets.UTF_8);
         List<Item> items = new ArrayList<>();
         Set<String> ids = new HashSet<>();
-        ChatTemplate template = null;
+        int ctx = qwen.contextLength();
         for (int ln = 1; ln <= lines.size(); ln++) {
             String line = lines.get(ln - 1);
             if (line.isBlank()) continue;
@@ -146,27 +140,25 @@ final class BatchFileRun {
             if (!ids.add(id)) throw new Qwen4jException(where + "the id '" + id + "' appears twice");
             int[] prompt;
             if (n.has("messages") || chat) {
-                if (template == null) template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
-                List<Message> messages = new ArrayList<>();
+                List<ChatMessage> messages = new ArrayList<>();
                 if (n.has("messages")) {
                     if (!n.get("messages").isArray()) throw new Qwen4jException(where + "messages must be an array");
                     for (JsonNode m : n.get("messages")) {
                         if (!m.path("role").isTextual() || !m.path("content").isTextual()) {
                             throw new Qwen4jException(where + "each message needs a text role and content");
                         }
-                        messages.add(new Message(m.get("role").asText(), m.get("content").asText()));
+                        messages.add(new ChatMessage(m.get("role").asText(), m.get("content").asText(), List.of(), null));
                     }
                 } else {
-                    messages.add(Message.user(text(n, where)));
+                    messages.add(ChatMessage.user(text(n, where)));
                 }
-                prompt = template.encode(engine.tokenizer(), messages, null, true, false);
+                prompt = qwen.chatPromptIds(messages, null);
             } else {
-                prompt = engine.tokenizer().encode(text(n, where), parseSpecial);
+                prompt = qwen.tokenizer().encode(text(n, where), parseSpecial);
             }
             if (prompt.length == 0) throw new Qwen4jException(where + "the prompt is empty");
             int maxTokens = n.has("max_tokens") ? integer(n, "max_tokens", where) : defaultMaxTokens;
             if (maxTokens < -1) throw new Qwen4jException(where + "max_tokens must be -1 or more");
-            int ctx = engine.model().maxContext();
             if (prompt.length + Math.max(0, maxTokens) > ctx + 1) {
                 throw new Qwen4jException(where + "prompt (" + prompt.length + " tokens) + max_tokens " + maxTokens
                         + " exceeds the context of " + ctx + " tokens (raise --ctx)");
@@ -178,12 +170,6 @@ final class BatchFileRun {
             if (n.has("min_p")) flags.minP = (float) number(n, "min_p", where);
             if (n.has("seed") && !n.get("seed").isIntegralNumber()) throw new Qwen4jException(where + "seed must be a whole number");
             flags.seed = n.has("seed") ? n.get("seed").asLong() : baseSeed + ln;
-            SamplerSettings s;
-            try {
-                s = SamplerSettings.of(flags.resolve(modelDefaults, chat || n.has("messages")));
-            } catch (Qwen4jException e) {
-                throw new Qwen4jException(where + e.getMessage());
-            }
             List<String> stop = new ArrayList<>(sampling.stopStrings());
             JsonNode st = n.get("stop");
             if (st != null) {
@@ -192,8 +178,13 @@ final class BatchFileRun {
                 else if (st.isArray()) for (JsonNode x : st) stop.add(x.asText());
                 else throw new Qwen4jException(where + "stop must be a string or an array of strings");
             }
-            if (stop.stream().anyMatch(String::isEmpty)) throw new Qwen4jException(where + "a stop string may not be empty");
-            items.add(new Item(id, ln, prompt, maxTokens, s, stop));
+            GenerationParams params;
+            try {
+                params = flags.resolve(modelDefaults, chat || n.has("messages")).toBuilder().maxTokens(maxTokens).stop(stop).build();
+            } catch (Qwen4jException e) {
+                throw new Qwen4jException(where + e.getMessage());
+            }
+            items.add(new Item(id, ln, prompt, params));
         }
         if (items.isEmpty()) throw new Qwen4jException(in + ": no prompts (one JSON object per line)");
         return items;

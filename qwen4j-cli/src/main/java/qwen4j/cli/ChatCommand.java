@@ -7,15 +7,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import qwen4j.Qwen4jException;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.chat.Conversation;
-import qwen4j.generate.Engine;
-import qwen4j.generate.SamplerSettings;
+import qwen4j.api.Qwen;
 
 @Command(name = "chat", mixinStandardHelpOptions = true,
         description = {"Chat with a model in the terminal, using its chat template.",
                 "Samples with the model's generation_config.json defaults (llama.cpp's for GGUF) unless flags say "
-                        + "otherwise; --temp 0 is greedy. The KV cache is kept across turns: only the new turn is prefilled.",
+                        + "otherwise; --temp 0 is greedy. The KV cache is kept across turns: only the new turn is prefilled (in whole blocks of 16 tokens).",
                 "", ChatRepl.HELP})
 final class ChatCommand implements Callable<Integer> {
     @Mixin ModelOptions model;
@@ -36,11 +33,9 @@ final class ChatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens < -1) throw new Qwen4jException("-n must be -1 or more, got " + maxTokens);
-        try (Engine engine = model.open(new java.io.PrintWriter(System.err, true));
+        try (Qwen qwen = model.load(new java.io.PrintWriter(System.err, true), 1);
              Terminal terminal = TerminalBuilder.builder().system(true).dumb(true).build()) {
-            ChatTemplate template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
-            SamplerSettings settings = SamplerSettings.of(sampling.resolve(SamplerSettings.forModel(engine.files()).toParams(), true));
-            Conversation conversation = new Conversation(engine, template, settings, system);
+            ChatSession conversation = new ChatSession(qwen, sampling.resolve(qwen.samplingDefaults(), true), system);
             conversation.parseSpecialInMessages(parseSpecialInMessages);
             new ChatRepl(conversation, terminal, ChatRepl.defaultHistory(), maxTokens, sampling.stopStrings()).run();
         }

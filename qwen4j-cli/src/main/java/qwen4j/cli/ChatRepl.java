@@ -11,8 +11,7 @@ import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
 import qwen4j.Qwen4jException;
-import qwen4j.chat.Conversation;
-import qwen4j.generate.Generation;
+import qwen4j.api.Completion;
 
 /**
  * The terminal chat loop: reads a message (a trailing backslash continues it on the next line; pasted
@@ -27,14 +26,14 @@ final class ChatRepl {
             /quit           leave (also /exit or Ctrl-D)
             End a line with \\ to continue the message on the next line. Ctrl-C stops an answer.""";
 
-    private final Conversation conversation;
+    private final ChatSession conversation;
     private final Terminal terminal;
     private final LineReader reader;
     private final PrintWriter out;
     private final int maxTokens;
     private final List<String> stops;
 
-    ChatRepl(Conversation conversation, Terminal terminal, Path historyFile, int maxTokens, List<String> stops) {
+    ChatRepl(ChatSession conversation, Terminal terminal, Path historyFile, int maxTokens, List<String> stops) {
         this.conversation = conversation;
         this.terminal = terminal;
         this.out = terminal.writer();
@@ -50,7 +49,7 @@ final class ChatRepl {
 
     /** Runs until /quit or end of input. */
     void run() {
-        out.println("qwen4j chat: " + conversation.capacity() + "-token context, sampling: " + conversation.settings()
+        out.println("qwen4j chat: " + conversation.capacity() + "-token context, sampling: " + conversation.params()
                 + ". /help for commands.");
         out.flush();
         while (true) {
@@ -118,13 +117,13 @@ final class ChatRepl {
                 out.printf("[context %d / %d tokens | %d messages | prompt tokens reused from cache %d, prefilled %d | generated %d]%n",
                         conversation.contextTokens(), conversation.capacity(), conversation.messages().size(),
                         conversation.reusedTotal(), conversation.prefilledTotal(), conversation.generatedTotal());
-                Conversation.Turn t = conversation.lastTurn();
+                ChatSession.Turn t = conversation.lastTurn();
                 if (t != null) {
                     out.printf("[last answer: %d tokens, %.2f tokens/s; prefill %d tokens at %.1f tokens/s]%n",
-                            t.generation().ids().length, t.generation().decodeTokensPerSecond(), t.prefilledTokens(),
-                            t.generation().prefillTokensPerSecond());
+                            t.completion().tokenIds().length, t.completion().timings().decodeTokensPerSecond(), t.prefilledTokens(),
+                            t.completion().timings().prefillTokensPerSecond());
                 }
-                out.println("[sampling: " + conversation.settings() + "]");
+                out.println("[sampling: " + conversation.params() + "]");
             }
             case "/help", "/?" -> out.println(HELP);
             default -> out.println("[unknown command " + name + "; /help lists them]");
@@ -137,22 +136,22 @@ final class ChatRepl {
         AtomicBoolean cancel = new AtomicBoolean();
         Terminal.SignalHandler previous = terminal.handle(Terminal.Signal.INT, s -> cancel.set(true));
         try {
-            Conversation.Turn t = conversation.send(message, maxTokens, stops, cancel::get, piece -> {
+            ChatSession.Turn t = conversation.send(message, maxTokens, stops, cancel::get, piece -> {
                 out.print(piece);
                 out.flush();
             });
-            Generation g = t.generation();
+            Completion c = t.completion();
             out.println();
-            String why = switch (g.stopReason()) {
+            String why = switch (c.stopReason()) {
                 case "cancelled" -> " | stopped";
                 case "context" -> " | context full: answer cut; /reset to start over (keeps the system prompt)";
                 case "length" -> " | token limit";
                 default -> "";
             };
             out.printf("[%d tokens, %.2f tokens/s | prefill %d tokens (%d reused from cache), %.1f tokens/s | context %d/%d%s]%n",
-                    g.ids().length, g.decodeTokensPerSecond(), t.prefilledTokens(), t.reusedTokens(),
-                    g.prefillTokensPerSecond(), t.contextTokens(), conversation.capacity(), why);
-        } catch (Conversation.ContextFullException e) {
+                    c.tokenIds().length, c.timings().decodeTokensPerSecond(), t.prefilledTokens(), t.reusedTokens(),
+                    c.timings().prefillTokensPerSecond(), t.contextTokens(), conversation.capacity(), why);
+        } catch (ChatSession.ContextFullException e) {
             out.println("[context full: " + e.getMessage() + ". /reset to start over (keeps the system prompt)]");
         } catch (Qwen4jException e) {
             out.println("[error: " + e.getMessage() + "]");

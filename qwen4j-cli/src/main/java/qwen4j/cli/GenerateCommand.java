@@ -89,8 +89,8 @@ final class GenerateCommand implements Callable<Integer> {
             if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
             if (json || system != null) throw new Qwen4jException("--batch-file takes no --json or --system (give messages per line)");
             if (!java.nio.file.Files.isRegularFile(prompt.batchFile)) throw new Qwen4jException(prompt.batchFile + ": no such file");
-            try (Engine engine = model.open(spec.commandLine().getErr())) {
-                return new BatchFileRun().run(engine, prompt.batchFile, output, parallel, maxTokens, sampling, chat, !noParseSpecial,
+            try (Qwen qwen = model.load(spec.commandLine().getErr(), parallel)) {
+                return new BatchFileRun().run(qwen, prompt.batchFile, output, parallel, maxTokens, sampling, chat, !noParseSpecial,
                         spec.commandLine().getErr());
             }
         }
@@ -101,7 +101,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new Qwen4jException("--parse-special-in-messages and --no-parse-special contradict each other");
         }
         if (chat && prompt.ids != null) throw new Qwen4jException("--chat needs a text prompt (-p or --prompt-file), not --prompt-ids");
-        try (Qwen qwen = model.load(spec.commandLine().getErr())) {
+        try (Qwen qwen = model.load(spec.commandLine().getErr(), 1)) {
             QwenTokenizer tokenizer = qwen.tokenizer();
             int[] ids;
             if (chat) {

@@ -60,8 +60,11 @@ final class ModelOptions {
         return e;
     }
 
-    /** Loads the model through the public API (with --quantize, a progress bar on err). */
-    qwen4j.api.Qwen load(java.io.PrintWriter err) {
+    /**
+     * Loads the model through the public API (with --quantize, a progress bar on err), with room for
+     * {@code parallel} sequences decoded together.
+     */
+    qwen4j.api.Qwen load(java.io.PrintWriter err, int parallel) {
         qwen4j.tensor.DType q = quantizeType();
         ProgressBar bar = q == null ? null : new ProgressBar(err, "quantizing to " + q);
         if (threads != null && threads >= 1) threads = capThreads(threads, err);
@@ -71,7 +74,7 @@ final class ModelOptions {
                 .kvCache(LoadOptions.KvCacheType.valueOf(o.kv().name()))
                 .promptMode(LoadOptions.PromptMode.valueOf(o.prompt().name()))
                 .attentionPrecision(LoadOptions.AttentionPrecision.valueOf(o.attention().name()))
-                .hugePages(weights == qwen4j.format.WeightMemory.HUGE_PAGES);
+                .hugePages(weights == qwen4j.format.WeightMemory.HUGE_PAGES).parallel(parallel);
         if (q != null) b.quantize(LoadOptions.Quantization.valueOf(q.name())).quantizeProgress(bar::update);
         qwen4j.api.Qwen qwen = qwen4j.api.Qwen.load(modelPath(), b.build());
         noteQuantizeUnused(bar, err);

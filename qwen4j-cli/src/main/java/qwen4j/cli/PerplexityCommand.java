@@ -42,7 +42,7 @@ final class PerplexityCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (top < 0) throw new Qwen4jException("--top must be 0 or more, got " + top);
         PrintWriter out = spec.commandLine().getOut();
-        try (Qwen qwen = model.load(spec.commandLine().getErr())) {
+        try (Qwen qwen = model.load(spec.commandLine().getErr(), 1)) {
             QwenTokenizer tokenizer = qwen.tokenizer();
             int[] ids;
             if (input.ids != null) {

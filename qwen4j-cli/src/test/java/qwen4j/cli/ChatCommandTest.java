@@ -9,11 +9,9 @@ import java.util.List;
 import org.jline.terminal.Terminal;
 import org.junit.jupiter.api.Test;
 import qwen4j.Fixtures;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.chat.Conversation;
-import qwen4j.generate.Engine;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.model.Options;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.LoadOptions;
+import qwen4j.api.Qwen;
 
 class ChatCommandTest {
     /** A dumb terminal over fixed input, as when stdin is a pipe. */
@@ -27,10 +25,9 @@ class ChatCommandTest {
         String input = String.join("\n", "Hello\\", "there", "/stats", "Second question", "/system Be terse.",
                 "/system", "/reset", "/bogus", "Third", "/quit", "never read") + "\n";
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), Options.defaults().withThreads(2), 512);
+        try (Qwen qwen = Qwen.load(Fixtures.tiny().resolve("tiny-BF16.gguf"), LoadOptions.builder().threads(2).contextLength(512).build());
              Terminal terminal = dumb(input, bytes)) {
-            Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
-                    SamplerSettings.greedy(), null);
+            ChatSession c = new ChatSession(qwen, GenerationParams.defaults(), null);
             new ChatRepl(c, terminal, null, 8, List.of()).run();
             String out = bytes.toString(StandardCharsets.UTF_8);
             assertThat(out.lines().filter(l -> l.matches("\\[\\d+ tokens, .* tokens/s \\| prefill .*")).count()).isEqualTo(3);
@@ -48,10 +45,9 @@ class ChatCommandTest {
     void firstMessageJoinsContinuedLines() throws Exception {
         String input = "line one\\\nline two\n";
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 256);
+        try (Qwen qwen = Qwen.load(Fixtures.tiny().resolve("hf"), LoadOptions.builder().threads(2).contextLength(256).build());
              Terminal terminal = dumb(input, bytes)) {
-            Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
-                    SamplerSettings.greedy(), null);
+            ChatSession c = new ChatSession(qwen, GenerationParams.defaults(), null);
             new ChatRepl(c, terminal, null, 4, List.of()).run();
             assertThat(c.messages().get(0).content()).isEqualTo("line one\nline two");
         }
@@ -63,10 +59,9 @@ class ChatCommandTest {
         java.nio.file.Path h = ChatRepl.defaultHistory(java.util.Map.of("HOME", home.toString()));
         assertThat(h).isEqualTo(home.resolve(".qwen4j_history"));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 256);
+        try (Qwen qwen = Qwen.load(Fixtures.tiny().resolve("hf"), LoadOptions.builder().threads(2).contextLength(256).build());
              Terminal terminal = dumb("remember me\n/quit\n", bytes)) {
-            Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
-                    SamplerSettings.greedy(), null);
+            ChatSession c = new ChatSession(qwen, GenerationParams.defaults(), null);
             new ChatRepl(c, terminal, h, 2, List.of()).run();
         }
         assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(h)))
@@ -81,15 +76,14 @@ class ChatCommandTest {
         java.nio.file.Path file = java.nio.file.Files.writeString(tmp.resolve("plain"), "x");
         List<java.nio.file.Path> odd = new java.util.ArrayList<>(List.of(tmp, file.resolve("under-a-file")));
         if (java.nio.file.Files.exists(java.nio.file.Path.of("/dev/full"))) odd.add(java.nio.file.Path.of("/dev/full"));
-        try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 256)) {
+        try (Qwen qwen = Qwen.load(Fixtures.tiny().resolve("hf"), LoadOptions.builder().threads(2).contextLength(256).build())) {
             for (java.nio.file.Path p : odd) {
                 ByteArrayOutputStream bytes = new ByteArrayOutputStream();
                 java.io.PrintStream savedErr = System.err;
                 ByteArrayOutputStream err = new ByteArrayOutputStream();
                 System.setErr(new java.io.PrintStream(err, true));
                 try (Terminal terminal = dumb("one\ntwo\nthree\n/quit\n", bytes)) {
-                    Conversation c = new Conversation(engine, ChatTemplate.forModel(engine.files(), engine.tokenizer()),
-                            SamplerSettings.greedy(), null);
+                    ChatSession c = new ChatSession(qwen, GenerationParams.defaults(), null);
                     new ChatRepl(c, terminal, p, 2, List.of()).run();
                     assertThat(c.messages()).as(p.toString()).hasSize(6);
                 } finally {

@@ -65,11 +65,13 @@ public final class LoadOptions {
     private final PromptMode promptMode;
     private final AttentionPrecision attention;
     private final boolean hugePages;
+    private final int parallel;
 
     private LoadOptions(Builder b) {
         if (b.threads < 1) throw new Qwen4jException("threads must be at least 1, got " + b.threads);
         if (b.contextLength < 1) throw new Qwen4jException("contextLength must be at least 1, got " + b.contextLength);
         if (b.ubatch < 1) throw new Qwen4jException("ubatch must be at least 1, got " + b.ubatch);
+        if (b.parallel < 1) throw new Qwen4jException("parallel must be at least 1, got " + b.parallel);
         threads = b.threads;
         contextLength = b.contextLength;
         kvCache = java.util.Objects.requireNonNull(b.kvCache, "kvCache");
@@ -80,6 +82,7 @@ public final class LoadOptions {
         promptMode = java.util.Objects.requireNonNull(b.promptMode, "promptMode");
         attention = java.util.Objects.requireNonNull(b.attention, "attentionPrecision");
         hugePages = b.hugePages;
+        parallel = b.parallel;
     }
 
     /** All processors, 4096 tokens of context, float32 KV cache, SIMD kernels. */
@@ -122,6 +125,13 @@ public final class LoadOptions {
      */
     public boolean hugePages() { return hugePages; }
 
+    /**
+     * Sequences decoded together, in one pass over the weights per step: calls made at the same time from
+     * different threads share the model this way (up to this many at once; more wait their turn). Each holds
+     * KV cache room for a whole context.
+     */
+    public int parallel() { return parallel; }
+
     /** Builds {@link LoadOptions}; setters return the builder. */
     public static final class Builder {
         private int threads = Runtime.getRuntime().availableProcessors();
@@ -134,6 +144,7 @@ public final class LoadOptions {
         private PromptMode promptMode = PromptMode.BATCHED;
         private AttentionPrecision attention = AttentionPrecision.F32;
         private boolean hugePages;
+        private int parallel = 1;
 
         private Builder() {}
 
@@ -166,6 +177,9 @@ public final class LoadOptions {
 
         /** See {@link LoadOptions#hugePages()}. */
         public Builder hugePages(boolean on) { hugePages = on; return this; }
+
+        /** See {@link LoadOptions#parallel()}. */
+        public Builder parallel(int n) { parallel = n; return this; }
 
         /** The options; throws {@link Qwen4jException} naming a value out of range. */
         public LoadOptions build() { return new LoadOptions(this); }

@@ -8,16 +8,23 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalInt;
-import java.util.concurrent.locks.ReentrantLock;
-import java.util.function.Consumer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.locks.LockSupport;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import qwen4j.Qwen4jException;
 import qwen4j.chat.ChatTemplate;
+import qwen4j.generate.BatchGenerator;
 import qwen4j.generate.Engine;
 import qwen4j.generate.Generation;
 import qwen4j.generate.Generator;
 import qwen4j.generate.Sampler;
 import qwen4j.generate.SamplerSettings;
 import qwen4j.generate.Scoring;
+import qwen4j.generate.constraint.CompiledConstraint;
 import qwen4j.generate.constraint.Constraints;
 import qwen4j.model.Attention;
 import qwen4j.model.KvCache;
@@ -26,24 +33,40 @@ import qwen4j.model.Session;
 import qwen4j.tensor.Kernels;
 import qwen4j.tokenizer.Tokenizer;
 
-/** {@link Qwen} on today's engine: one {@link Engine}, one session reused by every call under one lock. */
+/**
+ * {@link Qwen} on the engine: one {@link Engine} and one scheduler thread that owns the model, stepping a
+ * {@link BatchGenerator} over every call in progress (continuous batching); scoring runs on that thread too,
+ * between steps.
+ */
 final class LocalQwen implements Qwen {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = Logger.getLogger(LocalQwen.class.getName());
 
     private final Engine engine;
-    private final Session session;
-    private final Generator generator;
+    private final BatchGenerator batch;
+    private final int ctx;
     private final QwenTokenizer tokenizer;
-    private final ReentrantLock lock = new ReentrantLock();
+    private final Thread scheduler;
+    private final ConcurrentLinkedQueue<FutureTask<?>> chores = new ConcurrentLinkedQueue<>();
+    private final Object submitting = new Object();
     private volatile boolean closed;
-    private boolean released;
-    private ChatTemplate template;
+    private Session scoring; // the scheduler thread's, made on first use
+    private ChatTemplate template; // guarded by itself being made once under templateLock
+    private final Object templateLock = new Object();
+    private final Map<ResponseFormat, CompiledConstraint> formats = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<ResponseFormat, CompiledConstraint> e) { return size() > 16; }
+    };
 
-    private LocalQwen(Engine engine) {
+    private LocalQwen(Engine engine, int parallel) {
         this.engine = engine;
-        this.session = engine.newSession();
-        this.generator = engine.generator();
+        this.ctx = engine.model().maxContext();
+        // every sequence's KV room and the model's scratch, before any of it is allocated
+        if (parallel > 1) qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), ctx, parallel, 1).check();
+        this.batch = BatchGenerator.of(engine, parallel);
         this.tokenizer = new Tok(engine.tokenizer(), engine.vocabLimit(), List.copyOf(engine.eosIds()));
+        this.scheduler = Thread.ofPlatform().name("qwen4j-scheduler").daemon(true).unstarted(this::loop);
+        scheduler.start();
     }
 
     static QwenTokenizer tokenizer(Path model) {
@@ -71,13 +94,75 @@ final class LocalQwen implements Qwen {
         Engine engine = Engine.open(path, options, o.contextLength(),
                 o.hugePages() ? qwen4j.format.WeightMemory.HUGE_PAGES : qwen4j.format.WeightMemory.MMAP, quantize,
                 p == null ? qwen4j.format.Progress.NONE : p::update);
+        return over(engine, o.parallel());
+    }
+
+    /** A handle over an engine opened elsewhere (the CLI's, a synthetic model); closing it closes the engine. */
+    static LocalQwen over(Engine engine, int parallel) {
         try {
-            return new LocalQwen(engine);
+            return new LocalQwen(engine, parallel);
         } catch (RuntimeException e) {
             engine.close();
             throw e;
         }
     }
+
+    // ---- the scheduler ----
+
+    private void loop() {
+        try {
+            while (!closed) {
+                for (FutureTask<?> c; (c = chores.poll()) != null; ) c.run();
+                if (!batch.busy()) {
+                    if (chores.isEmpty() && !closed) LockSupport.park(this);
+                    continue;
+                }
+                try {
+                    batch.step();
+                } catch (RuntimeException | Error e) {
+                    // the running calls have failed with it; the others go on
+                    LOG.log(Level.WARNING, "generation step failed (a bug): " + e, e);
+                }
+            }
+        } finally {
+            synchronized (submitting) {
+                batch.close(); // every call not done ends as cancelled
+            }
+            for (FutureTask<?> c; (c = chores.poll()) != null; ) c.cancel(false);
+            engine.close();
+        }
+    }
+
+    private void wake() {
+        LockSupport.unpark(scheduler);
+    }
+
+    /** Runs {@code work} on the model's thread between steps and waits for it. */
+    private <T> T onModelThread(java.util.concurrent.Callable<T> work) {
+        notFromCallback();
+        FutureTask<T> f = new FutureTask<>(work);
+        chores.add(f);
+        wake();
+        if (closed) f.cancel(false);
+        try {
+            return f.get();
+        } catch (java.util.concurrent.CancellationException e) {
+            throw new IllegalStateException("this Qwen handle is closed");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Qwen4jException("interrupted while waiting for the model");
+        } catch (ExecutionException e) {
+            throw rethrown(e.getCause());
+        }
+    }
+
+    private void notFromCallback() {
+        if (Thread.currentThread() == scheduler) {
+            throw new IllegalStateException("a streaming callback may not wait for the model (it runs on the model's thread)");
+        }
+    }
+
+    // ---- generation ----
 
     @Override
     public Completion generate(String prompt, GenerationParams params, TokenListener listener) {
@@ -86,75 +171,224 @@ final class LocalQwen implements Qwen {
 
     @Override
     public Completion generate(int[] promptIds, GenerationParams params, TokenListener listener) {
-        return locked(listener, () -> run(promptIds.clone(), params, listener).completion());
+        notFromCallback();
+        return await(start(promptIds.clone(), params, listener));
     }
 
     @Override
-    public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) {
-        lock.lock();
-        try {
-            checkOpen();
-            return template().encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
-        } finally {
-            lock.unlock();
-        }
+    public CompletableFuture<Completion> generateAsync(int[] promptIds, GenerationParams params, TokenListener listener) {
+        return start(promptIds.clone(), params, listener).result;
     }
 
     @Override
     public ChatResult chat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params, TokenListener listener) {
-        return locked(listener, () -> {
-            int[] prompt = template().encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
-            ToolCalls.Filter filter = ToolCalls.filter(listener == null ? s -> {} : listener::onToken);
-            Run r = run(prompt, params, new TokenListener() {
-                @Override
-                public void onToken(String delta) { filter.accept(delta); }
+        notFromCallback();
+        Call call = startChat(messages, tools, params, listener);
+        return chatResult(await(call));
+    }
 
-                @Override
-                public boolean cancelled() { return listener != null && listener.cancelled(); }
-            });
-            filter.finish();
-            ToolCalls.Parsed parsed = ToolCalls.parse(r.completion().text());
-            FinishReason reason = parsed.calls().isEmpty() ? r.completion().finishReason() : FinishReason.TOOL_CALLS;
-            return new Run(r.completion(), new ChatResult(parsed.content(), parsed.calls(), r.completion().text(), reason,
-                    r.completion().usage()));
-        }).chat();
+    @Override
+    public CompletableFuture<ChatResult> chatAsync(List<ChatMessage> messages, List<Tool> tools, GenerationParams params,
+                                                   TokenListener listener) {
+        return startChat(messages, tools, params, listener).result.thenApply(LocalQwen::chatResult);
+    }
+
+    private Call startChat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params, TokenListener listener) {
+        int[] prompt;
+        try {
+            prompt = chatPromptIds(messages, tools);
+        } catch (RuntimeException e) {
+            if (listener != null) listener.onError(e);
+            throw e;
+        }
+        // text from a <tool_call> block on is not streamed
+        ToolCalls.Filter filter = ToolCalls.filter(listener == null ? s -> {} : listener::onToken);
+        return start(prompt, params, new TokenListener() {
+            @Override
+            public void onToken(String delta) { filter.accept(delta); }
+
+            @Override
+            public void onComplete(Completion c) {
+                filter.finish();
+                if (listener != null) listener.onComplete(c);
+            }
+
+            @Override
+            public void onError(Throwable error) {
+                if (listener != null) listener.onError(error);
+            }
+
+            @Override
+            public boolean cancelled() { return listener != null && listener.cancelled(); }
+        });
+    }
+
+    private static ChatResult chatResult(Completion c) {
+        ToolCalls.Parsed parsed = ToolCalls.parse(c.text());
+        FinishReason reason = parsed.calls().isEmpty() ? c.finishReason() : FinishReason.TOOL_CALLS;
+        return new ChatResult(parsed.content(), parsed.calls(), c.text(), reason, c.usage());
+    }
+
+    /** One call in progress: its task in the batch and the listener's side of it. */
+    private final class Call {
+        final int[] prompt;
+        final TokenListener listener;
+        final CompletableFuture<Completion> result = new CompletableFuture<>();
+        volatile boolean stop;
+        volatile RuntimeException listenerFailed; // thrown by the listener on the model's thread
+        BatchGenerator.Task task;
+
+        Call(int[] prompt, TokenListener listener) {
+            this.prompt = prompt;
+            this.listener = listener;
+        }
+
+        void onText(String delta) {
+            if (listener == null || listenerFailed != null) return;
+            try {
+                listener.onToken(delta);
+            } catch (RuntimeException e) {
+                listenerFailed = e; // ends this call at the next step; the batch goes on
+            }
+        }
+
+        boolean cancelled() {
+            if (stop || closed || listenerFailed != null || result.isCancelled()) return true;
+            if (listener == null) return false;
+            try {
+                return listener.cancelled();
+            } catch (RuntimeException e) {
+                listenerFailed = e;
+                return true;
+            }
+        }
+
+        void done(Generation g, Throwable error) {
+            if (error == null && listenerFailed != null) error = listenerFailed;
+            if (error != null) {
+                RuntimeException e = rethrown(error);
+                if (listener != null && listenerFailed == null) {
+                    try {
+                        listener.onError(e);
+                    } catch (RuntimeException ignored) {
+                        // the error itself is what the caller gets
+                    }
+                }
+                result.completeExceptionally(e);
+                return;
+            }
+            FinishReason reason = switch (g.stopReason()) {
+                case "eos", "stop" -> FinishReason.STOP;
+                case "cancelled" -> FinishReason.CANCELLED;
+                default -> FinishReason.LENGTH; // the budget or the end of the context
+            };
+            int cached = task.cachedTokens(); // not prefilled: the timings count the tokens that were
+            Completion c = new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length, cached),
+                    g.stopReason(), new Timings(prompt.length - cached, g.prefillNanos(), g.decodeNanos()));
+            try {
+                if (listener != null) listener.onComplete(c);
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+                return;
+            }
+            result.complete(c);
+        }
+    }
+
+    private Call start(int[] prompt, GenerationParams p, TokenListener listener) {
+        Call call = new Call(prompt, listener);
+        try {
+            checkOpen();
+            if (prompt.length == 0) throw new Qwen4jException("the prompt is empty: give at least one token");
+            checkIds(prompt);
+            int room = ctx - prompt.length;
+            if (room < 1) {
+                throw new Qwen4jException("the prompt has " + prompt.length + " tokens but the context holds "
+                        + ctx + " (raise contextLength)");
+            }
+            // the last generated token need not be fed back, hence room + 1
+            int budget = p.maxTokens() < 0 ? -1 : Math.min(p.maxTokens(), room + 1);
+            SamplerSettings settings = SamplerSettings.of(p);
+            Sampler sampler = settings.isGreedy() && !settings.hasPenalties() ? null : new Sampler(settings, engine.vocabLimit(), ctx);
+            Generator.Params params = new Generator.Params(budget, p.stop(), call::cancelled)
+                    .withConstraint(constraint(p.responseFormat()));
+            synchronized (submitting) {
+                checkOpen();
+                call.task = batch.submit(new BatchGenerator.Request(prompt, sampler, params, call::onText));
+            }
+        } catch (RuntimeException e) {
+            if (listener != null) listener.onError(e);
+            throw e;
+        }
+        call.task.result().whenComplete(call::done);
+        wake();
+        return call;
+    }
+
+    /** Waits for a call; interrupted, it stops the generation and returns what it made (CANCELLED). */
+    private static Completion await(Call call) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return call.result.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    call.stop = true;
+                } catch (ExecutionException e) {
+                    throw rethrown(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
+    private static RuntimeException rethrown(Throwable t) {
+        if (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) t = t.getCause();
+        if (t instanceof RuntimeException re) return re;
+        if (t instanceof Error err) throw err;
+        return new IllegalStateException(t);
+    }
+
+    @Override
+    public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) {
+        checkOpen();
+        synchronized (templateLock) {
+            return template().encode(engine.tokenizer(), messageMaps(messages), toolMaps(tools), true, false);
+        }
     }
 
     @Override
     public String chatPrompt(List<ChatMessage> messages, List<Tool> tools) {
-        lock.lock();
-        try {
-            checkOpen();
+        checkOpen();
+        synchronized (templateLock) {
             return template().render(messageMaps(messages), toolMaps(tools), true);
-        } finally {
-            lock.unlock();
         }
     }
 
     @Override
     public Score score(int[] ids, int topK) {
         if (topK < 0) throw new Qwen4jException("topK must be 0 or more, got " + topK);
-        lock.lock();
-        try {
-            checkOpen();
-            if (ids.length == 0) throw new Qwen4jException("nothing to score: the text has no tokens");
-            checkIds(ids);
-            if (ids.length > session.capacity()) {
-                throw new Qwen4jException("the text has " + ids.length + " tokens but the context holds "
-                        + session.capacity() + " (raise contextLength)");
-            }
-            session.truncate(0);
-            Scoring.Result r = Scoring.score(engine.model(), session, ids.clone(), topK, engine.vocabLimit());
-            double sum = 0;
-            List<Score.Position> positions = new ArrayList<>(r.positions().size());
-            for (Scoring.Position p : r.positions()) {
-                if (p.nextId() >= 0) sum += p.logprob();
-                positions.add(new Score.Position(p.index(), p.nextId(), p.logprob(), p.topIds(), p.topLogits()));
-            }
-            return new Score(ids.length, ids.length - 1, sum, r.perplexity(), List.copyOf(positions));
-        } finally {
-            lock.unlock();
+        checkOpen();
+        if (ids.length == 0) throw new Qwen4jException("nothing to score: the text has no tokens");
+        checkIds(ids);
+        if (ids.length > ctx) {
+            throw new Qwen4jException("the text has " + ids.length + " tokens but the context holds " + ctx + " (raise contextLength)");
         }
+        int[] copy = ids.clone();
+        Scoring.Result r = onModelThread(() -> {
+            if (scoring == null) scoring = engine.newSession();
+            scoring.truncate(0);
+            return Scoring.score(engine.model(), scoring, copy, topK, engine.vocabLimit());
+        });
+        double sum = 0;
+        List<Score.Position> positions = new ArrayList<>(r.positions().size());
+        for (Scoring.Position p : r.positions()) {
+            if (p.nextId() >= 0) sum += p.logprob();
+            positions.add(new Score.Position(p.index(), p.nextId(), p.logprob(), p.topIds(), p.topLogits()));
+        }
+        return new Score(ids.length, ids.length - 1, sum, r.perplexity(), List.copyOf(positions));
     }
 
     @Override
@@ -173,50 +407,32 @@ final class LocalQwen implements Qwen {
     }
 
     @Override
-    public int contextLength() { return session.capacity(); }
+    public int contextLength() { return ctx; }
+
+    @Override
+    public Stats stats() {
+        KvCache cache = batch.cache();
+        return new Stats(batch.running(), batch.waiting(), batch.tokensGenerated(), batch.tokensPrefilled(),
+                cache.blocksUsed(), cache.blocksFree(), KvCache.BLOCK);
+    }
 
     @Override
     public void close() {
-        closed = true; // a generation in progress polls this and stops
-        lock.lock();
-        try {
-            if (!released) {
-                released = true;
-                engine.close();
+        closed = true; // calls in progress end as cancelled
+        wake();
+        if (Thread.currentThread() == scheduler) return; // from a callback: the loop ends after this step
+        boolean interrupted = false;
+        while (scheduler.isAlive()) {
+            try {
+                scheduler.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
             }
-        } finally {
-            lock.unlock();
         }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     // ---- internals ----
-
-    private record Run(Completion completion, ChatResult chat) {
-        Run(Completion completion) { this(completion, null); }
-    }
-
-    private interface Body<T> {
-        T run();
-    }
-
-    /** Runs {@code body} under the lock, reporting its end to the listener. */
-    private <T> T locked(TokenListener listener, Body<T> body) {
-        lock.lock();
-        try {
-            checkOpen();
-            T result = body.run();
-            if (listener != null) {
-                Completion c = result instanceof Run r ? r.completion() : (Completion) result;
-                listener.onComplete(c);
-            }
-            return result;
-        } catch (RuntimeException | Error e) {
-            if (listener != null) listener.onError(e);
-            throw e;
-        } finally {
-            lock.unlock();
-        }
-    }
 
     private void checkOpen() {
         if (closed) throw new IllegalStateException("this Qwen handle is closed");
@@ -234,40 +450,14 @@ final class LocalQwen implements Qwen {
         }
     }
 
-    private Run run(int[] prompt, GenerationParams p, TokenListener listener) {
-        if (prompt.length == 0) throw new Qwen4jException("the prompt is empty: give at least one token");
-        checkIds(prompt);
-        session.truncate(0);
-        int room = session.capacity() - prompt.length;
-        if (room < 1) {
-            throw new Qwen4jException("the prompt has " + prompt.length + " tokens but the context holds "
-                    + session.capacity() + " (raise contextLength)");
-        }
-        // the last generated token need not be fed back, hence room + 1
-        int budget = p.maxTokens() < 0 ? -1 : Math.min(p.maxTokens(), room + 1);
-        SamplerSettings settings = SamplerSettings.of(p);
-        Sampler sampler = settings.isGreedy() && !settings.hasPenalties()
-                ? null : new Sampler(settings, engine.vocabLimit(), session.capacity());
-        Consumer<String> onText = listener == null ? s -> {} : listener::onToken;
-        Generator.Params params = new Generator.Params(budget, p.stop(),
-                () -> closed || (listener != null && listener.cancelled())).withConstraint(constraint(p.responseFormat()));
-        Generation g = generator.generate(session, prompt, sampler, params, onText);
-        FinishReason reason = switch (g.stopReason()) {
-            case "eos", "stop" -> FinishReason.STOP;
-            case "cancelled" -> FinishReason.CANCELLED;
-            default -> FinishReason.LENGTH; // the budget or the end of the context
-        };
-        return new Run(new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length), g.stopReason(),
-                g.timings()));
-    }
-
-    private ResponseFormat compiledFormat;
-    private qwen4j.generate.constraint.CompiledConstraint compiled;
-
-    /** A fresh per-generation constraint for {@code f} (compiled once per format in a row), or null. */
+    /** A fresh per-generation constraint for {@code f} (each format compiled once, the last 16 kept), or null. */
     private qwen4j.generate.constraint.Constraint constraint(ResponseFormat f) {
         if (f == null) return null;
-        if (!f.equals(compiledFormat)) {
+        CompiledConstraint compiled;
+        synchronized (formats) {
+            compiled = formats.get(f);
+        }
+        if (compiled == null) {
             var t = engine.tokenizer();
             try {
                 compiled = switch (f.kind()) {
@@ -278,7 +468,9 @@ final class LocalQwen implements Qwen {
             } catch (Qwen4jException e) {
                 throw f.source() == null ? e : new Qwen4jException(f.source() + ": " + e.getMessage());
             }
-            compiledFormat = f;
+            synchronized (formats) {
+                formats.put(f, compiled);
+            }
         }
         return compiled.newSequence();
     }

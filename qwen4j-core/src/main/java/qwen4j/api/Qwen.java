@@ -2,6 +2,7 @@ package qwen4j.api;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Flow;
 import java.util.concurrent.SubmissionPublisher;
 import java.util.function.Function;
@@ -13,9 +14,13 @@ import java.util.function.Function;
  * a generation in progress (it ends with {@link FinishReason#CANCELLED}), then releases the mapping and the
  * threads. Every call on a closed handle throws {@link IllegalStateException}.
  *
- * <p><b>Threads.</b> A handle may be shared by threads: its calls are serialized (one generation at a time
- * per handle; others wait for it), because the model has one KV cache. Load one handle per concurrent stream
- * when throughput matters. Streaming callbacks run on the generating thread.
+ * <p><b>Threads.</b> A handle is safe to share between threads. One thread of the handle owns the model and
+ * decodes every generation in progress together, one pass over the weights per token for all of them (up to
+ * {@link LoadOptions#parallel()} at once, the others wait in order), so concurrent calls cost little more than
+ * one on a memory-bound machine. Prompts that begin like an earlier one (a system prompt, the previous turns
+ * of a chat) reuse its cached keys and values ({@link Usage#cachedTokens()}). Listener callbacks run on the
+ * model's thread: keep them short, and do not wait for the model from them. Interrupting a thread blocked in
+ * {@link #generate} or {@link #chat} stops its generation, which returns {@link FinishReason#CANCELLED}.
  *
  * <p>Bad input (a missing file, a prompt longer than the context, a parameter out of range) throws
  * {@link qwen4j.Qwen4jException} with a one-line message.
@@ -53,6 +58,12 @@ public interface Qwen extends AutoCloseable {
     Completion generate(int[] promptIds, GenerationParams params, TokenListener listener);
 
     /**
+     * Starts a generation and returns at once; the future completes with it (or with the error). Cancelling the
+     * future stops the generation at the next step. {@code listener} (nullable) is told as for {@link #generate}.
+     */
+    CompletableFuture<Completion> generateAsync(int[] promptIds, GenerationParams params, TokenListener listener);
+
+    /**
      * The generation as a publisher of text deltas. Each subscription runs its own generation (on a new
      * virtual thread, once subscribed); items honour the subscriber's demand; an error completes it exceptionally.
      */
@@ -73,6 +84,10 @@ public interface Qwen extends AutoCloseable {
      * text from a {@code <tool_call>} block on is not streamed. {@code onComplete} receives the raw completion.
      */
     ChatResult chat(List<ChatMessage> messages, List<Tool> tools, GenerationParams params, TokenListener listener);
+
+    /** As {@link #chat(List, List, GenerationParams, TokenListener)}, returning at once; see {@link #generateAsync}. */
+    CompletableFuture<ChatResult> chatAsync(List<ChatMessage> messages, List<Tool> tools, GenerationParams params,
+                                            TokenListener listener);
 
     /** The chat answer as a publisher of text deltas; see {@link #generateStream}. */
     default Flow.Publisher<String> chatStream(List<ChatMessage> messages, List<Tool> tools, GenerationParams params) {
@@ -109,7 +124,24 @@ public interface Qwen extends AutoCloseable {
     /** The context length in tokens: prompt plus generated tokens of one call fit in it. */
     int contextLength();
 
-    /** Stops a generation in progress and releases the model; idempotent. */
+    /** What the handle is doing now: generations running and waiting, tokens so far, KV cache use. */
+    Stats stats();
+
+    /**
+     * A snapshot of a handle's work.
+     *
+     * @param running         generations being decoded
+     * @param waiting         generations waiting for a place
+     * @param tokensGenerated tokens generated since load
+     * @param tokensPrefilled prompt tokens run through the model since load (cached ones are not)
+     * @param kvBlocksUsed    KV cache blocks held by generations
+     * @param kvBlocksFree    KV cache blocks free (some may hold cached prefixes)
+     * @param kvBlockTokens   positions per KV cache block
+     */
+    record Stats(int running, int waiting, long tokensGenerated, long tokensPrefilled, int kvBlocksUsed, int kvBlocksFree,
+                 int kvBlockTokens) {}
+
+    /** Stops every generation in progress (they end as {@link FinishReason#CANCELLED}) and releases the model; idempotent. */
     @Override
     void close();
 

@@ -2,7 +2,8 @@ package qwen4j.api;
 
 /**
  * Receives a streamed generation: text deltas in order, then exactly one of {@link #onComplete} or
- * {@link #onError}. Called on the generating thread; a slow listener slows generation.
+ * {@link #onError}. Called on the model's thread: a slow listener slows every generation of the handle. An exception
+ * thrown from {@link #onToken} or {@link #cancelled} ends this generation with it (the others go on).
  */
 @FunctionalInterface
 public interface TokenListener {

@@ -189,6 +189,7 @@ public final class BatchGenerator implements AutoCloseable {
         for (int i = running.size() - 1; i >= 0; i--) {
             Task t = running.get(i);
             t.stepped(nanos);
+            if (t.ending != null) t.finish(t.ending, null);
             // never ask a finished request: its answer may be going out, the connection is not ours to look at
             if (!t.done && t.cancelled()) t.finish("cancelled", null);
             if (t.done) {
@@ -262,6 +263,7 @@ public final class BatchGenerator implements AutoCloseable {
         private int steps;
         private long submittedAt = System.nanoTime(), startedAt, firstTokenAt;
         private boolean done, picked;
+        private String ending; // why it ends, decided while picking, carried out after the step
         private volatile boolean cancelRequested;
 
         Task(Request r) {
@@ -349,10 +351,11 @@ public final class BatchGenerator implements AutoCloseable {
             if (constraint != null) constraint.accept(next);
             if (sampler != null) sampler.accept(next);
             int budget = request.params().maxTokens() < 0 ? Integer.MAX_VALUE : request.params().maxTokens();
-            if (isEos(next)) finish("eos", null);
-            else if (request.textAsItComes() && stops.add(decodeNext())) finish("stop", null);
-            else if (n >= budget) finish("length", null);
-            else if (seq.length() >= ctx) finish("context", null);
+            // ends after the step, once its time is known (the last token's decode time counts too)
+            if (isEos(next)) ending = "eos";
+            else if (request.textAsItComes() && stops.add(decodeNext())) ending = "stop";
+            else if (n >= budget) ending = "length";
+            else if (seq.length() >= ctx) ending = "context";
         }
 
         /** The text of the first generated token not yet decoded. */

@@ -69,6 +69,21 @@ class ToolRoundTripTest {
         public Completion generate(int[] promptIds, GenerationParams params, TokenListener listener) { throw new UnsupportedOperationException(); }
 
         @Override
+        public java.util.concurrent.CompletableFuture<Completion> generateAsync(int[] promptIds, GenerationParams params,
+                                                                             TokenListener listener) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public java.util.concurrent.CompletableFuture<ChatResult> chatAsync(List<ChatMessage> messages, List<Tool> tools,
+                                                                         GenerationParams params, TokenListener listener) {
+            return java.util.concurrent.CompletableFuture.completedFuture(chat(messages, tools, params, listener));
+        }
+
+        @Override
+        public Stats stats() { return renderer.stats(); }
+
+        @Override
         public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) { return renderer.chatPromptIds(messages, tools); }
 
         @Override
