@@ -12,7 +12,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import qwen4j.api.Qwen;
 import qwen4j.generate.Engine;
+import qwen4j.generate.LocalQwen;
 import qwen4j.server.OpenAiServer;
 import qwen4j.server.SseClient;
 
@@ -152,12 +154,12 @@ public final class LoadBench {
         Answer[] expected = new Answer[requests], got = new Answer[requests];
         progress.accept("each of " + requests + " requests alone, one after another ...");
         Phase alone;
-        try (OpenAiServer server = OpenAiServer.start(engine, config)) {
+        try (Qwen qwen = LocalQwen.borrowing(engine, config.parallel()); OpenAiServer server = OpenAiServer.start(qwen, config)) {
             alone = alone(server.port(), requests, maxTokens, expected, lost);
         }
         progress.accept("the same " + requests + " requests from " + clients + " concurrent clients ...");
         Phase together;
-        try (OpenAiServer server = OpenAiServer.start(engine, config)) {
+        try (Qwen qwen = LocalQwen.borrowing(engine, config.parallel()); OpenAiServer server = OpenAiServer.start(qwen, config)) {
             together = together(server.port(), requests, clients, maxTokens, got, lost);
         }
         return report(requests, clients, alone, expected, together, got, lost);

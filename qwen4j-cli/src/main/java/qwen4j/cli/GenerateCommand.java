@@ -22,8 +22,6 @@ import qwen4j.api.Qwen;
 import qwen4j.api.QwenTokenizer;
 import qwen4j.api.Timings;
 import qwen4j.api.TokenListener;
-import qwen4j.generate.Engine;
-import qwen4j.generate.SamplerSettings;
 
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Continue a prompt, streaming the text, then print timings.",

@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 import qwen4j.Qwen4jException;
-import qwen4j.generate.Engine;
+import qwen4j.api.Qwen;
 import qwen4j.server.OpenAiServer;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -75,10 +75,10 @@ final class ServeCommand implements Callable<Integer> {
         if (parallel < 1) throw new Qwen4jException("--parallel must be at least 1, got " + parallel);
         OpenAiServer.Config config = new OpenAiServer.Config(host, port, key, parallel, queue, maxBody, id, maxTokens)
                 .withParseSpecialInMessages(parseSpecialInMessages).withWriteTimeoutMillis(writeTimeout * 1000L);
-        try (Engine engine = model.open(new java.io.PrintWriter(System.err, true))) {
+        try (Qwen qwen = model.load(new java.io.PrintWriter(System.err, true), parallel)) {
             OpenAiServer server;
             try {
-                server = OpenAiServer.start(engine, config);
+                server = OpenAiServer.start(qwen, config);
             } catch (java.io.IOException e) {
                 throw new Qwen4jException("cannot listen on " + host + ":" + port + ": " + e.getMessage());
             }
@@ -90,7 +90,7 @@ final class ServeCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
             var err = spec.commandLine().getErr();
             err.printf("qwen4j: serving %s on http://%s:%d/v1 (%d slot%s of %d tokens, queue %d%s)%n", id, host,
-                    server.port(), parallel, parallel == 1 ? "" : "s", engine.model().maxContext(), queue,
+                    server.port(), parallel, parallel == 1 ? "" : "s", qwen.contextLength(), queue,
                     key == null ? "; no API key: anyone who can connect may use it" : "; API key required on /v1");
             err.flush();
             stopped.await();

@@ -54,7 +54,7 @@ class ServerHardeningTest {
     @BeforeAll
     static void start() throws Exception {
         engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), CTX);
-        server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 1, 1, 64 << 10, "tiny")
+        server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 1), new OpenAiServer.Config("127.0.0.1", 0, null, 1, 1, 64 << 10, "tiny")
                 .withWriteTimeoutMillis(WRITE_TIMEOUT_MS));
         http = new Http(server.port());
         Logger.getLogger(OpenAiServer.class.getName()).addHandler(capture);

@@ -20,6 +20,7 @@ public final class GenerationParams {
     private final long seed;
     private final List<String> stop;
     private final ResponseFormat responseFormat;
+    private final int logprobs;
 
     private GenerationParams(Builder b) {
         maxTokens = b.maxTokens;
@@ -34,6 +35,8 @@ public final class GenerationParams {
         seed = b.seed;
         stop = List.copyOf(b.stop);
         responseFormat = b.responseFormat;
+        logprobs = b.logprobs;
+        if (logprobs < -1 || logprobs > 20) throw new Qwen4jException("logprobs must be -1 (off) or 0..20, got " + logprobs);
         for (String s : stop) if (s.isEmpty()) throw new Qwen4jException("a stop string may not be empty");
         if (!(temperature >= 0) || !Float.isFinite(temperature)) throw new Qwen4jException("temperature must be >= 0, got " + temperature);
         if (topK < 0) throw new Qwen4jException("topK must be >= 0, got " + topK);
@@ -66,6 +69,7 @@ public final class GenerationParams {
         b.seed = seed;
         b.stop = stop;
         b.responseFormat = responseFormat;
+        b.logprobs = logprobs;
         return b;
     }
 
@@ -105,6 +109,12 @@ public final class GenerationParams {
     /** The language the output is held to (JSON, a JSON Schema, a grammar), or null: free text. */
     public ResponseFormat responseFormat() { return responseFormat; }
 
+    /**
+     * Log-probabilities of the generated tokens: -1 (the default) none; 0 each chosen token's; n (up to 20) also the
+     * n most likely tokens at each step. They come in {@link Completion#logprobs()} and {@link TokenListener#onLogprob}.
+     */
+    public int logprobs() { return logprobs; }
+
     /** A one-line summary, e.g. {@code temp 0.70, top-k 20, ...} or {@code greedy}. */
     @Override
     public String toString() { return qwen4j.generate.SamplerSettings.of(this).toString(); }
@@ -123,6 +133,7 @@ public final class GenerationParams {
         private long seed = 0;
         private List<String> stop = List.of();
         private ResponseFormat responseFormat;
+        private int logprobs = -1;
 
         private Builder() {}
 
@@ -161,6 +172,9 @@ public final class GenerationParams {
 
         /** See {@link GenerationParams#responseFormat()}; null for free text. */
         public Builder responseFormat(ResponseFormat format) { responseFormat = format; return this; }
+
+        /** See {@link GenerationParams#logprobs()}. */
+        public Builder logprobs(int topN) { logprobs = topN; return this; }
 
         /** The parameters; throws {@link Qwen4jException} naming a value out of range. */
         public GenerationParams build() { return new GenerationParams(this); }

@@ -34,13 +34,13 @@ public interface Qwen extends AutoCloseable {
      * Loads a model: an HF folder (config.json, safetensors, tokenizer) or a {@code .gguf} file (any part of a
      * split one).
      */
-    static Qwen load(Path model, LoadOptions options) { return LocalQwen.open(model, options); }
+    static Qwen load(Path model, LoadOptions options) { return qwen4j.generate.LocalQwen.open(model, options); }
 
     /**
      * Loads a model named by a path, or (later) a Hugging Face repo id such as {@code Qwen/Qwen2.5-7B-Instruct}.
      * A name that is not an existing file or folder is looked up as a repo id.
      */
-    static Qwen load(String model, LoadOptions options) { return LocalQwen.open(ModelLocator.locate(model), options); }
+    static Qwen load(String model, LoadOptions options) { return qwen4j.generate.LocalQwen.open(ModelLocator.locate(model), options); }
 
     /** Continues {@code prompt} (special-token text in it is parsed) and returns the whole text. */
     default Completion generate(String prompt, GenerationParams params) { return generate(prompt, params, null); }
@@ -123,6 +123,13 @@ public interface Qwen extends AutoCloseable {
 
     /** The context length in tokens: prompt plus generated tokens of one call fit in it. */
     int contextLength();
+
+    /**
+     * Compiles {@code format} now (generations that use it later find it ready) and returns its warnings: the
+     * keywords of a non-strict JSON Schema that are not enforced. A bad schema or grammar throws
+     * {@link qwen4j.Qwen4jException} saying what is wrong and where.
+     */
+    List<String> compile(ResponseFormat format);
 
     /** What the handle is doing now: generations running and waiting, tokens so far, KV cache use. */
     Stats stats();

@@ -9,7 +9,7 @@ public interface QwenTokenizer {
      * Loads only the tokenizer of a model (an HF folder's tokenizer.json or vocab + merges, a GGUF file's metadata),
      * named as {@link Qwen#load(String, LoadOptions)} names it; no weights are read.
      */
-    static QwenTokenizer load(java.nio.file.Path model) { return LocalQwen.tokenizer(model); }
+    static QwenTokenizer load(java.nio.file.Path model) { return qwen4j.generate.LocalQwen.tokenizer(model); }
 
     /** Token ids of {@code text}; special-token text such as {@code <|im_start|>} becomes special tokens. */
     int[] encode(String text);
@@ -22,6 +22,9 @@ public interface QwenTokenizer {
 
     /** The token's own text (one token of a multi-byte character is part of it; byte-level pieces as text). */
     String piece(int id);
+
+    /** The token's bytes (UTF-8 of its text; one token may hold part of a character). */
+    byte[] bytes(int id);
 
     /** Number of ids that have a token (what the model may generate). */
     int vocabSize();

@@ -6,10 +6,17 @@ package qwen4j.api;
  * @param promptTokens tokens prefilled
  * @param prefillNanos time to run the prompt through the model (it gives the first token)
  * @param decodeNanos  one entry per decode step (each step yields one more token)
+ * @param firstTokenNanos from the call to its first token: waiting for a place among the sequences decoded
+ *                        together, then the prefill
  */
-public record Timings(int promptTokens, long prefillNanos, long[] decodeNanos) {
+public record Timings(int promptTokens, long prefillNanos, long[] decodeNanos, long firstTokenNanos) {
     /** No timings (a result made by hand). */
     public static final Timings NONE = new Timings(0, 0, new long[0]);
+
+    /** Timings of a call that did not wait. */
+    public Timings(int promptTokens, long prefillNanos, long[] decodeNanos) {
+        this(promptTokens, prefillNanos, decodeNanos, prefillNanos);
+    }
 
     /** Prompt tokens per second of prefill (0 when nothing was timed). */
     public double prefillTokensPerSecond() { return prefillNanos == 0 ? 0 : promptTokens / (prefillNanos / 1e9); }

@@ -10,6 +10,12 @@ public interface TokenListener {
     /** The next piece of text (complete characters; joined, the pieces are the final text). */
     void onToken(String delta);
 
+    /**
+     * A generated token's log-probability, when {@link GenerationParams#logprobs()} asks for them: told for every
+     * token, before the text it is part of.
+     */
+    default void onLogprob(TokenLogprob logprob) {}
+
     /** Generation finished; {@code completion} holds the whole text and the counts. */
     default void onComplete(Completion completion) {}
 

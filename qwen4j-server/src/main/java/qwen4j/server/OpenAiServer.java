@@ -26,20 +26,18 @@ import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import qwen4j.Qwen4jException;
+import java.util.concurrent.CompletableFuture;
+import qwen4j.api.Completion;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.Qwen;
+import qwen4j.api.QwenTokenizer;
+import qwen4j.api.TokenListener;
+import qwen4j.api.TokenLogprob;
 import qwen4j.api.ToolCall;
 import qwen4j.api.ToolCalls;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.generate.BatchGenerator;
-import qwen4j.generate.Engine;
-import qwen4j.generate.Generation;
-import qwen4j.generate.Generator;
-import qwen4j.generate.Sampler;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.generate.Scoring;
-import qwen4j.tokenizer.Tokenizer;
 
 /**
- * An OpenAI-compatible HTTP server over one {@link Engine}: {@code POST /v1/chat/completions},
+ * An OpenAI-compatible HTTP server over one {@link Qwen} handle: {@code POST /v1/chat/completions},
  * {@code POST /v1/completions} (both streaming as server-sent events or not), {@code GET /v1/models},
  * {@code GET /health}. Built on the JDK's {@link HttpServer}; one virtual thread per request, generation in
  * {@link SlotPool} slots. Errors are answered in OpenAI's JSON shape, never as stack traces.
@@ -140,9 +138,8 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    private final Engine engine;
+    private final Qwen qwen;
     private final Config config;
-    private final SamplerSettings defaults;
     private final SlotPool pool;
     private final HttpServer http;
     private final ExecutorService executor;
@@ -157,22 +154,12 @@ public final class OpenAiServer implements AutoCloseable {
     private final ScheduledExecutorService watchdog;
     private final long created = System.currentTimeMillis() / 1000;
 
-    private OpenAiServer(Engine engine, Config config) throws IOException {
-        this.engine = engine;
+    private OpenAiServer(Qwen qwen, Config config) throws IOException {
+        this.qwen = qwen;
         this.config = config;
-        ChatTemplate t = null;
-        String problem = null;
-        try {
-            t = ChatTemplate.forModel(engine.files(), engine.tokenizer());
-        } catch (Qwen4jException e) {
-            problem = e.getMessage();
-        }
-        this.defaults = SamplerSettings.forModel(engine.files());
-        this.pool = new SlotPool(engine, config.parallel(), config.maxQueue(), metrics);
-        this.requests = new RequestParser(json, t, problem, engine.tokenizer(), engine.vocabLimit(), defaults,
-                config.modelId(), engine.model().maxContext(), config.maxTokens(), config.maxBodyBytes(),
-                config.parseSpecialInMessages());
-        requests.eosIds(engine.eosIds());
+        this.pool = new SlotPool(qwen, config.parallel(), config.maxQueue(), metrics);
+        this.requests = new RequestParser(json, RequestModel.of(qwen), qwen.samplingDefaults(), config.modelId(),
+                qwen.contextLength(), config.maxTokens(), config.maxBodyBytes(), config.parseSpecialInMessages());
         this.http = HttpServer.create(new InetSocketAddress(config.host(), config.port()), 256);
         this.executor = Executors.newVirtualThreadPerTaskExecutor();
         http.setExecutor(executor);
@@ -195,9 +182,12 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    /** Binds and starts serving; {@link #close()} stops. */
-    public static OpenAiServer start(Engine engine, Config config) throws IOException {
-        OpenAiServer s = new OpenAiServer(engine, config);
+    /**
+     * Binds and starts serving {@code qwen} (loaded with {@link qwen4j.api.LoadOptions#parallel} =
+     * {@code config.parallel()}); {@link #close()} stops. The caller closes the handle after the server.
+     */
+    public static OpenAiServer start(Qwen qwen, Config config) throws IOException {
+        OpenAiServer s = new OpenAiServer(qwen, config);
         s.http.start();
         return s;
     }
@@ -403,51 +393,52 @@ public final class OpenAiServer implements AutoCloseable {
         }
     }
 
-    /** The result of a job: the generation and the prompt tokens that came from the KV cache. */
-    private record Outcome(Generation generation, int reused) {}
-
     /**
-     * Queues the job for the scheduler and waits for it; for a stream, this (the request's) thread
-     * meanwhile writes the events the generation queues, so generation never waits on a client's socket.
+     * Starts the job on the model and waits for it; for a stream, this (the request's) thread meanwhile writes
+     * the events the generation queues, so generation never waits on a client's socket.
      */
-    private Outcome generate(Job job, Response r, Consumer<String> onText, Logprobs logprobs) throws InterruptedException {
-        int[] prompt = job.prompt();
-        int ctx = engine.model().maxContext();
-        int room = ctx - prompt.length + 1;
-        int budget = job.maxTokens() < 0 ? -1 : Math.min(job.maxTokens(), room);
-        Sampler sampler = new Sampler(job.settings(), engine.vocabLimit(), ctx);
-        BatchGenerator.Task task = pool.submit(new BatchGenerator.Request(prompt, sampler,
-                new Generator.Params(budget, job.stop(), r::cancelled, logprobs)
-                        .withConstraint(job.constraint() == null ? null : job.constraint().newSequence()), onText));
-        r.reserved = false; // the task holds the place now
-        task.result().whenComplete((g, e) -> r.wake());
+    private Completion generate(Job job, Response r, Consumer<String> onText, Logprobs logprobs) throws InterruptedException {
+        GenerationParams params = job.params().toBuilder().maxTokens(job.maxTokens()).stop(job.stop())
+                .responseFormat(job.format()).logprobs(job.logprobs()).build();
+        CompletableFuture<Completion> result = pool.submit(job.prompt(), params, new TokenListener() {
+            @Override
+            public void onToken(String delta) { onText.accept(delta); }
+
+            @Override
+            public void onLogprob(TokenLogprob lp) { if (logprobs != null) logprobs.add(lp); }
+
+            @Override
+            public boolean cancelled() { return r.cancelled(); }
+        });
+        r.reserved = false; // the generation holds the place now
+        result.whenComplete((c, e) -> r.wake());
         try {
-            if (r.streaming()) r.pump(task.result());
-            return new Outcome(task.result().get(), task.cachedTokens());
+            if (r.streaming()) r.pump(result);
+            return result.get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) throw re;
             if (e.getCause() instanceof Error err) throw err;
             throw new IllegalStateException(e.getCause());
         } catch (InterruptedException e) {
-            task.cancel();
+            result.cancel(true);
             throw e;
         }
     }
 
-    private static String finishReason(Generation g) {
-        return switch (g.stopReason()) {
+    private static String finishReason(Completion c) {
+        return switch (c.stopReason()) {
             case "length", "context" -> "length";
             default -> "stop";
         };
     }
 
-    private ObjectNode usage(Job job, Outcome o) {
+    private ObjectNode usage(Job job, Completion o) {
         ObjectNode u = json.createObjectNode();
-        int completion = o.generation().ids().length;
+        int completion = o.tokenIds().length;
         u.put("prompt_tokens", job.prompt().length);
         u.put("completion_tokens", completion);
         u.put("total_tokens", job.prompt().length + completion);
-        u.putObject("prompt_tokens_details").put("cached_tokens", o.reused());
+        u.putObject("prompt_tokens_details").put("cached_tokens", o.usage().cachedTokens());
         return u;
     }
 
@@ -459,9 +450,7 @@ public final class OpenAiServer implements AutoCloseable {
         o.put("model", job.model());
         o.put("system_fingerprint", "qwen4j");
         // non-strict JSON Schema: keywords that were not enforced
-        if (job.constraint() != null && !job.constraint().warnings().isEmpty()) {
-            job.constraint().warnings().forEach(o.putArray("warnings")::add);
-        }
+        if (!job.warnings().isEmpty()) job.warnings().forEach(o.putArray("warnings")::add);
         return o;
     }
 
@@ -484,10 +473,10 @@ public final class OpenAiServer implements AutoCloseable {
     }
 
     private void complete(Job job, Response r) throws IOException, InterruptedException {
-        Logprobs lp = job.logprobs() >= 0 ? new Logprobs(job.logprobs()) : null;
-        Outcome o = generate(job, r, text -> { }, lp);
+        Logprobs lp = job.logprobs() >= 0 ? new Logprobs() : null;
+        Completion o = generate(job, r, text -> { }, lp);
         if (r.gone) return; // the client hung up (while queued or generating): nobody to answer
-        Generation g = o.generation();
+        Completion g = o;
         String id = newId(job);
         ObjectNode resp = envelope(job, id, job.chat() ? "chat.completion" : "text_completion");
         ObjectNode choice = resp.putArray("choices").addObject();
@@ -518,7 +507,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void stream(Job job, Response r) throws IOException, InterruptedException {
         String id = newId(job);
-        Logprobs lp = job.logprobs() >= 0 ? new Logprobs(job.logprobs()) : null;
+        Logprobs lp = job.logprobs() >= 0 ? new Logprobs() : null;
         int[] sent = {0};
         r.startEvents();
         if (job.chat()) {
@@ -540,9 +529,9 @@ public final class OpenAiServer implements AutoCloseable {
             r.event(c);
         };
         ToolCalls.Filter filter = job.tools() ? ToolCalls.filter(out) : null;
-        Outcome o = generate(job, r, filter != null ? filter : out, lp);
+        Completion o = generate(job, r, filter != null ? filter : out, lp);
         if (r.gone) return;
-        Generation g = o.generation();
+        Completion g = o;
         String finish = finishReason(g);
         if (filter != null) {
             ToolCalls.Parsed parsed = filter.sawCall() ? ToolCalls.parse(g.text()) : new ToolCalls.Parsed(g.text(), List.of());
@@ -588,40 +577,19 @@ public final class OpenAiServer implements AutoCloseable {
         return c;
     }
 
-    /** Collects log-probabilities of generated tokens (from the model's raw logits). */
-    private final class Logprobs implements Generator.TokenObserver {
-        private final int top;
-        private final List<Integer> tokens = new ArrayList<>();
-        private final List<Float> logprob = new ArrayList<>();
-        private final List<int[]> topIds = new ArrayList<>();
-        private final List<float[]> topLp = new ArrayList<>();
-
-        Logprobs(int top) { this.top = top; }
+    /** Collects the log-probabilities of generated tokens as the model reports them. */
+    private final class Logprobs {
+        private final List<TokenLogprob> tokens = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         int size() { return tokens.size(); }
 
-        @Override
-        public void token(int id, float[] logits) {
-            int limit = engine.vocabLimit();
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < limit; i++) max = Math.max(max, logits[i]);
-            double sum = 0;
-            for (int i = 0; i < limit; i++) sum += Math.exp(logits[i] - max);
-            float lse = (float) (max + Math.log(sum));
-            tokens.add(id);
-            logprob.add(logits[id] - lse);
-            int[] t = top > 0 ? Scoring.topK(logits, limit, top) : new int[0];
-            float[] l = new float[t.length];
-            for (int i = 0; i < t.length; i++) l[i] = logits[t[i]] - lse;
-            topIds.add(t);
-            topLp.add(l);
-        }
+        void add(TokenLogprob lp) { tokens.add(lp); }
 
         private void tokenFields(ObjectNode o, int id) {
-            Tokenizer tok = engine.tokenizer();
+            QwenTokenizer tok = qwen.tokenizer();
             o.put("token", tok.piece(id));
             ArrayNode b = o.putArray("bytes");
-            for (byte x : tok.tokenBytes(id)) b.add(x & 0xff);
+            for (byte x : tok.bytes(id)) b.add(x & 0xff);
         }
 
         ObjectNode chatJson(int from, int to) {
@@ -629,27 +597,29 @@ public final class OpenAiServer implements AutoCloseable {
             ArrayNode content = o.putArray("content");
             for (int i = from; i < to; i++) {
                 ObjectNode e = content.addObject();
-                tokenFields(e, tokens.get(i));
-                e.put("logprob", logprob.get(i));
+                TokenLogprob lp = tokens.get(i);
+                tokenFields(e, lp.id());
+                e.put("logprob", lp.logprob());
                 ArrayNode tops = e.putArray("top_logprobs");
-                for (int k = 0; k < topIds.get(i).length; k++) {
+                for (int k = 0; k < lp.topIds().length; k++) {
                     ObjectNode t = tops.addObject();
-                    tokenFields(t, topIds.get(i)[k]);
-                    t.put("logprob", topLp.get(i)[k]);
+                    tokenFields(t, lp.topIds()[k]);
+                    t.put("logprob", lp.topLogprobs()[k]);
                 }
             }
             return o;
         }
 
         ObjectNode completionJson(int from, int to) {
-            Tokenizer tok = engine.tokenizer();
+            QwenTokenizer tok = qwen.tokenizer();
             ObjectNode o = json.createObjectNode();
             ArrayNode ts = o.putArray("tokens"), lps = o.putArray("token_logprobs"), tops = o.putArray("top_logprobs");
             for (int i = from; i < to; i++) {
-                ts.add(tok.piece(tokens.get(i)));
-                lps.add(logprob.get(i));
+                TokenLogprob lp = tokens.get(i);
+                ts.add(tok.piece(lp.id()));
+                lps.add(lp.logprob());
                 ObjectNode t = tops.addObject();
-                for (int k = 0; k < topIds.get(i).length; k++) t.put(tok.piece(topIds.get(i)[k]), topLp.get(i)[k]);
+                for (int k = 0; k < lp.topIds().length; k++) t.put(tok.piece(lp.topIds()[k]), lp.topLogprobs()[k]);
             }
             return o;
         }

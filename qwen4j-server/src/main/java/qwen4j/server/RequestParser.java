@@ -6,11 +6,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import qwen4j.Qwen4jException;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.tokenizer.Tokenizer;
+import qwen4j.api.ChatMessage;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.Tool;
+import qwen4j.api.ToolCall;
 
 /**
  * Turns a request body (arbitrary bytes from the network) into a validated {@link Job} or an
@@ -21,49 +21,27 @@ import qwen4j.tokenizer.Tokenizer;
  */
 final class RequestParser {
     private final ObjectMapper json;
-    private final ChatTemplate template;
-    private final String templateProblem;
-    private final Tokenizer tokenizer;
-    private final int vocabLimit;
-    private final SamplerSettings defaults;
+    private final RequestModel model;
+    private final GenerationParams defaults;
     private final String modelId;
-    private final int contextLength;
-    private final int maxTokensPerRequest;
-    private final int maxBodyBytes;
+    private final int contextLength, maxTokensPerRequest, maxBodyBytes;
     private final boolean parseSpecialInMessages;
-    /** End-of-sequence ids a constrained output may end with (the server sets the model's). */
-    private java.util.Set<Integer> eosIds;
 
     /**
-     * @param template            nullable: chat requests then fail with {@code templateProblem}
-     * @param contextLength       tokens the model can hold (prompt + generation)
-     * @param maxTokensPerRequest the most tokens one request may generate
+     * @param defaults               the model's sampling settings, for requests that do not ask for greedy decoding
+     * @param parseSpecialInMessages whether special-token text in message content acts as special tokens
      */
-    RequestParser(ObjectMapper json, ChatTemplate template, String templateProblem, Tokenizer tokenizer, int vocabLimit,
-                  SamplerSettings defaults, String modelId, int contextLength, int maxTokensPerRequest, int maxBodyBytes) {
-        this(json, template, templateProblem, tokenizer, vocabLimit, defaults, modelId, contextLength, maxTokensPerRequest,
-                maxBodyBytes, false);
-    }
-
-    /** @param parseSpecialInMessages whether special-token text in message content acts as special tokens */
-    RequestParser(ObjectMapper json, ChatTemplate template, String templateProblem, Tokenizer tokenizer, int vocabLimit,
-                  SamplerSettings defaults, String modelId, int contextLength, int maxTokensPerRequest, int maxBodyBytes,
-                  boolean parseSpecialInMessages) {
-        this.parseSpecialInMessages = parseSpecialInMessages;
+    RequestParser(ObjectMapper json, RequestModel model, GenerationParams defaults, String modelId, int contextLength,
+                  int maxTokensPerRequest, int maxBodyBytes, boolean parseSpecialInMessages) {
         this.json = json;
-        this.template = template;
-        this.templateProblem = templateProblem;
-        this.tokenizer = tokenizer;
-        this.vocabLimit = vocabLimit;
+        this.model = model;
         this.defaults = defaults;
         this.modelId = modelId;
         this.contextLength = contextLength;
         this.maxTokensPerRequest = maxTokensPerRequest;
         this.maxBodyBytes = maxBodyBytes;
-        this.eosIds = tokenizer.eosTokenId().isPresent() ? java.util.Set.of(tokenizer.eosTokenId().getAsInt()) : java.util.Set.of();
+        this.parseSpecialInMessages = parseSpecialInMessages;
     }
-
-    void eosIds(java.util.Set<Integer> ids) { this.eosIds = java.util.Set.copyOf(ids); }
 
     /** A JSON mapper for request bodies: one value, nothing after it. */
     static ObjectMapper mapper() {
@@ -136,14 +114,14 @@ final class RequestParser {
     }
 
     Job parseChat(JsonNode body) {
-        if (template == null) throw new ApiError(500, "server_error", templateProblem, null, "no_chat_template");
+        if (model.chatProblem() != null) throw new ApiError(500, "server_error", model.chatProblem(), null, "no_chat_template");
         JsonNode messages = body.get("messages");
         if (messages == null || messages.isNull()) throw ApiError.invalid("'messages' is required", "messages");
         if (!messages.isArray()) throw ApiError.invalid("'messages' must be an array, got " + kind(messages), "messages");
         if (messages.isEmpty()) throw ApiError.invalid("'messages' must not be empty", "messages");
-        List<Object> msgs = new ArrayList<>();
+        List<ChatMessage> msgs = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) msgs.add(message(messages.get(i), "messages[" + i + "]"));
-        List<Object> tools = null;
+        List<Tool> tools = null;
         JsonNode t = body.get("tools");
         if (t != null && !t.isNull()) {
             if (!t.isArray()) throw ApiError.invalid("'tools' must be an array, got " + kind(t), "tools");
@@ -154,7 +132,13 @@ final class RequestParser {
                     throw ApiError.invalid("tools[" + i + "] must be {\"type\": \"function\", \"function\": {\"name\": ...}}",
                             "tools[" + i + "]");
                 }
-                tools.add(json.convertValue(tool, Object.class));
+                JsonNode f = tool.get("function");
+                JsonNode params = f.get("parameters");
+                if (params != null && !params.isNull() && !params.isObject()) {
+                    throw ApiError.invalid("tools[" + i + "].function.parameters must be a JSON Schema object", "tools[" + i + "]");
+                }
+                tools.add(new Tool(f.get("name").asText(), f.path("description").isTextual() ? f.get("description").asText() : null,
+                        params == null || params.isNull() ? null : params.toString()));
             }
             if (tools.isEmpty()) tools = null;
             JsonNode choice = body.get("tool_choice");
@@ -162,7 +146,7 @@ final class RequestParser {
         }
         int[] prompt;
         try {
-            prompt = template.encode(tokenizer, msgs, tools, true, parseSpecialInMessages);
+            prompt = model.chat(msgs, tools, parseSpecialInMessages);
         } catch (Qwen4jException e) {
             throw ApiError.invalid("could not apply the chat template: " + e.getMessage(), "messages");
         }
@@ -174,10 +158,10 @@ final class RequestParser {
             throw ApiError.invalid("'top_logprobs' needs 'logprobs': true", "top_logprobs");
         }
         Job job = common(body, true, prompt, tools != null, logprobs, false);
-        return job.withConstraint(StructuredOutput.parse(body, tools == null ? null : t, tokenizer, vocabLimit, eosIds));
+        return StructuredOutput.withFormat(job, body, tools == null ? null : t, model);
     }
 
-    private Map<String, Object> message(JsonNode m, String where) {
+    private ChatMessage message(JsonNode m, String where) {
         if (!m.isObject()) throw ApiError.invalid(where + " must be an object, got " + kind(m), where);
         JsonNode roleNode = m.get("role");
         if (roleNode == null || !roleNode.isTextual()) throw ApiError.invalid(where + ".role must be a string", where + ".role");
@@ -188,8 +172,6 @@ final class RequestParser {
             default -> throw ApiError.invalid(where + ".role '" + Qwen4jException.shown(role)
                     + "' is not one of system, developer, user, assistant, tool", where + ".role");
         }
-        Map<String, Object> out = new java.util.LinkedHashMap<>();
-        out.put("role", role);
         JsonNode content = m.get("content");
         String text;
         if (content == null || content.isNull()) {
@@ -212,49 +194,36 @@ final class RequestParser {
             throw ApiError.invalid(where + ".content must be a string or an array of text parts, got " + kind(content),
                     where + ".content");
         }
-        out.put("content", text == null ? "" : text);
         JsonNode calls = m.get("tool_calls");
+        List<ToolCall> list = new ArrayList<>();
         if (role.equals("assistant") && calls != null && !calls.isNull()) {
             if (!calls.isArray()) throw ApiError.invalid(where + ".tool_calls must be an array", where + ".tool_calls");
-            List<Object> list = new ArrayList<>();
             for (JsonNode c : calls) {
                 JsonNode f = c.path("function");
                 if (!f.path("name").isTextual()) {
                     throw ApiError.invalid(where + ".tool_calls: each needs function.name", where + ".tool_calls");
                 }
-                Map<String, Object> fn = new java.util.LinkedHashMap<>();
-                fn.put("name", f.get("name").asText());
                 JsonNode args = f.get("arguments");
-                Object a = Map.of();
-                if (args != null && args.isTextual()) {
-                    try {
-                        a = json.readValue(args.asText(), Object.class);
-                    } catch (JacksonException e) {
-                        a = args.asText();
-                    }
-                } else if (args != null && !args.isNull()) {
-                    a = json.convertValue(args, Object.class);
-                }
-                fn.put("arguments", a);
-                list.add(Map.of("type", "function", "function", fn));
+                // a JSON text is shown as its JSON; anything else as the text it is
+                String a = args == null || args.isNull() ? "{}" : args.isTextual() ? args.asText() : args.toString();
+                list.add(new ToolCall(null, f.get("name").asText(), a));
             }
-            out.put("tool_calls", list);
         } else if (text == null) {
             throw ApiError.invalid(where + ".content is required", where + ".content");
         }
-        if (m.hasNonNull("name") && m.get("name").isTextual()) out.put("name", m.get("name").asText());
-        return out;
+        String name = m.hasNonNull("name") && m.get("name").isTextual() ? m.get("name").asText() : null;
+        return new ChatMessage(role, text == null ? "" : text, list, name);
     }
 
     Job parseCompletion(JsonNode body) {
         JsonNode p = body.get("prompt");
         if (p == null || p.isNull()) throw ApiError.invalid("'prompt' is required", "prompt");
         int[] prompt;
-        Tokenizer tok = tokenizer;
+        int vocabLimit = model.vocabSize();
         if (p.isTextual()) {
-            prompt = tok.encode(p.asText(), true);
+            prompt = model.encode(p.asText());
         } else if (p.isArray() && p.size() == 1 && p.get(0).isTextual()) {
-            prompt = tok.encode(p.get(0).asText(), true);
+            prompt = model.encode(p.get(0).asText());
         } else if (p.isArray() && !p.isEmpty() && p.get(0).isIntegralNumber()) {
             prompt = new int[p.size()];
             for (int i = 0; i < p.size(); i++) {
@@ -275,7 +244,7 @@ final class RequestParser {
         Boolean echo = optBool(body, "echo");
         if (Boolean.TRUE.equals(echo)) throw ApiError.invalid("'echo' is not supported", "echo");
         Job job = common(body, false, prompt, false, lp == null ? -1 : lp, false);
-        return job.withConstraint(StructuredOutput.parse(body, null, tokenizer, vocabLimit, eosIds));
+        return StructuredOutput.withFormat(job, body, null, model);
     }
 
     private Job common(JsonNode body, boolean chat, int[] prompt, boolean tools, int logprobs, boolean echo) {
@@ -308,46 +277,46 @@ final class RequestParser {
             if (stop.size() > 16) throw ApiError.invalid("at most 16 stop strings", "stop");
             if (stop.stream().anyMatch(String::isEmpty)) throw ApiError.invalid("a stop string may not be empty", "stop");
         }
-        SamplerSettings settings = sampling(body);
+        GenerationParams params = sampling(body);
         // without max_tokens a request generates to eos, the end of the context or the per-request limit
-        return new Job(chat, model == null ? modelId : model, prompt, settings, max == null ? maxTokensPerRequest : max,
-                max != null, stop, stream, includeUsage, tools, logprobs, echo, null);
+        return new Job(chat, model == null ? modelId : model, prompt, params, max == null ? maxTokensPerRequest : max,
+                max != null, stop, stream, includeUsage, tools, logprobs, echo, null, List.of());
     }
 
-    private SamplerSettings sampling(JsonNode body) {
+    private GenerationParams sampling(JsonNode body) {
         Double temp = optNumber(body, "temperature", 0, 2);
-        SamplerSettings s = temp != null && temp == 0 ? SamplerSettings.greedy() : defaults;
-        if (temp != null) s = s.withTemperature(temp.floatValue());
+        GenerationParams.Builder s = (temp != null && temp == 0 ? GenerationParams.defaults() : defaults).toBuilder();
+        if (temp != null) s.temperature(temp);
         Double topP = optNumber(body, "top_p", 0, 1);
         if (topP != null) {
             if (topP == 0) throw ApiError.invalid("'top_p' must be in (0, 1]", "top_p");
-            s = s.withTopP(topP.floatValue());
+            s.topP(topP);
         }
         Integer topK = optInt(body, "top_k", -1, Integer.MAX_VALUE);
-        if (topK != null) s = s.withTopK(Math.max(0, topK));
+        if (topK != null) s.topK(Math.max(0, topK));
         Double minP = optNumber(body, "min_p", 0, 1);
-        if (minP != null) s = s.withMinP(minP.floatValue());
+        if (minP != null) s.minP(minP);
         Double rp = optNumber(body, "repetition_penalty", 0, 10);
         if (rp != null) {
             if (rp == 0) throw ApiError.invalid("'repetition_penalty' must be > 0", "repetition_penalty");
-            s = s.withRepeatPenalty(rp.floatValue());
-            if (s.repeatLastN() == 0) s = s.withRepeatLastN(SamplerSettings.DEFAULT_REPEAT_LAST_N);
+            s.repeatPenalty(rp);
+            if (s.build().repeatLastN() == 0) s.repeatLastN(GenerationParams.defaults().repeatLastN());
         }
         Double pp = optNumber(body, "presence_penalty", -2, 2);
-        if (pp != null) s = s.withPresencePenalty(pp.floatValue());
+        if (pp != null) s.presencePenalty(pp);
         Double fp = optNumber(body, "frequency_penalty", -2, 2);
-        if (fp != null) s = s.withFrequencyPenalty(fp.floatValue());
+        if (fp != null) s.frequencyPenalty(fp);
         JsonNode seed = body.get("seed");
         if (seed != null && !seed.isNull()) {
             if (!seed.isIntegralNumber() || !seed.canConvertToLong()) {
                 throw ApiError.invalid("'seed' must be an integer, got " + kind(seed), "seed");
             }
-            s = s.withSeed(seed.asLong());
+            s.seed(seed.asLong());
         } else {
-            s = s.withSeed(System.nanoTime() ^ 0x5DEECE66DL);
+            s.seed(System.nanoTime() ^ 0x5DEECE66DL);
         }
         try {
-            return s.validate();
+            return s.build();
         } catch (Qwen4jException e) {
             throw ApiError.invalid("bad sampling parameters: " + e.getMessage(), null);
         }

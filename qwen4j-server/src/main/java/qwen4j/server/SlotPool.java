@@ -1,77 +1,48 @@
 package qwen4j.server;
 
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
-import qwen4j.generate.BatchGenerator;
-import qwen4j.generate.Engine;
+import qwen4j.api.Completion;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.Qwen;
+import qwen4j.api.TokenListener;
 
 /**
- * The server's generation slots: up to {@code parallel} sequences decoded together, in one forward
- * pass per step, by one scheduler thread that owns the model ({@link BatchGenerator}). Requests join
- * and leave between steps; long prompts are prefilled in chunks between decode steps. Beyond the
- * running ones, up to {@code maxQueue} requests wait in order; more are refused (429).
+ * The server's admission control over the model handle: up to {@code parallel} sequences are decoded together
+ * by the handle (one pass over the weights per step, requests joining and leaving between steps, long prompts
+ * prefilled in chunks); beyond them up to {@code maxQueue} requests wait in order; more are refused (429).
  */
-final class SlotPool implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(SlotPool.class.getName());
-    private final BatchGenerator generator;
+final class SlotPool {
+    private final Qwen qwen;
     private final int parallel, maxQueue;
-    private final Thread scheduler;
-    private final Object signal = new Object();
-    private final AtomicInteger outstanding = new AtomicInteger(); // submitted, not yet done
+    private final AtomicInteger outstanding = new AtomicInteger(); // reserved or submitted, not yet done
     private volatile boolean closed;
-    private volatile int running;
     private final Metrics metrics;
 
-    SlotPool(Engine engine, int parallel, int maxQueue, Metrics metrics) {
+    SlotPool(Qwen qwen, int parallel, int maxQueue, Metrics metrics) {
+        this.qwen = qwen;
         this.parallel = parallel;
         this.maxQueue = maxQueue;
         this.metrics = metrics;
-        // every sequence's KV blocks (off-heap) and the one model's scratch, before anything is allocated
-        qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), engine.model().maxContext(),
-                parallel, 1).check();
-        this.generator = BatchGenerator.of(engine, parallel);
-        this.scheduler = Thread.ofPlatform().name("qwen4j-scheduler").daemon(true).start(this::loop);
-    }
-
-    private void loop() {
-        while (!closed) {
-            synchronized (signal) {
-                while (!closed && !generator.busy()) {
-                    try {
-                        signal.wait(100);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-            }
-            if (closed) return;
-            try {
-                generator.step();
-            } catch (RuntimeException | Error e) {
-                LOG.log(Level.WARNING, "generation step failed (a bug): " + e, e);
-            }
-            running = generator.running();
-        }
     }
 
     int size() { return parallel; }
 
-    int idle() { return Math.max(0, parallel - running); }
+    int idle() { return Math.max(0, parallel - running()); }
 
-    int running() { return running; }
+    int running() { return qwen.stats().running(); }
 
     int waiting() { return Math.max(0, outstanding.get() - parallel); }
 
     int maxQueue() { return maxQueue; }
 
-    long tokensGenerated() { return generator.tokensGenerated(); }
+    long tokensGenerated() { return qwen.stats().tokensGenerated(); }
 
-    long tokensPrefilled() { return generator.tokensPrefilled(); }
+    long tokensPrefilled() { return qwen.stats().tokensPrefilled(); }
 
-    int blocksUsed() { return generator.cache().blocksUsed(); }
+    int blocksUsed() { return qwen.stats().kvBlocksUsed(); }
 
-    int blocksFree() { return generator.cache().blocksFree(); }
+    int blocksFree() { return qwen.stats().kvBlocksFree(); }
 
     /**
      * Takes a place among the running and queued requests, before anything is answered (a stream's
@@ -94,34 +65,22 @@ final class SlotPool implements AutoCloseable {
         outstanding.decrementAndGet();
     }
 
-    /** Queues a generation on a place taken by {@link #reserve} (given back when it is done). */
-    BatchGenerator.Task submit(BatchGenerator.Request request) {
-        BatchGenerator.Task t = generator.submit(request); // on failure the caller still holds the place
+    /** Starts a generation on a place taken by {@link #reserve} (given back when it is done). */
+    CompletableFuture<Completion> submit(int[] prompt, GenerationParams params, TokenListener listener) {
+        CompletableFuture<Completion> f = qwen.generateAsync(prompt, params, listener); // on failure the caller still holds the place
         metrics.requests.incrementAndGet();
-        t.result().whenComplete((g, e) -> {
+        f.whenComplete((c, e) -> {
             outstanding.decrementAndGet();
-            if (g != null) {
-                if (t.timeToFirstTokenNanos() > 0) metrics.ttft.observeNanos(t.timeToFirstTokenNanos());
-                for (long d : g.decodeNanos()) metrics.interToken.observeNanos(d);
+            if (c != null) {
+                if (c.timings().firstTokenNanos() > 0 && c.tokenIds().length > 0) metrics.ttft.observeNanos(c.timings().firstTokenNanos());
+                for (long d : c.timings().decodeNanos()) metrics.interToken.observeNanos(d);
             }
         });
-        synchronized (signal) {
-            signal.notifyAll();
-        }
-        return t;
+        return f;
     }
 
-    @Override
-    public void close() {
+    /** New requests get 503 from now on. */
+    void close() {
         closed = true;
-        synchronized (signal) {
-            signal.notifyAll();
-        }
-        try {
-            scheduler.join(10_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        generator.close();
     }
 }

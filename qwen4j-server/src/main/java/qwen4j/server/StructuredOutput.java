@@ -3,13 +3,9 @@ package qwen4j.server;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import qwen4j.Qwen4jException;
-import qwen4j.generate.constraint.CompiledConstraint;
-import qwen4j.generate.constraint.Constraints;
-import qwen4j.generate.constraint.GrammarException;
+import qwen4j.api.ResponseFormat;
 import qwen4j.generate.constraint.JsonSchemaToGbnf;
-import qwen4j.tokenizer.Tokenizer;
 
 /**
  * The request fields that constrain the output: OpenAI's {@code response_format} ({@code json_object},
@@ -21,7 +17,7 @@ final class StructuredOutput {
     private StructuredOutput() {}
 
     /** The constraint a request asks for, or null; {@code tools} is the request's tool list (null: none). */
-    static CompiledConstraint parse(JsonNode body, JsonNode tools, Tokenizer tok, int vocabLimit, Set<Integer> eos) {
+    static Job withFormat(Job job, JsonNode body, JsonNode tools, RequestModel model) {
         List<String> given = new ArrayList<>();
         JsonNode rf = body.get("response_format");
         String rfType = null;
@@ -52,23 +48,25 @@ final class StructuredOutput {
         if (given.size() > 1) {
             throw ApiError.invalid("only one of " + String.join(", ", given) + " may constrain the output", given.get(1));
         }
-        if (given.isEmpty()) return null;
+        if (given.isEmpty()) return job;
         String field = given.get(0);
+        ResponseFormat format = rfType != null && rfType.equals("json_schema") ? responseSchema(rf) : null;
         try {
-            return switch (field) {
-                case "grammar" -> Constraints.gbnf(grammar.asText(), tok, vocabLimit, eos);
-                case "json_schema" -> Constraints.jsonSchema(schema, true, tok, vocabLimit, eos);
-                case "tool_choice" -> Constraints.gbnf(toolCallGrammar(tools, forced), tok, vocabLimit, eos);
-                default -> rfType.equals("json_object") ? Constraints.jsonObject(tok, vocabLimit, eos) : responseSchema(rf, tok, vocabLimit, eos);
+            format = switch (field) {
+                case "grammar" -> ResponseFormat.grammar(grammar.asText());
+                case "json_schema" -> ResponseFormat.jsonSchema(schema.toString());
+                case "tool_choice" -> ResponseFormat.grammar(toolCallGrammar(tools, forced));
+                default -> format != null ? format : ResponseFormat.jsonObject();
             };
-        } catch (GrammarException e) {
+            return job.withFormat(format, model.compile(format));
+        } catch (Qwen4jException e) {
             throw ApiError.invalid(field + ": " + e.getMessage(), field, "invalid_" + field);
         } catch (StackOverflowError e) {
             throw ApiError.invalid(field + ": nested too deeply", field, "invalid_" + field);
         }
     }
 
-    private static CompiledConstraint responseSchema(JsonNode rf, Tokenizer tok, int vocabLimit, Set<Integer> eos) {
+    private static ResponseFormat responseSchema(JsonNode rf) {
         JsonNode js = rf.get("json_schema");
         if (js == null || !js.isObject()) {
             throw ApiError.invalid("response_format.json_schema must be an object {\"name\": ..., \"schema\": {...}}",
@@ -81,7 +79,7 @@ final class StructuredOutput {
             throw ApiError.invalid("response_format.json_schema.strict must be a boolean", "response_format.json_schema.strict");
         }
         // strict unless explicitly false: an unsupported keyword is an error rather than silently unenforced
-        return Constraints.jsonSchema(schema, strict == null || strict.isNull() || strict.asBoolean(), tok, vocabLimit, eos);
+        return ResponseFormat.jsonSchema(schema.toString(), strict == null || strict.isNull() || strict.asBoolean());
     }
 
     /** The tool the output must call: a name, "" for any of them (required), null when not forced. */

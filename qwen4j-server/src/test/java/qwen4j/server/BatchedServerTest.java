@@ -34,7 +34,7 @@ class BatchedServerTest {
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void sixteenStreamingClientsGetWhatEachGetsAlone() throws Exception {
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(2), 512);
-             OpenAiServer server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 8, 64,
+             OpenAiServer server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 8), new OpenAiServer.Config("127.0.0.1", 0, null, 8, 64,
                      OpenAiServer.Config.DEFAULT_MAX_BODY, "tiny"))) {
             Http http = new Http(server.port());
             List<String> expected = new ArrayList<>();

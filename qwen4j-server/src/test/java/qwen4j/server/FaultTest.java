@@ -46,7 +46,7 @@ class FaultTest {
     @BeforeAll
     static void start() throws Exception {
         engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), CTX);
-        server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, PARALLEL, QUEUE, 64 << 10,
+        server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, PARALLEL), new OpenAiServer.Config("127.0.0.1", 0, null, PARALLEL, QUEUE, 64 << 10,
                 "tiny", MAX_TOKENS_LIMIT));
         http = new Http(server.port());
     }

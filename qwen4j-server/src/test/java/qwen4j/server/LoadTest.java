@@ -41,7 +41,7 @@ class LoadTest {
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
     void concurrentClientsGetTheirOwnCompleteAnswers() throws Exception {
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), 256);
-             OpenAiServer server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 4, 64,
+             OpenAiServer server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 4), new OpenAiServer.Config("127.0.0.1", 0, null, 4, 64,
                      OpenAiServer.Config.DEFAULT_MAX_BODY, "tiny"))) {
             Http http = new Http(server.port());
             // the reference: each request alone, one after another

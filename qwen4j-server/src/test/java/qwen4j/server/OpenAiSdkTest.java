@@ -21,7 +21,7 @@ class OpenAiSdkTest {
     @Test
     void officialClientChatsStreamsAndListsModels() throws Exception {
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), 512);
-             OpenAiServer server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, "sekret", 2, 8,
+             OpenAiServer server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 2), new OpenAiServer.Config("127.0.0.1", 0, "sekret", 2, 8,
                      OpenAiServer.Config.DEFAULT_MAX_BODY, "tiny"))) {
             String base = "http://127.0.0.1:" + server.port() + "/v1";
             OpenAIClient client = OpenAIOkHttpClient.builder().baseUrl(base).apiKey("sekret").maxRetries(0).build();

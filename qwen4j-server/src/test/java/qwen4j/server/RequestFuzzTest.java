@@ -1,12 +1,7 @@
 package qwen4j.server;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Path;
 import qwen4j.Fixtures;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.tokenizer.Tokenizer;
 
 /**
  * Fuzz target for the server's request bodies: any bytes POSTed to /v1/chat/completions or
@@ -30,14 +25,10 @@ class RequestFuzzTest {
 
     static synchronized RequestParser parser() throws Exception {
         if (parser == null) {
-            Path hf = Fixtures.tiny().resolve("hf");
-            Tokenizer tok = Tokenizer.fromHfFolder(hf);
-            vocab = tok.size();
-            String source = new ObjectMapper().readTree(hf.resolve("tokenizer_config.json").toFile())
-                    .get("chat_template").asText();
-            ChatTemplate template = new ChatTemplate(source, null, "<|im_end|>");
-            parser = new RequestParser(RequestParser.mapper(), template, null, tok, tok.size(), SamplerSettings.greedy(),
-                    "tiny", CONTEXT, MAX_TOKENS, MAX_BODY);
+            OfflineModel model = OfflineModel.of(Fixtures.tiny().resolve("hf"));
+            vocab = model.vocabSize();
+            parser = new RequestParser(RequestParser.mapper(), model, qwen4j.api.GenerationParams.defaults(),
+                    "tiny", CONTEXT, MAX_TOKENS, MAX_BODY, false);
         }
         return parser;
     }

@@ -3,23 +3,16 @@ package qwen4j.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import qwen4j.Fixtures;
-import qwen4j.chat.ChatTemplate;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.tokenizer.Tokenizer;
+import qwen4j.api.GenerationParams;
 
 /** The request parser on the real Qwen2.5 tokenizer and chat template, without a model. */
 class RequestParserTest {
     static RequestParser parser(boolean parseSpecialInMessages) throws Exception {
-        Path hf = Fixtures.tiny().resolve("hf");
-        Tokenizer tok = Tokenizer.fromHfFolder(hf);
-        String source = new com.fasterxml.jackson.databind.ObjectMapper().readTree(hf.resolve("tokenizer_config.json").toFile())
-                .get("chat_template").asText();
-        return new RequestParser(RequestParser.mapper(), new ChatTemplate(source, null, "<|im_end|>"), null, tok, tok.size(),
-                SamplerSettings.greedy(), "tiny", 512, 256, 64 << 10, parseSpecialInMessages);
+        return new RequestParser(RequestParser.mapper(), OfflineModel.of(Fixtures.tiny().resolve("hf")),
+                GenerationParams.defaults(), "tiny", 512, 256, 64 << 10, parseSpecialInMessages);
     }
 
     static long count(int[] ids, int id) {

@@ -31,7 +31,7 @@ class ServerTest {
     static void start() throws Exception {
         engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), CTX);
         template = ChatTemplate.forModel(engine.files(), engine.tokenizer());
-        server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 2, 16, 4096, "tiny"));
+        server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 2), new OpenAiServer.Config("127.0.0.1", 0, null, 2, 16, 4096, "tiny"));
         http = new Http(server.port());
     }
 
@@ -298,7 +298,7 @@ class ServerTest {
 
     @Test
     void apiKeyIsRequiredWhenSet() throws Exception {
-        try (OpenAiServer keyed = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, "sekret", 1, 4,
+        try (OpenAiServer keyed = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 1), new OpenAiServer.Config("127.0.0.1", 0, "sekret", 1, 4,
                 OpenAiServer.Config.DEFAULT_MAX_BODY, "tiny"))) {
             Http k = new Http(keyed.port());
             String body = Http.chat("hi", 2, "");
@@ -313,7 +313,7 @@ class ServerTest {
 
     @Test
     void fullQueueGets429() throws Exception {
-        try (OpenAiServer small = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 1, 1,
+        try (OpenAiServer small = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 1), new OpenAiServer.Config("127.0.0.1", 0, null, 1, 1,
                 OpenAiServer.Config.DEFAULT_MAX_BODY, "tiny"))) {
             Http s = new Http(small.port());
             HttpResponse<InputStream> running = s.open("/v1/chat/completions",

@@ -28,7 +28,7 @@ class StructuredOutputServerTest {
     @BeforeAll
     static void start() throws Exception {
         engine = Engine.open(Fixtures.tiny().resolve("hf"), Options.defaults().withThreads(1), 512);
-        server = OpenAiServer.start(engine, new OpenAiServer.Config("127.0.0.1", 0, null, 1, 16, 4096, "tiny"));
+        server = OpenAiServer.start(qwen4j.generate.LocalQwen.borrowing(engine, 1), new OpenAiServer.Config("127.0.0.1", 0, null, 1, 16, 4096, "tiny"));
         http = new Http(server.port());
     }
 

@@ -1,4 +1,4 @@
-package qwen4j.api;
+package qwen4j.generate;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,13 +17,22 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import qwen4j.Qwen4jException;
 import qwen4j.chat.ChatTemplate;
-import qwen4j.generate.BatchGenerator;
-import qwen4j.generate.Engine;
-import qwen4j.generate.Generation;
-import qwen4j.generate.Generator;
-import qwen4j.generate.Sampler;
-import qwen4j.generate.SamplerSettings;
-import qwen4j.generate.Scoring;
+import qwen4j.api.ChatMessage;
+import qwen4j.api.ChatResult;
+import qwen4j.api.Completion;
+import qwen4j.api.FinishReason;
+import qwen4j.api.GenerationParams;
+import qwen4j.api.LoadOptions;
+import qwen4j.api.Qwen;
+import qwen4j.api.QwenTokenizer;
+import qwen4j.api.ResponseFormat;
+import qwen4j.api.Score;
+import qwen4j.api.Timings;
+import qwen4j.api.TokenListener;
+import qwen4j.api.Tool;
+import qwen4j.api.ToolCall;
+import qwen4j.api.ToolCalls;
+import qwen4j.api.Usage;
 import qwen4j.generate.constraint.CompiledConstraint;
 import qwen4j.generate.constraint.Constraints;
 import qwen4j.model.Attention;
@@ -34,15 +43,16 @@ import qwen4j.tensor.Kernels;
 import qwen4j.tokenizer.Tokenizer;
 
 /**
- * {@link Qwen} on the engine: one {@link Engine} and one scheduler thread that owns the model, stepping a
+ * The engine behind {@link Qwen} (not API: load through {@link Qwen#load}): one {@link Engine} and one scheduler thread that owns the model, stepping a
  * {@link BatchGenerator} over every call in progress (continuous batching); scoring runs on that thread too,
  * between steps.
  */
-final class LocalQwen implements Qwen {
+public final class LocalQwen implements Qwen {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Logger LOG = Logger.getLogger(LocalQwen.class.getName());
 
     private final Engine engine;
+    private final boolean ownsEngine;
     private final BatchGenerator batch;
     private final int ctx;
     private final QwenTokenizer tokenizer;
@@ -58,8 +68,9 @@ final class LocalQwen implements Qwen {
         protected boolean removeEldestEntry(Map.Entry<ResponseFormat, CompiledConstraint> e) { return size() > 16; }
     };
 
-    private LocalQwen(Engine engine, int parallel) {
+    private LocalQwen(Engine engine, int parallel, boolean ownsEngine) {
         this.engine = engine;
+        this.ownsEngine = ownsEngine;
         this.ctx = engine.model().maxContext();
         // every sequence's KV room and the model's scratch, before any of it is allocated
         if (parallel > 1) qwen4j.model.MemoryPlan.of(engine.model().config(), engine.model().options(), ctx, parallel, 1).check();
@@ -69,13 +80,13 @@ final class LocalQwen implements Qwen {
         scheduler.start();
     }
 
-    static QwenTokenizer tokenizer(Path model) {
+    public static QwenTokenizer tokenizer(Path model) {
         Tokenizer t = qwen4j.format.TokenizerLoader.load(model);
         List<Integer> eos = t.eosTokenId().isPresent() ? List.of(t.eosTokenId().getAsInt()) : List.of();
         return new Tok(t, Engine.vocabLimit(t, t.size()), eos);
     }
 
-    static LocalQwen open(Path path, LoadOptions o) {
+    public static LocalQwen open(Path path, LoadOptions o) {
         Options options = Options.defaults().withThreads(o.threads()).withUbatch(o.ubatch())
                 .withPrompt(o.promptMode() == LoadOptions.PromptMode.SEQUENTIAL ? Options.Prompt.SEQUENTIAL : Options.Prompt.BATCHED)
                 .withKernels(o.kernels() == LoadOptions.Kernels.SCALAR ? Kernels.SCALAR : Kernels.SIMD)
@@ -97,14 +108,19 @@ final class LocalQwen implements Qwen {
         return over(engine, o.parallel());
     }
 
-    /** A handle over an engine opened elsewhere (the CLI's, a synthetic model); closing it closes the engine. */
-    static LocalQwen over(Engine engine, int parallel) {
+    /** A handle over an engine opened elsewhere (a synthetic model); closing it closes the engine. */
+    public static LocalQwen over(Engine engine, int parallel) {
         try {
-            return new LocalQwen(engine, parallel);
+            return new LocalQwen(engine, parallel, true);
         } catch (RuntimeException e) {
             engine.close();
             throw e;
         }
+    }
+
+    /** A handle over an engine the caller keeps open (and closes after the handle): a fresh KV cache on the same weights. */
+    public static LocalQwen borrowing(Engine engine, int parallel) {
+        return new LocalQwen(engine, parallel, false);
     }
 
     // ---- the scheduler ----
@@ -129,7 +145,7 @@ final class LocalQwen implements Qwen {
                 batch.close(); // every call not done ends as cancelled
             }
             for (FutureTask<?> c; (c = chores.poll()) != null; ) c.cancel(false);
-            engine.close();
+            if (ownsEngine) engine.close();
         }
     }
 
@@ -237,6 +253,8 @@ final class LocalQwen implements Qwen {
         volatile boolean stop;
         volatile RuntimeException listenerFailed; // thrown by the listener on the model's thread
         BatchGenerator.Task task;
+        List<qwen4j.api.TokenLogprob> logprobs; // when asked for; the model's thread's
+        int topLogprobs;
 
         Call(int[] prompt, TokenListener listener) {
             this.prompt = prompt;
@@ -249,6 +267,27 @@ final class LocalQwen implements Qwen {
                 listener.onToken(delta);
             } catch (RuntimeException e) {
                 listenerFailed = e; // ends this call at the next step; the batch goes on
+            }
+        }
+
+        /** The chosen token's log-probability and the most likely ones, from the logits it was picked from. */
+        void observe(int id, float[] logits) {
+            int limit = engine.vocabLimit();
+            float max = Float.NEGATIVE_INFINITY;
+            for (int i = 0; i < limit; i++) max = Math.max(max, logits[i]);
+            double sum = 0;
+            for (int i = 0; i < limit; i++) sum += Math.exp(logits[i] - max);
+            float lse = (float) (max + Math.log(sum));
+            int[] top = topLogprobs > 0 ? Scoring.topK(logits, limit, topLogprobs) : new int[0];
+            float[] topLp = new float[top.length];
+            for (int i = 0; i < top.length; i++) topLp[i] = logits[top[i]] - lse;
+            qwen4j.api.TokenLogprob lp = new qwen4j.api.TokenLogprob(id, logits[id] - lse, top, topLp);
+            logprobs.add(lp);
+            if (listener == null || listenerFailed != null) return;
+            try {
+                listener.onLogprob(lp);
+            } catch (RuntimeException e) {
+                listenerFailed = e;
             }
         }
 
@@ -284,7 +323,8 @@ final class LocalQwen implements Qwen {
             };
             int cached = task.cachedTokens(); // not prefilled: the timings count the tokens that were
             Completion c = new Completion(g.text(), g.ids(), reason, new Usage(prompt.length, g.ids().length, cached),
-                    g.stopReason(), new Timings(prompt.length - cached, g.prefillNanos(), g.decodeNanos()));
+                    g.stopReason(), new Timings(prompt.length - cached, g.prefillNanos(), g.decodeNanos(),
+                            task.timeToFirstTokenNanos()), logprobs);
             try {
                 if (listener != null) listener.onComplete(c);
             } catch (RuntimeException e) {
@@ -310,7 +350,11 @@ final class LocalQwen implements Qwen {
             int budget = p.maxTokens() < 0 ? -1 : Math.min(p.maxTokens(), room + 1);
             SamplerSettings settings = SamplerSettings.of(p);
             Sampler sampler = settings.isGreedy() && !settings.hasPenalties() ? null : new Sampler(settings, engine.vocabLimit(), ctx);
-            Generator.Params params = new Generator.Params(budget, p.stop(), call::cancelled)
+            if (p.logprobs() >= 0) {
+                call.logprobs = new ArrayList<>();
+                call.topLogprobs = p.logprobs();
+            }
+            Generator.Params params = new Generator.Params(budget, p.stop(), call::cancelled, p.logprobs() >= 0 ? call::observe : null)
                     .withConstraint(constraint(p.responseFormat()));
             synchronized (submitting) {
                 checkOpen();
@@ -450,33 +494,44 @@ final class LocalQwen implements Qwen {
         }
     }
 
-    /** A fresh per-generation constraint for {@code f} (each format compiled once, the last 16 kept), or null. */
+    @Override
+    public List<String> compile(ResponseFormat format) {
+        checkOpen();
+        return compiled(java.util.Objects.requireNonNull(format, "format")).warnings();
+    }
+
+    /** A fresh per-generation constraint for {@code f}, or null. */
     private qwen4j.generate.constraint.Constraint constraint(ResponseFormat f) {
-        if (f == null) return null;
+        return f == null ? null : compiled(f).newSequence();
+    }
+
+    /** {@code f} compiled (each format once; the last 16 kept). */
+    private CompiledConstraint compiled(ResponseFormat f) {
         CompiledConstraint compiled;
         synchronized (formats) {
             compiled = formats.get(f);
         }
-        if (compiled == null) {
-            var t = engine.tokenizer();
-            try {
-                compiled = switch (f.kind()) {
-                    case JSON_OBJECT -> Constraints.jsonObject(t, engine.vocabLimit(), engine.eosIds());
-                    case JSON_SCHEMA -> Constraints.jsonSchema(f.text(), true, t, engine.vocabLimit(), engine.eosIds());
-                    case GRAMMAR -> Constraints.gbnf(f.text(), t, engine.vocabLimit(), engine.eosIds());
-                };
-            } catch (Qwen4jException e) {
-                throw f.source() == null ? e : new Qwen4jException(f.source() + ": " + e.getMessage());
-            }
-            synchronized (formats) {
-                formats.put(f, compiled);
-            }
+        if (compiled != null) return compiled;
+        var t = engine.tokenizer();
+        try {
+            compiled = switch (f.kind()) {
+                case JSON_OBJECT -> Constraints.jsonObject(t, engine.vocabLimit(), engine.eosIds());
+                case JSON_SCHEMA -> Constraints.jsonSchema(f.text(), f.strict(), t, engine.vocabLimit(), engine.eosIds());
+                case GRAMMAR -> Constraints.gbnf(f.text(), t, engine.vocabLimit(), engine.eosIds());
+            };
+        } catch (Qwen4jException e) {
+            throw f.source() == null ? e : new Qwen4jException(f.source() + ": " + e.getMessage());
+        } catch (StackOverflowError e) {
+            throw new Qwen4jException((f.source() == null ? "" : f.source() + ": ") + "nested too deeply");
         }
-        return compiled.newSequence();
+        synchronized (formats) {
+            formats.put(f, compiled);
+        }
+        return compiled;
     }
 
     /** Messages as the template expects them (HF's shape: tool call arguments as JSON objects). */
-    static List<Map<String, Object>> messageMaps(List<ChatMessage> messages) {
+    public static List<Map<String, Object>> messageMaps(List<ChatMessage> messages) {
         if (messages == null || messages.isEmpty()) throw new Qwen4jException("chat: give at least one message");
         List<Map<String, Object>> out = new ArrayList<>(messages.size());
         for (ChatMessage m : messages) {
@@ -503,7 +558,7 @@ final class LocalQwen implements Qwen {
     }
 
     /** Tools in OpenAI's shape, which Qwen's template prints as JSON; null when there are none. */
-    static List<Map<String, Object>> toolMaps(List<Tool> tools) {
+    public static List<Map<String, Object>> toolMaps(List<Tool> tools) {
         if (tools == null || tools.isEmpty()) return null;
         List<Map<String, Object>> out = new ArrayList<>(tools.size());
         for (Tool t : tools) {
@@ -546,6 +601,9 @@ final class LocalQwen implements Qwen {
 
         @Override
         public String piece(int id) { return t().piece(id); }
+
+        @Override
+        public byte[] bytes(int id) { return t().tokenBytes(id); }
 
         @Override
         public OptionalInt specialId(String text) {
