@@ -40,6 +40,10 @@ public final class Qwen2Model implements AutoCloseable {
     private final AttentionTask attentionTask = new AttentionTask();
     /** Tokens per output product when several tokens' logits are wanted (bounds that scratch). */
     static final int LOGIT_TOKENS = 16;
+
+    static {
+        qwen4j.tensor.JitDirectives.install(); // before any kernel is hot enough to compile
+    }
     private Scratch scratch;
     private final float[] scores; // [heads * ctx], attention scratch (threads split KV heads: disjoint rows)
     private float[] logitRows, logitIn; // [LOGIT_TOKENS * vocab], [LOGIT_TOKENS * hidden], on first use

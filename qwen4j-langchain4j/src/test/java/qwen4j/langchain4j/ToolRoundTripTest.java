@@ -84,6 +84,9 @@ class ToolRoundTripTest {
         public Stats stats() { return renderer.stats(); }
 
         @Override
+        public List<String> compile(qwen4j.api.ResponseFormat format) { return renderer.compile(format); }
+
+        @Override
         public int[] chatPromptIds(List<ChatMessage> messages, List<Tool> tools) { return renderer.chatPromptIds(messages, tools); }
 
         @Override
