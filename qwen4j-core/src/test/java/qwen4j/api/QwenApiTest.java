@@ -293,4 +293,41 @@ class QwenApiTest {
             assertThat(huge.score(text).perplexity()).isEqualTo(qwen.score(text).perplexity());
         }
     }
+
+    /** Each generated token's log-probability equals the teacher-forced score of the same ids (another code path). */
+    @Test
+    void logprobsOfGeneratedTokensEqualTheScoreOfTheText() {
+        int[] prompt = qwen.tokenizer().encode("The answer is");
+        List<TokenLogprob> told = new ArrayList<>();
+        Completion c = qwen.generate(prompt, GenerationParams.builder().maxTokens(8).logprobs(3).build(), new TokenListener() {
+            @Override public void onToken(String delta) { }
+            @Override public void onLogprob(TokenLogprob lp) { told.add(lp); }
+        });
+        assertThat(c.logprobs()).hasSize(8).isEqualTo(told);
+        int[] all = Arrays.copyOf(prompt, prompt.length + 8);
+        System.arraycopy(c.tokenIds(), 0, all, prompt.length, 8);
+        Score s = qwen.score(all, 3);
+        for (int k = 0; k < 8; k++) {
+            TokenLogprob lp = c.logprobs().get(k);
+            Score.Position p = s.positions().get(prompt.length - 1 + k);
+            assertThat(lp.id()).isEqualTo(c.tokenIds()[k]).isEqualTo(p.nextId());
+            assertThat((double) lp.logprob()).isCloseTo(p.logprob(), org.assertj.core.api.Assertions.within(2e-3));
+            assertThat(lp.topIds()).containsExactly(p.topIds());
+            assertThat(lp.topIds()[0]).isEqualTo(lp.id()); // greedy
+            assertThat(lp.topLogprobs()[0]).isEqualTo(lp.logprob());
+        }
+        assertThat(qwen.generate(prompt, GenerationParams.builder().maxTokens(2).build(), null).logprobs()).isEmpty();
+    }
+
+    @Test
+    void compilingAFormatGivesItsWarningsOrOneClearError() {
+        String schema = "{\"type\": \"object\", \"properties\": {\"age\": {\"type\": \"integer\", \"minimum\": 0}}}";
+        assertThat(qwen.compile(ResponseFormat.jsonSchema(schema, false))).singleElement().asString()
+                .contains("minimum").contains("#/properties/age");
+        assertThatThrownBy(() -> qwen.compile(ResponseFormat.jsonSchema(schema))).isInstanceOf(Qwen4jException.class)
+                .hasMessageContaining("unsupported JSON Schema keyword 'minimum'");
+        assertThatThrownBy(() -> qwen.compile(ResponseFormat.grammar("root ::= missing").from("g.gbnf")))
+                .isInstanceOf(Qwen4jException.class).hasMessageStartingWith("g.gbnf: ");
+        assertThat(qwen.compile(ResponseFormat.jsonObject())).isEmpty();
+    }
 }
