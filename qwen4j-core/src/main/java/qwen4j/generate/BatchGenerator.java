@@ -41,6 +41,7 @@ public final class BatchGenerator implements AutoCloseable {
     private Task[] owner;
     private final Qwen2Model.LogitsSink sink = (i, logits) -> owner[i].pick(logits);
     private volatile long stepCount, tokensGenerated, tokensPrefilled;
+    private volatile int runningNow, waitingNow; // as of the end of the last step, for other threads
     private boolean cacheWasFull;
 
     /**
@@ -109,9 +110,11 @@ public final class BatchGenerator implements AutoCloseable {
         return !running.isEmpty() || !waiting.isEmpty() || !submitted.isEmpty();
     }
 
-    public int running() { return running.size(); }
+    /** Sequences running (on the model's thread; elsewhere as of the last step). */
+    public int running() { return runningNow; }
 
-    public int waiting() { return waiting.size() + submitted.size(); }
+    /** Requests waiting for a place: queued as of the last step, and submitted since. */
+    public int waiting() { return waitingNow + submitted.size(); }
 
     public KvCache cache() { return cache; }
 
@@ -132,6 +135,15 @@ public final class BatchGenerator implements AutoCloseable {
      * Returns false when there was nothing to do.
      */
     public boolean step() {
+        try {
+            return stepOnce();
+        } finally {
+            runningNow = running.size();
+            waitingNow = waiting.size();
+        }
+    }
+
+    private boolean stepOnce() {
         for (Task t; (t = submitted.poll()) != null; ) waiting.add(t);
         // after a full cache, nobody joins until someone leaves (the one sent back would only fill it again)
         while (running.size() < parallel && !waiting.isEmpty() && (!cacheWasFull || running.isEmpty())) {

@@ -40,7 +40,7 @@ class ConcurrentCallsTest {
     }
 
     @Test
-    void concurrentCallsAreDecodedTogetherAndEachEqualsItsCallAlone() {
+    void concurrentCallsAreDecodedTogetherAndEachEqualsItsCallAlone() throws Exception {
         Golden g = QwenApiTest.answerCase();
         int n = g.greedyPrefixToCheck(); // the reference's ids, as far as they are safe to compare
         List<int[]> alone = new ArrayList<>();
@@ -59,7 +59,7 @@ class ConcurrentCallsTest {
             assertThat(c.finishReason()).isEqualTo(FinishReason.LENGTH);
         }
         assertThat(mostRunning.get()).as("sequences decoded in one step").isGreaterThan(1);
-        assertThat(qwen.stats().running()).isZero();
+        waitUntilIdle(); // the step that ended them is over
         assertThat(qwen.stats().tokensGenerated()).isGreaterThanOrEqualTo(8L * n);
     }
 
