@@ -58,7 +58,6 @@ class ZeroAllocationTest {
     @Test
     @Order(1)
     void hundredBatchedStepsOfFourSequencesAllocateNothing() {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         Options options = Options.defaults().withKernels(Kernels.SIMD).withThreads(2);
         int ctx = 512, sequences = 4;
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), options, ctx);
@@ -66,8 +65,7 @@ class ZeroAllocationTest {
                      options.ubatch(), 0)) {
             long[] ids = engineThreads();
             assertThat(ids).hasSizeGreaterThanOrEqualTo(2);
-            long lastAllocated = -1, lastGcs = -1;
-            String sites = "";
+            Window last = null;
             for (int round = 0; round < 40; round++) {
                 List<BatchGenerator.Task> tasks = new ArrayList<>();
                 for (int i = 0; i < sequences; i++) {
@@ -79,48 +77,54 @@ class ZeroAllocationTest {
                 }
                 for (int i = 0; i < 300; i++) gen.step(); // warm-up (the prompts take the first step)
                 assertThat(gen.running()).isEqualTo(sequences);
-                try (AllocationSites profile = new AllocationSites()) {
-                    long gcBefore = gcCount();
-                    long before = allocatedBy(threads, ids);
+                last = measure(ids, () -> {
                     for (int i = 0; i < 100; i++) gen.step();
-                    lastAllocated = allocatedBy(threads, ids) - before;
-                    lastGcs = gcCount() - gcBefore;
-                    sites = lastAllocated == 0 ? "" : profile.top(5);
-                }
+                });
                 assertThat(gen.running()).isEqualTo(sequences);
                 for (BatchGenerator.Task t : tasks) t.cancel();
                 gen.runUntilIdle();
-                if (lastAllocated == 0 && lastGcs == 0) break;
+                if (last.clean()) break;
             }
-            assertThat(lastAllocated).as("bytes allocated by 100 steps of 4 sequences (all threads), after warm-up; sampled sites:%s", sites).isZero();
-            assertThat(lastGcs).as("GC cycles during 100 batched steps").isZero();
+            assertThat(last.bytes()).as("bytes allocated by 100 steps of 4 sequences (all threads), after warm-up; sampled sites:%s", last.sites()).isZero();
+            assertThat(last.gcs()).as("GC cycles during 100 batched steps").isZero();
         }
     }
 
     private static void assertDecodeAllocatesNothing(Options options) {
-        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), options, 512)) {
             Qwen2Model model = engine.model();
             long[] ids = engineThreads();
             assertThat(ids).hasSizeGreaterThanOrEqualTo(2); // caller + at least one worker
-            long lastAllocated = -1, lastGcs = -1;
-            String sites = "";
+            Window last = null;
             for (int round = 0; round < 40; round++) {
                 Session s = engine.newSession();
-                int token = 785;
-                for (int i = 0; i < 300; i++) token = argmax(model.forward(s, token)); // warm-up
-                try (AllocationSites profile = new AllocationSites()) {
-                    long gcBefore = gcCount();
-                    long before = allocatedBy(threads, ids);
-                    for (int i = 0; i < 100; i++) token = argmax(model.forward(s, token));
-                    lastAllocated = allocatedBy(threads, ids) - before;
-                    lastGcs = gcCount() - gcBefore;
-                    sites = lastAllocated == 0 ? "" : profile.top(5);
-                }
-                if (lastAllocated == 0 && lastGcs == 0) break;
+                int[] token = {785};
+                for (int i = 0; i < 300; i++) token[0] = argmax(model.forward(s, token[0])); // warm-up
+                last = measure(ids, () -> {
+                    for (int i = 0; i < 100; i++) token[0] = argmax(model.forward(s, token[0]));
+                });
+                if (last.clean()) break;
             }
-            assertThat(lastAllocated).as("bytes allocated by 100 decode steps (all threads), after warm-up; sampled sites:%s", sites).isZero();
-            assertThat(lastGcs).as("GC cycles during 100 decode steps").isZero();
+            assertThat(last.bytes()).as("bytes allocated by 100 decode steps (all threads), after warm-up; sampled sites:%s", last.sites()).isZero();
+            assertThat(last.gcs()).as("GC cycles during 100 decode steps").isZero();
+        }
+    }
+
+    /** What a window of steps allocated on the engine's threads, the GC cycles in it, and where (when it allocated). */
+    private record Window(long bytes, long gcs, String sites) {
+        boolean clean() { return bytes == 0 && gcs == 0; }
+    }
+
+    /** Runs {@code steps} as a measured window (the lambda is made by the caller, before the window opens). */
+    private static Window measure(long[] ids, Runnable steps) {
+        var threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        try (AllocationSites profile = new AllocationSites()) {
+            long gcBefore = gcCount();
+            long before = allocatedBy(threads, ids);
+            steps.run();
+            long bytes = allocatedBy(threads, ids) - before;
+            long gcs = gcCount() - gcBefore;
+            return new Window(bytes, gcs, bytes == 0 ? "" : profile.top(5));
         }
     }
 
