@@ -42,21 +42,19 @@ final class Q2_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    float dotRowSimd(long base, float[] x, int nb) {
         // Loop bodies hold each vector operation once (C2 unrolls the constant-trip loops); fully
         // hand-unrolled code exceeds C2's inlining node cutoff and the vector ops then box.
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            int dd = seg.get(LE_INT, off + 80);
+            int dd = ALL.get(LE_INT, off + 80);
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            long s0 = seg.get(LE_LONG, off), s1 = seg.get(LE_LONG, off + 8);
+            long s0 = ALL.get(LE_LONG, off), s1 = ALL.get(LE_LONG, off + 8);
             for (int h = 0; h < 2; h++) {
                 long sh = h == 0 ? s0 : s1;
                 for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
-                    ByteVector qv = QuantSimd.load(seg, off + 16 + 32 * h + l);
+                    ByteVector qv = QuantSimd.load(ALL, off + 16 + 32 * h + l);
                     int xb = xo + 128 * h + l;
                     for (int j = 0; j < 4; j += 2) {
                         int sc0 = (int) (sh >>> (8 * (2 * j + l / 16))) & 0xFF;

@@ -52,19 +52,17 @@ final class Q3_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    float dotRowSimd(long base, float[] x, int nb) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d = f16(seg, off + 108);
-            long sa = seg.get(LE_LONG, off + 96);
-            int sb = seg.get(LE_INT, off + 104);
+            float d = f16(ALL, off + 108);
+            long sa = ALL.get(LE_LONG, off + 96);
+            int sb = ALL.get(LE_INT, off + 104);
             for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
-                ByteVector hm = QuantSimd.load(seg, off + l);
+                ByteVector hm = QuantSimd.load(ALL, off + l);
                 for (int h = 0; h < 2; h++) {
-                    ByteVector qv = QuantSimd.load(seg, off + 32 + 32 * h + l);
+                    ByteVector qv = QuantSimd.load(ALL, off + 32 + 32 * h + l);
                     int xb = xo + 128 * h + l;
                     for (int j = 0; j < 4; j += 2) {
                         int s = 8 * h + 2 * j + l / 16;

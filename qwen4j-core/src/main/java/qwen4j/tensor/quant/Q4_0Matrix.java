@@ -44,10 +44,8 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override boolean usesBlockSums() { return true; }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
-        if (L != 16) return dotRowL(seg, base, x, nb);
+    float dotRowSimd(long base, float[] x, int nb) {
+        if (L != 16) return dotRowL(base, x, nb);
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
         float corr = 0f;
@@ -55,8 +53,8 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
             float xs = sums[blk];
-            ByteVector b = QuantSimd.load(seg, off + 2);
-            float d = f16(seg, off);
+            ByteVector b = QuantSimd.load(ALL, off + 2);
+            float d = f16(ALL, off);
             acc = QuantSimd.highNibbles(b).fma(xh, QuantSimd.lowNibbles(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, xs, corr);
         }
@@ -64,11 +62,9 @@ final class Q4_0Matrix extends QuantMatrix {
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            super.dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
+            super.dotTwoRowsSimd(base, stride, x, nb, out, r);
             return;
         }
         float[] sums = BLOCK_SUMS.get();
@@ -78,8 +74,8 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
             float xs = sums[blk];
-            ByteVector b0 = QuantSimd.load(seg, off + 2), b1 = QuantSimd.load(seg, off + stride + 2);
-            float d0 = f16(seg, off), d1 = f16(seg, off + stride);
+            ByteVector b0 = QuantSimd.load(ALL, off + 2), b1 = QuantSimd.load(ALL, off + stride + 2);
+            float d0 = f16(ALL, off), d1 = f16(ALL, off + stride);
             acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
             corr0 = Math.fma(d0, xs, corr0);
@@ -91,11 +87,9 @@ final class Q4_0Matrix extends QuantMatrix {
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
     @Override
-    void dotFourRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            dotFourRowsL(seg, base, stride, x, nb, out, r);
+            dotFourRowsL(base, stride, x, nb, out, r);
             return;
         }
         float[] sums = BLOCK_SUMS.get();
@@ -105,10 +99,10 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
             float xs = sums[blk];
-            ByteVector b0 = QuantSimd.load(seg, off + 2), b1 = QuantSimd.load(seg, off + stride + 2);
-            ByteVector b2 = QuantSimd.load(seg, off + 2 * stride + 2), b3 = QuantSimd.load(seg, off + 3 * stride + 2);
-            float d0 = f16(seg, off), d1 = f16(seg, off + stride);
-            float d2 = f16(seg, off + 2 * stride), d3 = f16(seg, off + 3 * stride);
+            ByteVector b0 = QuantSimd.load(ALL, off + 2), b1 = QuantSimd.load(ALL, off + stride + 2);
+            ByteVector b2 = QuantSimd.load(ALL, off + 2 * stride + 2), b3 = QuantSimd.load(ALL, off + 3 * stride + 2);
+            float d0 = f16(ALL, off), d1 = f16(ALL, off + stride);
+            float d2 = f16(ALL, off + 2 * stride), d3 = f16(ALL, off + 3 * stride);
             acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
             acc2 = QuantSimd.highNibbles(b2).fma(xh, QuantSimd.lowNibbles(b2).mul(xl)).fma(FloatVector.broadcast(F, d2), acc2);
@@ -129,9 +123,7 @@ final class Q4_0Matrix extends QuantMatrix {
     // Two rows run as two single rows (that kernel only serves calls of 2 or 3 rows); the four-row
     // kernel does each row's operations in the same order as dotRowL.
 
-    private float dotRowL(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private float dotRowL(long base, float[] x, int nb) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
         float corr = 0f;
@@ -139,7 +131,7 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             FloatVector t = FloatVector.zero(F);
             for (int k = 0; k < 16; k += Q) {
-                ByteVector b = QuantSimd.load(seg, off + 2 + k);
+                ByteVector b = QuantSimd.load(ALL, off + 2 + k);
                 for (int p = 0; p < P; p++) {
                     IntVector w = (IntVector) (P == 1 || p == 0 ? b : b.rearrange(QuantSimd.UPPER))
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
@@ -148,7 +140,7 @@ final class Q4_0Matrix extends QuantMatrix {
                             ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t));
                 }
             }
-            float d = f16(seg, off);
+            float d = f16(ALL, off);
             acc = t.fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, sums[blk], corr);
         }
@@ -156,9 +148,7 @@ final class Q4_0Matrix extends QuantMatrix {
     }
 
     /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
-    private void dotFourRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
@@ -166,14 +156,14 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             // scalars first: parsed early, inlined before the node budget runs out
             float xs = sums[blk];
-            float d0 = Float.float16ToFloat(seg.get(LE_SHORT, off)), d1 = Float.float16ToFloat(seg.get(LE_SHORT, off + stride));
-            float d2 = Float.float16ToFloat(seg.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(seg.get(LE_SHORT, off + 3 * stride));
+            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
             FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
             for (int k = 0; k < 16; k += Q) {
-                ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 2 + k, QuantSimd.LE);
-                ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + stride + 2 + k, QuantSimd.LE);
-                ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 2 * stride + 2 + k, QuantSimd.LE);
-                ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 3 * stride + 2 + k, QuantSimd.LE);
+                ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 + k, QuantSimd.LE);
+                ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2 + k, QuantSimd.LE);
+                ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2 + k, QuantSimd.LE);
+                ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2 + k, QuantSimd.LE);
                 for (int p = 0; p < P; p++) {
                     boolean first = P == 1 || p == 0;
                     IntVector w0 = (IntVector) (first ? b0 : b0.rearrange(QuantSimd.UPPER))

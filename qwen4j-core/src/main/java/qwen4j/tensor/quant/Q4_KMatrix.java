@@ -94,15 +94,13 @@ final class Q4_KMatrix extends QuantMatrix {
     }
 
     /** out[r + k] = row k . x for the n (1, 2 or 4) rows at base + k * stride (see the notes above). */
-    private static void dotRows(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotRows(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         long pair = n == 1 ? 0 : stride;
         for (int blk = 0; blk < nb; blk++) {
             long sb = base + (long) blk * BB;
-            superBlocks(seg, sb, pair, n == 1 ? 2 : n, sums, 8 * blk, t);
+            superBlocks(ALL, sb, pair, n == 1 ? 2 : n, sums, 8 * blk, t);
             for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
                 int xo = blk * QK + 64 * c;
                 for (int k = 0; k < n; k += 2) { // a pair of rows (a single row pairs with itself)
@@ -110,9 +108,9 @@ final class Q4_KMatrix extends QuantMatrix {
                     FloatVector tl0 = FloatVector.zero(F), th0 = tl0, tl1 = tl0, th1 = tl0;
                     for (int h = 0; h < 32; h += 16) {
                         FloatVector xl = FloatVector.fromArray(F, x, xo + h), xh = FloatVector.fromArray(F, x, xo + 32 + h);
-                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, seg, o + h, QuantSimd.LE)
+                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + h, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, seg, o + pair + h, QuantSimd.LE)
+                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + pair + h, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                         tl0 = ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, tl0);
                         th0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh, th0);
@@ -156,27 +154,27 @@ final class Q4_KMatrix extends QuantMatrix {
     }
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(long base, float[] x, int nb) {
         float[] one = ONE.get();
         if (L != 16) {
-            dotRowsL(seg, base, 0, 1, x, nb, one, 0);
+            dotRowsL(base, 0, 1, x, nb, one, 0);
             return one[0];
         }
-        dotRows(seg, base, 0, 1, x, nb, one, 0);
+        dotRows(base, 0, 1, x, nb, one, 0);
         return one[0];
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) dotRowsL(seg, base, stride, 2, x, nb, out, r);
-        else dotRows(seg, base, stride, 2, x, nb, out, r);
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) dotRowsL(base, stride, 2, x, nb, out, r);
+        else dotRows(base, stride, 2, x, nb, out, r);
     }
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
     @Override
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) dotRowsL(seg, base, stride, 4, x, nb, out, r);
-        else dotRows(seg, base, stride, 4, x, nb, out, r);
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) dotRowsL(base, stride, 4, x, nb, out, r);
+        else dotRows(base, stride, 4, x, nb, out, r);
     }
 
     /**
@@ -184,21 +182,19 @@ final class Q4_KMatrix extends QuantMatrix {
      * at a time per chunk (n = 1, 2 or 4 memory streams; a row's accumulator parked in the scratch
      * between turns), Q-byte loads in P parts, the scales decoded L at a time. Same scratch layout.
      */
-    private static void dotRowsL(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotRowsL(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {
             long sb = base + (long) blk * BB;
-            superBlocksL(seg, sb, stride, n, sums, 8 * blk, t);
+            superBlocksL(ALL, sb, stride, n, sums, 8 * blk, t);
             for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
                 int xo = blk * QK + 64 * c;
                 for (int k = 0; k < n; k++) {
                     long o = sb + k * stride + 16 + 32 * c;
                     FloatVector tl = FloatVector.zero(F), th = tl;
                     for (int h = 0; h < 32; h += Q) {
-                        ByteVector b = ByteVector.fromMemorySegment(QuantSimd.B, seg, o + h, QuantSimd.LE);
+                        ByteVector b = ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + h, QuantSimd.LE);
                         for (int p = 0; p < P; p++) {
                             IntVector w = (IntVector) (P == 1 || p == 0 ? b : b.rearrange(QuantSimd.UPPER))
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);

@@ -41,17 +41,15 @@ final class Q5_0Matrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    float dotRowSimd(long base, float[] x, int nb) {
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             // q - 16 = low4 - 16 where the 5th bit is clear, low4 where it is set.
-            long nqh = ~(long) seg.get(LE_INT, off + 2);
+            long nqh = ~(long) ALL.get(LE_INT, off + 2);
             FloatVector t = FloatVector.zero(F);
             for (int k = 0; k < 16; k += Q) {
-                ByteVector b = QuantSimd.load(seg, off + 6 + k);
+                ByteVector b = QuantSimd.load(ALL, off + 6 + k);
                 VectorMask<Byte> mlo = VectorMask.fromLong(B, nqh >>> k);
                 VectorMask<Byte> mhi = VectorMask.fromLong(B, nqh >>> (k + 16));
                 ByteVector lb = b.and((byte) 15).sub((byte) 16, mlo), hb = QuantSimd.shr(b, 4, 15).sub((byte) 16, mhi);
@@ -60,7 +58,7 @@ final class Q5_0Matrix extends QuantMatrix {
                     t = hi.fma(QuantSimd.x(x, xo + 16 + k + p * L), lo.fma(QuantSimd.x(x, xo + k + p * L), t));
                 }
             }
-            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
+            acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }

@@ -38,18 +38,16 @@ final class Q5_1Matrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    float dotRowSimd(long base, float[] x, int nb) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;
             int xo = blk * QK;
-            FloatVector d = FloatVector.broadcast(F, f16(seg, off));
-            FloatVector m = FloatVector.broadcast(F, f16(seg, off + 2));
-            long qh = seg.get(LE_INT, off + 4) & 0xFFFFFFFFL;
+            FloatVector d = FloatVector.broadcast(F, f16(ALL, off));
+            FloatVector m = FloatVector.broadcast(F, f16(ALL, off + 2));
+            long qh = ALL.get(LE_INT, off + 4) & 0xFFFFFFFFL;
             for (int k = 0; k < 16; k += Q) {
-                ByteVector b = QuantSimd.load(seg, off + 8 + k);
+                ByteVector b = QuantSimd.load(ALL, off + 8 + k);
                 VectorMask<Byte> mlo = VectorMask.fromLong(B, qh >>> k);
                 VectorMask<Byte> mhi = VectorMask.fromLong(B, qh >>> (k + 16));
                 ByteVector lb = b.and((byte) 15).add((byte) 16, mlo), hb = QuantSimd.shr(b, 4, 15).add((byte) 16, mhi);

@@ -46,16 +46,14 @@ final class Q5_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    float dotRowSimd(long base, float[] x, int nb) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            int dd = seg.get(LE_INT, off);
+            int dd = ALL.get(LE_INT, off);
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            long sa = seg.get(LE_LONG, off + 4);
-            int sb = seg.get(LE_INT, off + 12);
+            long sa = ALL.get(LE_LONG, off + 4);
+            int sb = ALL.get(LE_INT, off + 12);
             for (int c = 0; c < 4; c++) {
                 int p1 = Q4_KMatrix.packedScaleMin(sa, sb, 2 * c), p2 = Q4_KMatrix.packedScaleMin(sa, sb, 2 * c + 1);
                 FloatVector d1 = FloatVector.broadcast(F, d * (p1 & 63));
@@ -63,9 +61,9 @@ final class Q5_KMatrix extends QuantMatrix {
                 FloatVector d2 = FloatVector.broadcast(F, d * (p2 & 63));
                 FloatVector m2 = FloatVector.broadcast(F, -(dmin * (p2 >>> 8)));
                 for (int l = 0; l < 32; l += Q) {
-                    ByteVector b = QuantSimd.load(seg, off + 48 + 32 * c + l);
+                    ByteVector b = QuantSimd.load(ALL, off + 48 + 32 * c + l);
                     int xb = xo + 64 * c + l;
-                    ByteVector qh = QuantSimd.load(seg, off + 16 + l);
+                    ByteVector qh = QuantSimd.load(ALL, off + 16 + l);
                     VectorMask<Byte> h1 = qh.and((byte) (1 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
                     VectorMask<Byte> h2 = qh.and((byte) (2 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
                     ByteVector lb = b.and((byte) 15).add((byte) 16, h1), hb = QuantSimd.shr(b, 4, 15).add((byte) 16, h2);

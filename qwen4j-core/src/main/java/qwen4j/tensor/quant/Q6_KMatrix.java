@@ -60,51 +60,49 @@ final class Q6_KMatrix extends QuantMatrix {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[48]);
 
     @Override
-    float dotRowSimd(MemorySegment seg, long base, float[] x, int nb) {
+    float dotRowSimd(long base, float[] x, int nb) {
         float[] one = ONE.get();
         if (L != 16) {
-            dotRowsL(seg, base, 0, 1, x, nb, one, 0);
+            dotRowsL(base, 0, 1, x, nb, one, 0);
             return one[0];
         }
-        dotRows(seg, base, 0, 1, x, nb, one, 0);
+        dotRows(base, 0, 1, x, nb, one, 0);
         return one[0];
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) dotRowsL(seg, base, stride, 2, x, nb, out, r);
-        else dotRows(seg, base, stride, 2, x, nb, out, r);
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) dotRowsL(base, stride, 2, x, nb, out, r);
+        else dotRows(base, stride, 2, x, nb, out, r);
     }
 
     @Override
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            dotRowsL(seg, base, stride, 2, x, nb, out, r);
-            dotRowsL(seg, base + 2 * stride, stride, 2, x, nb, out, r + 2);
+            dotRowsL(base, stride, 2, x, nb, out, r);
+            dotRowsL(base + 2 * stride, stride, 2, x, nb, out, r + 2);
         } else {
-            dotRows(seg, base, stride, 2, x, nb, out, r);
-            dotRows(seg, base + 2 * stride, stride, 2, x, nb, out, r + 2);
+            dotRows(base, stride, 2, x, nb, out, r);
+            dotRows(base + 2 * stride, stride, 2, x, nb, out, r + 2);
         }
     }
 
     /** out[r + k] = row k . x for the n (1 or 2) rows at base + k * stride. */
-    private static void dotRows(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotRows(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {
             for (int k = 0; k < n; k++) {
                 long off = base + k * stride + (long) blk * BB;
-                float d = f16(seg, off + 208);
-                ((FloatVector) ByteVector.fromMemorySegment(B16, seg, off + 192, QuantSimd.LE)
+                float d = f16(ALL, off + 208);
+                ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, off + 192, QuantSimd.LE)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(t, 0);
                 FloatVector acc = FloatVector.fromArray(F, t, 16 + 16 * k);
                 for (int h = 0; h < 2; h++) {
                     for (int l = 0; l < 32; l += 16) {
-                        ByteVector hh = ByteVector.fromMemorySegment(B16, seg, off + 128 + 32 * h + l, QuantSimd.LE);
+                        ByteVector hh = ByteVector.fromMemorySegment(B16, ALL, off + 128 + 32 * h + l, QuantSimd.LE);
                         for (int g = 0; g < 4; g++) { // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh >> 2g
-                            ByteVector a = ByteVector.fromMemorySegment(B16, seg, off + 64 * h + 32 * (g & 1) + l, QuantSimd.LE);
+                            ByteVector a = ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + 32 * (g & 1) + l, QuantSimd.LE);
                             ByteVector lo = a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4 * (g >> 1)).reinterpretAsBytes().and((byte) 15);
                             ByteVector hi = hh.reinterpretAsInts().lanewise(VectorOperators.ROL, (4 - 2 * g) & 31).reinterpretAsBytes().and((byte) 0x30);
                             ByteVector q = lo.or(hi).sub((byte) 32);
@@ -132,17 +130,15 @@ final class Q6_KMatrix extends QuantMatrix {
     /** The load's second half moved to the front. */
     private static final jdk.incubator.vector.VectorShuffle<Byte> UP = jdk.incubator.vector.VectorShuffle.fromOp(BL, i -> (i + L) % QB);
 
-    private static void dotRowsL(MemorySegment data, long offset, long stride, int n, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotRowsL(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {
             for (int k = 0; k < n; k++) {
                 long off = base + k * stride + (long) blk * BB;
-                float d = f16(seg, off + 208);
+                float d = f16(ALL, off + 208);
                 for (int s = 0; s < 16; s += Q) {
-                    ByteVector sc = ByteVector.fromMemorySegment(QuantSimd.B, seg, off + 192 + s, QuantSimd.LE);
+                    ByteVector sc = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 192 + s, QuantSimd.LE);
                     for (int p = 0; p < P; p++) {
                         ((FloatVector) (P == 1 || p == 0 ? sc : sc.rearrange(QuantSimd.UPPER))
                                 .convertShape(VectorOperators.B2F, F, 0)).mul(d).intoArray(t, s + p * L);
@@ -153,9 +149,9 @@ final class Q6_KMatrix extends QuantMatrix {
                     for (int l = 0; l < 32; l += QB) { // QB divides 16: one scale per load
                         // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh >> 2g;
                         // the four g spelled out (constant shifts, each load once)
-                        ByteVector a0 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + l, QuantSimd.LE);
-                        ByteVector a1 = ByteVector.fromMemorySegment(BL, seg, off + 64 * h + 32 + l, QuantSimd.LE);
-                        ByteVector hh = ByteVector.fromMemorySegment(BL, seg, off + 128 + 32 * h + l, QuantSimd.LE);
+                        ByteVector a0 = ByteVector.fromMemorySegment(BL, ALL, off + 64 * h + l, QuantSimd.LE);
+                        ByteVector a1 = ByteVector.fromMemorySegment(BL, ALL, off + 64 * h + 32 + l, QuantSimd.LE);
+                        ByteVector hh = ByteVector.fromMemorySegment(BL, ALL, off + 128 + 32 * h + l, QuantSimd.LE);
                         ByteVector q0 = a0.and((byte) 15)
                                 .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
                         ByteVector q1 = a1.and((byte) 15)

@@ -34,18 +34,14 @@ final class Q8_0Matrix extends QuantMatrix {
     // assumes 16-quant loads, so L = 16 only) and one for any L.
 
     @Override
-    float dotRowSimd(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
-        return P == 1 ? dotRowWide(seg, base, x, nb) : dotRowL(seg, base, x, nb);
+    float dotRowSimd(long base, float[] x, int nb) {
+        return P == 1 ? dotRowWide(base, x, nb) : dotRowL(base, x, nb);
     }
 
     @Override
-    void dotTwoRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
-        if (P == 1) dotTwoRowsWide(seg, base, stride, x, nb, out, r);
-        else dotTwoRowsL(seg, base, stride, x, nb, out, r);
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (P == 1) dotTwoRowsWide(base, stride, x, nb, out, r);
+        else dotTwoRowsL(base, stride, x, nb, out, r);
     }
 
     /** Byte loads per block (2 at L = 16, 4 at L = 8 or 4); a power of two. */
@@ -56,79 +52,69 @@ final class Q8_0Matrix extends QuantMatrix {
      * memory.
      */
     @Override
-    void dotFourRowsSimd(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
-        if (L == 16) dotFourRows16(seg, base, stride, x, nb, out, r);
-        else dotFourRowsL(seg, base, stride, x, nb, out, r);
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L == 16) dotFourRows16(base, stride, x, nb, out, r);
+        else dotFourRowsL(base, stride, x, nb, out, r);
     }
 
-    private static float dotRowWide(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static float dotRowWide(long base, float[] x, int nb) {
         // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
         // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
-            FloatVector t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2)).mul(QuantSimd.x(x, xo));
+            FloatVector t = QuantSimd.toFloat(QuantSimd.load(ALL, off + 2)).mul(QuantSimd.x(x, xo));
             for (int k = L; k < QK; k += L) {
-                t = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 + k)).fma(QuantSimd.x(x, xo + k), t);
+                t = QuantSimd.toFloat(QuantSimd.load(ALL, off + 2 + k)).fma(QuantSimd.x(x, xo + k), t);
             }
-            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
+            acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static float dotRowL(MemorySegment data, long offset, float[] x, int nb) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static float dotRowL(long base, float[] x, int nb) {
         // One block per iteration: t = sum q*x over the block, acc += t * d. The loop body holds each
         // vector operation once (C2 unrolls it); that keeps the method under C2's inlining node cutoff.
         // Q quants per load, converted in P parts of L (the first part of the block peeled: t = q*x).
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
-            ByteVector q = QuantSimd.load(seg, off + 2);
+            ByteVector q = QuantSimd.load(ALL, off + 2);
             FloatVector t = QuantSimd.toFloat(q, 0).mul(QuantSimd.x(x, xo));
             for (int p = 1; p < P; p++) t = QuantSimd.toFloat(q, p).fma(QuantSimd.x(x, xo + p * L), t);
             for (int k = Q; k < QK; k += Q) {
-                q = QuantSimd.load(seg, off + 2 + k);
+                q = QuantSimd.load(ALL, off + 2 + k);
                 for (int p = 0; p < P; p++) t = QuantSimd.toFloat(q, p).fma(QuantSimd.x(x, xo + k + p * L), t);
             }
-            acc = t.fma(FloatVector.broadcast(F, f16(seg, off)), acc);
+            acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotTwoRowsWide(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotTwoRowsWide(long base, long stride, float[] x, int nb, float[] out, int r) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
             FloatVector xv = QuantSimd.x(x, xo);
-            FloatVector t0 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2)).mul(xv);
-            FloatVector t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride + 2)).mul(xv);
+            FloatVector t0 = QuantSimd.toFloat(QuantSimd.load(ALL, off + 2)).mul(xv);
+            FloatVector t1 = QuantSimd.toFloat(QuantSimd.load(ALL, off + stride + 2)).mul(xv);
             for (int k = L; k < QK; k += L) {
                 xv = QuantSimd.x(x, xo + k);
-                t0 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 + k)).fma(xv, t0);
-                t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride + 2 + k)).fma(xv, t1);
+                t0 = QuantSimd.toFloat(QuantSimd.load(ALL, off + 2 + k)).fma(xv, t0);
+                t1 = QuantSimd.toFloat(QuantSimd.load(ALL, off + stride + 2 + k)).fma(xv, t1);
             }
-            acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
+            acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, off)), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, off + stride)), acc1);
         }
         out[r] = acc0.reduceLanes(VectorOperators.ADD);
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
-    private static void dotTwoRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotTwoRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         long off = base;
         for (int b = 0, xo = 0; b < nb; b++, off += BB, xo += QK) {
-            ByteVector q0 = QuantSimd.load(seg, off + 2), q1 = QuantSimd.load(seg, off + stride + 2);
+            ByteVector q0 = QuantSimd.load(ALL, off + 2), q1 = QuantSimd.load(ALL, off + stride + 2);
             FloatVector xv = QuantSimd.x(x, xo);
             FloatVector t0 = QuantSimd.toFloat(q0, 0).mul(xv);
             FloatVector t1 = QuantSimd.toFloat(q1, 0).mul(xv);
@@ -138,25 +124,23 @@ final class Q8_0Matrix extends QuantMatrix {
                 t1 = QuantSimd.toFloat(q1, p).fma(xv, t1);
             }
             for (int k = Q; k < QK; k += Q) {
-                q0 = QuantSimd.load(seg, off + 2 + k);
-                q1 = QuantSimd.load(seg, off + stride + 2 + k);
+                q0 = QuantSimd.load(ALL, off + 2 + k);
+                q1 = QuantSimd.load(ALL, off + stride + 2 + k);
                 for (int p = 0; p < P; p++) {
                     xv = QuantSimd.x(x, xo + k + p * L);
                     t0 = QuantSimd.toFloat(q0, p).fma(xv, t0);
                     t1 = QuantSimd.toFloat(q1, p).fma(xv, t1);
                 }
             }
-            acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, off)), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, off + stride)), acc1);
+            acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, off)), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, off + stride)), acc1);
         }
         out[r] = acc0.reduceLanes(VectorOperators.ADD);
         out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
     }
 
     /** L = 16 only: one 16-quant half block per iteration. */
-    private static void dotFourRows16(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotFourRows16(long base, long stride, float[] x, int nb, float[] out, int r) {
         // One 16-quant half block per iteration (scales applied after the second half): a loop body
         // with fewer Vector API calls stays inside C2's inlining node budget; more calls per body
         // leave some out of line, and those box their vectors.
@@ -165,18 +149,18 @@ final class Q8_0Matrix extends QuantMatrix {
         long off = base + 2;
         for (int h = 0, xo = 0; h < 2 * nb; h++, xo += L) {
             FloatVector xv = QuantSimd.x(x, xo);
-            t0 = QuantSimd.toFloat(QuantSimd.load(seg, off)).fma(xv, t0);
-            t1 = QuantSimd.toFloat(QuantSimd.load(seg, off + stride)).fma(xv, t1);
-            t2 = QuantSimd.toFloat(QuantSimd.load(seg, off + 2 * stride)).fma(xv, t2);
-            t3 = QuantSimd.toFloat(QuantSimd.load(seg, off + 3 * stride)).fma(xv, t3);
+            t0 = QuantSimd.toFloat(QuantSimd.load(ALL, off)).fma(xv, t0);
+            t1 = QuantSimd.toFloat(QuantSimd.load(ALL, off + stride)).fma(xv, t1);
+            t2 = QuantSimd.toFloat(QuantSimd.load(ALL, off + 2 * stride)).fma(xv, t2);
+            t3 = QuantSimd.toFloat(QuantSimd.load(ALL, off + 3 * stride)).fma(xv, t3);
             if ((h & 1) == 0) {
                 off += L;
             } else {
                 long d = off - L - 2;
-                acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, d)), acc0);
-                acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, d + stride)), acc1);
-                acc2 = t2.fma(FloatVector.broadcast(F, f16(seg, d + 2 * stride)), acc2);
-                acc3 = t3.fma(FloatVector.broadcast(F, f16(seg, d + 3 * stride)), acc3);
+                acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, d)), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, d + stride)), acc1);
+                acc2 = t2.fma(FloatVector.broadcast(F, f16(ALL, d + 2 * stride)), acc2);
+                acc3 = t3.fma(FloatVector.broadcast(F, f16(ALL, d + 3 * stride)), acc3);
                 t0 = FloatVector.zero(F);
                 t1 = t0;
                 t2 = t0;
@@ -191,9 +175,7 @@ final class Q8_0Matrix extends QuantMatrix {
     }
 
     /** Any L: one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
-    private static void dotFourRowsL(MemorySegment data, long offset, long stride, float[] x, int nb, float[] out, int r) {
-        MemorySegment seg = ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    private static void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         // One byte load of each row per iteration (Q quants, P parts), the scales applied after the
         // block's last: a loop body with fewer Vector API calls stays inside C2's inlining node
         // budget; more calls per body leave some out of line, and those box their vectors.
@@ -201,8 +183,8 @@ final class Q8_0Matrix extends QuantMatrix {
         FloatVector t0 = acc0, t1 = acc0, t2 = acc0, t3 = acc0;
         long off = base + 2;
         for (int h = 0, xo = 0; h < STEPS * nb; h++, xo += Q) {
-            ByteVector q0 = QuantSimd.load(seg, off), q1 = QuantSimd.load(seg, off + stride);
-            ByteVector q2 = QuantSimd.load(seg, off + 2 * stride), q3 = QuantSimd.load(seg, off + 3 * stride);
+            ByteVector q0 = QuantSimd.load(ALL, off), q1 = QuantSimd.load(ALL, off + stride);
+            ByteVector q2 = QuantSimd.load(ALL, off + 2 * stride), q3 = QuantSimd.load(ALL, off + 3 * stride);
             for (int p = 0; p < P; p++) {
                 FloatVector xv = QuantSimd.x(x, xo + p * L);
                 t0 = QuantSimd.toFloat(q0, p).fma(xv, t0);
@@ -214,10 +196,10 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += Q;
             } else {
                 long d = off - (QK - Q) - 2;
-                acc0 = t0.fma(FloatVector.broadcast(F, f16(seg, d)), acc0);
-                acc1 = t1.fma(FloatVector.broadcast(F, f16(seg, d + stride)), acc1);
-                acc2 = t2.fma(FloatVector.broadcast(F, f16(seg, d + 2 * stride)), acc2);
-                acc3 = t3.fma(FloatVector.broadcast(F, f16(seg, d + 3 * stride)), acc3);
+                acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, d)), acc0);
+                acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, d + stride)), acc1);
+                acc2 = t2.fma(FloatVector.broadcast(F, f16(ALL, d + 2 * stride)), acc2);
+                acc3 = t3.fma(FloatVector.broadcast(F, f16(ALL, d + 3 * stride)), acc3);
                 t0 = FloatVector.zero(F);
                 t1 = t0;
                 t2 = t0;

@@ -1,10 +1,10 @@
 package qwen4j.tensor.quant;
 
+import static qwen4j.tensor.quant.QuantMatrix.ALL;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
 
-import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import qwen4j.tensor.DType;
 
@@ -17,39 +17,38 @@ import qwen4j.tensor.DType;
 final class QuantDecode {
     private QuantDecode() {}
 
-    /** Decodes the row at byte offset {@code base} ({@code nb} blocks); false if the type has no SIMD decoder. */
-    static boolean row(DType type, MemorySegment seg, long base, int nb, float[] dst, int off) {
+    /**
+     * Decodes the row at absolute address {@code base} ({@code nb} blocks, read through {@link QuantMatrix#ALL});
+     * false if the type has no SIMD decoder.
+     */
+    static boolean row(DType type, long base, int nb, float[] dst, int off) {
         switch (type) {
-            case Q8_0 -> q8_0(seg, base, nb, dst, off);
-            case Q4_0 -> q4_0(seg, base, nb, dst, off);
-            case Q4_K -> q4_k(seg, base, nb, dst, off);
-            case Q6_K -> q6_k(seg, base, nb, dst, off);
+            case Q8_0 -> q8_0(base, nb, dst, off);
+            case Q4_0 -> q4_0(base, nb, dst, off);
+            case Q4_K -> q4_k(base, nb, dst, off);
+            case Q6_K -> q6_k(base, nb, dst, off);
             default -> { return false; }
         }
         return true;
     }
 
-    static void q8_0(MemorySegment data, long offset, int nb, float[] dst, int off) {
-        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    static void q8_0(long base, int nb, float[] dst, int off) {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q8_0Matrix.BB, off += Q8_0Matrix.QK) {
-            float d = QuantMatrix.f16(seg, o);
+            float d = QuantMatrix.f16(ALL, o);
             for (int k = 0; k < Q8_0Matrix.QK; k += Q) {
-                ByteVector q = QuantSimd.load(seg, o + 2 + k);
+                ByteVector q = QuantSimd.load(ALL, o + 2 + k);
                 for (int p = 0; p < P; p++) QuantSimd.toFloat(q, p).mul(d).intoArray(dst, off + k + p * L);
             }
         }
     }
 
-    static void q4_0(MemorySegment data, long offset, int nb, float[] dst, int off) {
-        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    static void q4_0(long base, int nb, float[] dst, int off) {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_0Matrix.BB, off += Q4_0Matrix.QK) {
-            float d = QuantMatrix.f16(seg, o);
+            float d = QuantMatrix.f16(ALL, o);
             for (int k = 0; k < 16; k += Q) {
-                ByteVector q = QuantSimd.load(seg, o + 2 + k);
+                ByteVector q = QuantSimd.load(ALL, o + 2 + k);
                 ByteVector lo = q.and((byte) 15).sub((byte) 8), hi = QuantSimd.shr(q, 4, 15).sub((byte) 8);
                 for (int p = 0; p < P; p++) {
                     QuantSimd.toFloat(lo, p).mul(d).intoArray(dst, off + k + p * L);
@@ -60,21 +59,19 @@ final class QuantDecode {
     }
 
     /** y = (d * sc) * q - dmin * mn per sub-block of 32: a multiply then a subtract, as the scalar code. */
-    static void q4_k(MemorySegment data, long offset, int nb, float[] dst, int off) {
-        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    static void q4_k(long base, int nb, float[] dst, int off) {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_KMatrix.BB, off += Q4_KMatrix.QK) {
-            float d = QuantMatrix.f16(seg, o), dmin = QuantMatrix.f16(seg, o + 2);
+            float d = QuantMatrix.f16(ALL, o), dmin = QuantMatrix.f16(ALL, o + 2);
             // the eight 6-bit scales and mins, one per byte (as the matvec kernel gathers them)
-            long sa = seg.get(QuantMatrix.LE_LONG, o + 4);
-            int sb = seg.get(QuantMatrix.LE_INT, o + 12);
+            long sa = ALL.get(QuantMatrix.LE_LONG, o + 4);
+            int sb = ALL.get(QuantMatrix.LE_INT, o + 12);
             long sc = Q4_KMatrix.scales8(sa, sb), mn = Q4_KMatrix.mins8(sa, sb);
             for (int c = 0; c < 4; c++) {
                 float d1 = d * (int) (sc >>> (16 * c) & 0xFF), m1 = dmin * (int) (mn >>> (16 * c) & 0xFF);
                 float d2 = d * (int) (sc >>> (16 * c + 8) & 0xFF), m2 = dmin * (int) (mn >>> (16 * c + 8) & 0xFF);
                 for (int l = 0; l < 32; l += Q) {
-                    ByteVector q = QuantSimd.load(seg, o + 16 + 32 * c + l);
+                    ByteVector q = QuantSimd.load(ALL, o + 16 + 32 * c + l);
                     ByteVector lo = q.and((byte) 15), hi = QuantSimd.shr(q, 4, 15);
                     for (int p = 0; p < P; p++) {
                         QuantSimd.toFloat(lo, p).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l + p * L);
@@ -86,21 +83,19 @@ final class QuantDecode {
     }
 
     /** q = (low4 | high2 << 4) - 32, y = (d * scale) * q, 16 elements share a scale. */
-    static void q6_k(MemorySegment data, long offset, int nb, float[] dst, int off) {
-        MemorySegment seg = QuantMatrix.ALL; // absolute addresses through a constant segment: see QuantMatrix.ALL
-        long base = data.address() + offset;
+    static void q6_k(long base, int nb, float[] dst, int off) {
         long o = base;
         for (int b = 0; b < nb; b++, o += Q6_KMatrix.BB, off += Q6_KMatrix.QK) {
-            float d = QuantMatrix.f16(seg, o + 208);
+            float d = QuantMatrix.f16(ALL, o + 208);
             for (int h = 0; h < 2; h++) {
                 for (int k = 0; k < 4; k++) {
                     for (int l = 0; l < 32; l += Q) { // Q divides 16: one scale per load
                         int e = 128 * h + 32 * k + l;
-                        ByteVector ql = QuantSimd.load(seg, o + 64 * h + 32 * (k & 1) + l);
+                        ByteVector ql = QuantSimd.load(ALL, o + 64 * h + 32 * (k & 1) + l);
                         ByteVector low = (k >>> 1) == 0 ? ql.and((byte) 15) : QuantSimd.shr(ql, 4, 15);
-                        ByteVector high = QuantSimd.shr(QuantSimd.load(seg, o + 128 + 32 * h + l), 2 * k, 3);
+                        ByteVector high = QuantSimd.shr(QuantSimd.load(ALL, o + 128 + 32 * h + l), 2 * k, 3);
                         ByteVector q = low.or(QuantSimd.shl(high, 4, 0x30)).sub((byte) 32);
-                        float ds = d * seg.get(QuantMatrix.BYTE, o + 192 + e / 16);
+                        float ds = d * ALL.get(QuantMatrix.BYTE, o + 192 + e / 16);
                         for (int p = 0; p < P; p++) QuantSimd.toFloat(q, p).mul(ds).intoArray(dst, off + e + p * L);
                     }
                 }

@@ -26,6 +26,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     static final ValueLayout.OfByte BYTE = ValueLayout.JAVA_BYTE;
 
     final MemorySegment data;
+    /** Where data starts: the SIMD kernels take absolute addresses and read through {@link #ALL}. */
+    final long address;
     final int rows, cols;
     final int blocksPerRow;
     final long rowBytes;
@@ -37,6 +39,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
                     + t.blockSize());
         }
         this.data = data.isNative() ? data : offHeap(data);
+        this.address = this.data.address();
         this.rows = rows;
         this.cols = cols;
         this.blocksPerRow = cols / t.blockSize();
@@ -134,7 +137,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
                 for (int i = 0; i < passes; i++) {
                     boolean quarter = i < q;
                     int r0 = quarter ? from + i : to - 4, step = quarter ? q : 1;
-                    dotFourRowsSimd(data, r0 * rowBytes, step * rowBytes, x, blocksPerRow, four, 0);
+                    dotFourRowsSimd(address + r0 * rowBytes, step * rowBytes, x, blocksPerRow, four, 0);
                     out[r0] = four[0];
                     out[r0 + step] = four[1];
                     out[r0 + 2 * step] = four[2];
@@ -142,8 +145,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
                 }
                 return;
             }
-            for (; r + 1 < to; r += 2) dotTwoRowsSimd(data, r * rowBytes, rowBytes, x, blocksPerRow, out, r);
-            if (r < to) out[r] = dotRowSimd(data, r * rowBytes, x, blocksPerRow);
+            for (; r + 1 < to; r += 2) dotTwoRowsSimd(address + r * rowBytes, rowBytes, x, blocksPerRow, out, r);
+            if (r < to) out[r] = dotRowSimd(address + r * rowBytes, x, blocksPerRow);
         } else {
             matvecScalar(x, out, from, to);
         }
@@ -155,7 +158,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      */
     @Override
     public void decodeRow(int r, float[] dst, int off) {
-        if (!QuantDecode.row(type(), data, r * rowBytes, blocksPerRow, dst, off)) row(r, dst, off);
+        if (!QuantDecode.row(type(), address + r * rowBytes, blocksPerRow, dst, off)) row(r, dst, off);
     }
 
     @Override
@@ -163,7 +166,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         int qk = type().blockSize(), bb = type().blockBytes();
         if (k0 % qk != 0 || n % qk != 0) throw new IllegalArgumentException("columns " + k0 + "+" + n + " are not whole blocks");
         long base = r * rowBytes + (long) (k0 / qk) * bb;
-        if (!QuantDecode.row(type(), data, base, n / qk, dst, off)) {
+        if (!QuantDecode.row(type(), address + base, n / qk, dst, off)) {
             for (int b = 0; b < n / qk; b++) dequantizeBlock(data, base + (long) b * bb, dst, off + b * qk);
         }
     }
@@ -218,25 +221,25 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /** Writes the block at byte offset {@code off} as float32, bit-exactly as ggml's to_float. */
     abstract void dequantizeBlock(MemorySegment seg, long off, float[] dst, int dstOff);
 
-    /** SIMD dot of the row starting at {@code base} (nb blocks) with x. */
-    abstract float dotRowSimd(MemorySegment seg, long base, float[] x, int nb);
+    /** SIMD dot of the row at absolute address {@code base} (nb blocks) with x; the kernels read through {@link #ALL}. */
+    abstract float dotRowSimd(long base, float[] x, int nb);
 
     /**
      * out[r] and out[r + 1] for the rows at base and base + stride. Types override this to stream two
      * rows at once (x loaded once for both, two independent memory streams in flight).
      */
-    void dotTwoRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        out[r] = dotRowSimd(seg, base, x, nb);
-        out[r + 1] = dotRowSimd(seg, base + stride, x, nb);
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        out[r] = dotRowSimd(base, x, nb);
+        out[r + 1] = dotRowSimd(base + stride, x, nb);
     }
 
     /**
      * out[r .. r + 4) for four consecutive rows. Types override this with a kernel that streams
      * all four at once; the default does two pairs.
      */
-    void dotFourRowsSimd(MemorySegment seg, long base, long stride, float[] x, int nb, float[] out, int r) {
-        dotTwoRowsSimd(seg, base, stride, x, nb, out, r);
-        dotTwoRowsSimd(seg, base + 2 * stride, stride, x, nb, out, r + 2);
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        dotTwoRowsSimd(base, stride, x, nb, out, r);
+        dotTwoRowsSimd(base + 2 * stride, stride, x, nb, out, r + 2);
     }
 
     /** Outputs of one four-row pass, one buffer per thread. */
