@@ -63,10 +63,6 @@ public final class LocalQwen implements Qwen {
     private Session scoring; // the scheduler thread's, made on first use
     private ChatTemplate template; // guarded by itself being made once under templateLock
     private final Object templateLock = new Object();
-    private final Map<ResponseFormat, CompiledConstraint> formats = new LinkedHashMap<>(16, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<ResponseFormat, CompiledConstraint> e) { return size() > 16; }
-    };
 
     private LocalQwen(Engine engine, int parallel, boolean ownsEngine) {
         this.engine = engine;
@@ -273,11 +269,7 @@ public final class LocalQwen implements Qwen {
         /** The chosen token's log-probability and the most likely ones, from the logits it was picked from. */
         void observe(int id, float[] logits) {
             int limit = engine.vocabLimit();
-            float max = Float.NEGATIVE_INFINITY;
-            for (int i = 0; i < limit; i++) max = Math.max(max, logits[i]);
-            double sum = 0;
-            for (int i = 0; i < limit; i++) sum += Math.exp(logits[i] - max);
-            float lse = (float) (max + Math.log(sum));
+            float lse = (float) Scoring.logSumExp(logits, limit);
             int[] top = topLogprobs > 0 ? Scoring.topK(logits, limit, topLogprobs) : new int[0];
             float[] topLp = new float[top.length];
             for (int i = 0; i < top.length; i++) topLp[i] = logits[top[i]] - lse;
@@ -339,8 +331,7 @@ public final class LocalQwen implements Qwen {
         Call call = new Call(prompt, listener);
         try {
             checkOpen();
-            if (prompt.length == 0) throw new Qwen4jException("the prompt is empty: give at least one token");
-            checkIds(prompt);
+            checkIds(prompt); // an empty prompt: BatchGenerator.Request says so
             int room = ctx - prompt.length;
             if (room < 1) {
                 throw new Qwen4jException("the prompt has " + prompt.length + " tokens but the context holds "
@@ -505,29 +496,15 @@ public final class LocalQwen implements Qwen {
         return f == null ? null : compiled(f).newSequence();
     }
 
-    /** {@code f} compiled (each format once; the last 16 kept). */
+    /** {@code f} compiled (once: {@link Constraints} keeps the recent ones), errors starting with its source. */
     private CompiledConstraint compiled(ResponseFormat f) {
-        CompiledConstraint compiled;
-        synchronized (formats) {
-            compiled = formats.get(f);
-        }
-        if (compiled != null) return compiled;
-        var t = engine.tokenizer();
         try {
-            compiled = switch (f.kind()) {
-                case JSON_OBJECT -> Constraints.jsonObject(t, engine.vocabLimit(), engine.eosIds());
-                case JSON_SCHEMA -> Constraints.jsonSchema(f.text(), f.strict(), t, engine.vocabLimit(), engine.eosIds());
-                case GRAMMAR -> Constraints.gbnf(f.text(), t, engine.vocabLimit(), engine.eosIds());
-            };
+            return Constraints.of(f, engine.tokenizer(), engine.vocabLimit(), engine.eosIds());
         } catch (Qwen4jException e) {
             throw f.source() == null ? e : new Qwen4jException(f.source() + ": " + e.getMessage());
         } catch (StackOverflowError e) {
             throw new Qwen4jException((f.source() == null ? "" : f.source() + ": ") + "nested too deeply");
         }
-        synchronized (formats) {
-            formats.put(f, compiled);
-        }
-        return compiled;
     }
 
     /** Messages as the template expects them (HF's shape: tool call arguments as JSON objects). */

@@ -43,11 +43,16 @@ public final class Scoring {
 
     /** log softmax(logits[0..limit))[id], computed in double for a stable sum. */
     static double logSoftmaxAt(float[] logits, int limit, int id) {
+        return logits[id] - logSumExp(logits, limit);
+    }
+
+    /** log sum exp(logits[0..limit)), in double (the max subtracted first): the log softmax's normalizer. */
+    static double logSumExp(float[] logits, int limit) {
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < limit; i++) max = Math.max(max, logits[i]);
         double sum = 0;
         for (int i = 0; i < limit; i++) sum += Math.exp(logits[i] - max);
-        return logits[id] - max - Math.log(sum);
+        return max + Math.log(sum);
     }
 
     /** Ids of the k largest logits, largest first (ties: smaller id first). */

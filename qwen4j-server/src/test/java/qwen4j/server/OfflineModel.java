@@ -40,12 +40,7 @@ final class OfflineModel implements RequestModel {
 
     @Override
     public List<String> compile(ResponseFormat f) {
-        var compiled = switch (f.kind()) {
-            case JSON_OBJECT -> Constraints.jsonObject(tok, tok.size(), eos);
-            case JSON_SCHEMA -> Constraints.jsonSchema(f.text(), f.strict(), tok, tok.size(), eos);
-            case GRAMMAR -> Constraints.gbnf(f.text(), tok, tok.size(), eos);
-        };
-        return compiled.warnings();
+        return Constraints.of(f, tok, tok.size(), eos).warnings();
     }
 
     @Override

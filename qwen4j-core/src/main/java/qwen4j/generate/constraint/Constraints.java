@@ -42,6 +42,15 @@ public final class Constraints {
         VocabularyTrie.of(tokenizer, vocabLimit);
     }
 
+    /** The constraint of a public {@link qwen4j.api.ResponseFormat} (its text compiled as its kind says). */
+    public static CompiledConstraint of(qwen4j.api.ResponseFormat f, Tokenizer tokenizer, int vocabLimit, Set<Integer> eosIds) {
+        return switch (f.kind()) {
+            case JSON_OBJECT -> jsonObject(tokenizer, vocabLimit, eosIds);
+            case JSON_SCHEMA -> jsonSchema(f.text(), f.strict(), tokenizer, vocabLimit, eosIds);
+            case GRAMMAR -> gbnf(f.text(), tokenizer, vocabLimit, eosIds);
+        };
+    }
+
     /** Any JSON object (OpenAI's json_object mode). */
     public static CompiledConstraint jsonObject(Tokenizer tokenizer, int vocabLimit, Set<Integer> eosIds) {
         return get("gbnf", JsonSchemaToGbnf.JSON_OBJECT, true, tokenizer, vocabLimit, eosIds, "a JSON object");
