@@ -110,7 +110,7 @@ public final class BatchGenerator implements AutoCloseable {
         return !running.isEmpty() || !waiting.isEmpty() || !submitted.isEmpty();
     }
 
-    /** Sequences running (on the model's thread; elsewhere as of the last step). */
+    /** Sequences running as of the end of the last step (readable from any thread). */
     public int running() { return runningNow; }
 
     /** Requests waiting for a place: queued as of the last step, and submitted since. */

@@ -3,6 +3,7 @@ package qwen4j.server;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import qwen4j.api.Qwen;
 
 /**
  * The server's counters in Prometheus text format (GET /metrics): requests, tokens generated and
@@ -59,16 +60,16 @@ final class Metrics {
     }
 
     /** The whole exposition, with the gauges read now. */
-    String render(SlotPool pool) {
+    String render(int queued, Qwen.Stats model) {
         StringBuilder out = new StringBuilder();
         counter(out, "qwen4j_requests_total", "Generation requests accepted.", requests.get());
         counter(out, "qwen4j_requests_rejected_total", "Generation requests refused because the queue was full (429).", rejected.get());
-        counter(out, "qwen4j_tokens_generated_total", "Tokens generated.", pool.tokensGenerated());
-        counter(out, "qwen4j_tokens_prefilled_total", "Prompt tokens run through the model (cached ones not counted).", pool.tokensPrefilled());
-        gauge(out, "qwen4j_queue_length", "Requests waiting for a sequence slot.", pool.waiting());
-        gauge(out, "qwen4j_sequences_active", "Sequences being generated (decoded together each step).", pool.running());
-        gauge(out, "qwen4j_kv_blocks_used", "KV cache blocks held by sequences.", pool.blocksUsed());
-        gauge(out, "qwen4j_kv_blocks_free", "KV cache blocks free (including cached prefixes nobody holds).", pool.blocksFree());
+        counter(out, "qwen4j_tokens_generated_total", "Tokens generated.", model.tokensGenerated());
+        counter(out, "qwen4j_tokens_prefilled_total", "Prompt tokens run through the model (cached ones not counted).", model.tokensPrefilled());
+        gauge(out, "qwen4j_queue_length", "Requests waiting for a sequence slot.", queued);
+        gauge(out, "qwen4j_sequences_active", "Sequences being generated (decoded together each step).", model.running());
+        gauge(out, "qwen4j_kv_blocks_used", "KV cache blocks held by sequences.", model.kvBlocksUsed());
+        gauge(out, "qwen4j_kv_blocks_free", "KV cache blocks free (including cached prefixes nobody holds).", model.kvBlocksFree());
         ttft.write(out, "qwen4j_time_to_first_token_seconds", "Time from a request's arrival to its first token.");
         interToken.write(out, "qwen4j_inter_token_latency_seconds", "Time between two tokens of one sequence.");
         return out.toString();

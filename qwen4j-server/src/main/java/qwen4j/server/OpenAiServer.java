@@ -252,20 +252,21 @@ public final class OpenAiServer implements AutoCloseable {
                 requireMethod(method, "GET");
                 ObjectNode h = json.createObjectNode();
                 h.put("status", "ok");
+                Qwen.Stats now = qwen.stats(); // one snapshot: the numbers fit together
                 h.put("slots_total", pool.size());
-                h.put("slots_idle", pool.idle());
+                h.put("slots_idle", Math.max(0, pool.size() - now.running()));
                 h.put("queued", pool.waiting());
                 h.put("queue_limit", pool.maxQueue());
-                h.put("sequences_active", pool.running());
-                h.put("kv_blocks_used", pool.blocksUsed());
-                h.put("kv_blocks_free", pool.blocksFree());
+                h.put("sequences_active", now.running());
+                h.put("kv_blocks_used", now.kvBlocksUsed());
+                h.put("kv_blocks_free", now.kvBlocksFree());
                 h.put("cancelled_client_gone", cancelledGone.get());
                 h.put("cancelled_slow_client", cancelledSlow.get());
                 r.json(200, h);
             }
             case "/metrics" -> {
                 requireMethod(method, "GET");
-                r.text(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(pool));
+                r.text(200, "text/plain; version=0.0.4; charset=utf-8", metrics.render(pool.waiting(), qwen.stats()));
             }
             case "/v1/models" -> {
                 requireMethod(method, "GET");
@@ -579,7 +580,8 @@ public final class OpenAiServer implements AutoCloseable {
 
     /** Collects the log-probabilities of generated tokens as the model reports them. */
     private final class Logprobs {
-        private final List<TokenLogprob> tokens = new java.util.concurrent.CopyOnWriteArrayList<>();
+        // appended on the model's thread, read by the request's: a copy-on-write list would copy it per token
+        private final List<TokenLogprob> tokens = java.util.Collections.synchronizedList(new ArrayList<>());
 
         int size() { return tokens.size(); }
 

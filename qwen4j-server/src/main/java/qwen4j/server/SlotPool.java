@@ -28,21 +28,10 @@ final class SlotPool {
 
     int size() { return parallel; }
 
-    int idle() { return Math.max(0, parallel - running()); }
-
-    int running() { return qwen.stats().running(); }
-
+    /** Requests admitted beyond the running places (the model's own counts are {@link Qwen#stats()}). */
     int waiting() { return Math.max(0, outstanding.get() - parallel); }
 
     int maxQueue() { return maxQueue; }
-
-    long tokensGenerated() { return qwen.stats().tokensGenerated(); }
-
-    long tokensPrefilled() { return qwen.stats().tokensPrefilled(); }
-
-    int blocksUsed() { return qwen.stats().kvBlocksUsed(); }
-
-    int blocksFree() { return qwen.stats().kvBlocksFree(); }
 
     /**
      * Takes a place among the running and queued requests, before anything is answered (a stream's

@@ -54,7 +54,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /**
      * All of memory as one segment. Every SIMD kernel here (and QuantDecode's) loads through it, naming it directly
      * (a constant: passed as a parameter it would be just another segment to C2), with absolute
-     * offsets ({@code data.address()} + offset) instead of the matrix's own segment. Why: a load
+     * offsets ({@code address} + offset) instead of the matrix's own segment. Why: a load
      * through a constant segment compiles to a plain vector load, while a load through a segment parameter
      * inlines JDK checks whose type profiles every caller shares, so the same kernel compiled to code
      * of half the speed depending on what the JVM had run before ({@code KernelProfileProbe}), and on
