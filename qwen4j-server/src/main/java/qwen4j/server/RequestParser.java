@@ -29,6 +29,8 @@ final class RequestParser {
 
     /**
      * @param defaults               the model's sampling settings, for requests that do not ask for greedy decoding
+     * @param contextLength          tokens the model can hold (prompt + generation)
+     * @param maxTokensPerRequest    the most tokens one request may generate
      * @param parseSpecialInMessages whether special-token text in message content acts as special tokens
      */
     RequestParser(ObjectMapper json, RequestModel model, GenerationParams defaults, String modelId, int contextLength,
@@ -285,7 +287,8 @@ final class RequestParser {
 
     private GenerationParams sampling(JsonNode body) {
         Double temp = optNumber(body, "temperature", 0, 2);
-        GenerationParams.Builder s = (temp != null && temp == 0 ? GenerationParams.defaults() : defaults).toBuilder();
+        GenerationParams base = temp != null && temp == 0 ? GenerationParams.defaults() : defaults;
+        GenerationParams.Builder s = base.toBuilder();
         if (temp != null) s.temperature(temp);
         Double topP = optNumber(body, "top_p", 0, 1);
         if (topP != null) {
@@ -300,7 +303,7 @@ final class RequestParser {
         if (rp != null) {
             if (rp == 0) throw ApiError.invalid("'repetition_penalty' must be > 0", "repetition_penalty");
             s.repeatPenalty(rp);
-            if (s.build().repeatLastN() == 0) s.repeatLastN(GenerationParams.defaults().repeatLastN());
+            if (base.repeatLastN() == 0) s.repeatLastN(GenerationParams.defaults().repeatLastN());
         }
         Double pp = optNumber(body, "presence_penalty", -2, 2);
         if (pp != null) s.presencePenalty(pp);
