@@ -10,8 +10,14 @@ import jdk.incubator.vector.VectorOperators;
  * The tiled, register-blocked matrix-matrix kernel behind the fast {@link Matrix#matmul}s
  * (prefill: n activation rows times the weight matrix).
  *
- * <p>Two kernels, chosen by the number of tokens n:
+ * <p>Three ways, chosen by the number of tokens n:
  * <ul>
+ * <li><b>Matrix-vector products</b> (n &lt;= {@link #matvecTokens}: 3 for quantized weights, 8 for
+ * BF16): each token's product is the matrix's own matvec kernel, run over chunks of rows small
+ * enough to stay in L2, token after token, so the weights come from memory once and from cache for
+ * the other tokens. Converting a tile to float32 and storing it costs more per weight than a whole
+ * fused matvec reading from cache, so for a few tokens (decode of a few sequences) this is the
+ * fastest way, and each token gets the values of its matvec alone.</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -102,8 +108,31 @@ public final class MatMul {
     /** Floats at the end of the scratch where {@link #k4x4} parks its 16 accumulators for their lane sums. */
     static final int LANE_SUMS = 16 * L;
 
-    /** Fewest tokens for the token-vector kernel (below, most of its 32 lanes would be padding). */
-    public static final int TOKEN_VECTORS_MIN = 24;
+    /**
+     * Fewest tokens for the token-vector kernel: one whole token vector at 16 lanes (k8x1), which
+     * beats the dot-product kernel from there (batched decode of 16 sequences, a 16-token prompt).
+     */
+    public static final int TOKEN_VECTORS_MIN = 16;
+    /** Most tokens for matrix-vector products over cached row chunks (see the class comment), quantized weights. */
+    public static final int MATVEC_TOKENS = 3;
+    /**
+     * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
+     * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
+     * ns/weight from memory). F16 and F32 keep the tiles.
+     */
+    public static final int MATVEC_TOKENS_BF16 = 8;
+
+    /** Most tokens that {@link #tiled} runs as matvecs over cached row chunks for this matrix (0: never). */
+    static int matvecTokens(Rows m) {
+        if (!(m instanceof Matrix mm)) return 0;
+        return switch (mm.type()) {
+            case BF16 -> MATVEC_TOKENS_BF16;
+            case F16, F32 -> 0;
+            default -> MATVEC_TOKENS;
+        };
+    }
+    /** Weight bytes per row chunk of those products: a fraction of L2, with room for x and the rest. */
+    static final long MATVEC_CHUNK_BYTES = 256 * 1024;
     /** Tokens per block of the token-vector kernel: a whole number of pairs of L-lane vectors for L in 4, 8, 16. */
     static final int TB = 32;
 
@@ -193,11 +222,45 @@ public final class MatMul {
     /** As {@link #tiled(Rows, float[], int, float[], int, int, float[])} with x already packed. */
     public static void tiled(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
         if (xs.k() != m.cols()) throw new IllegalArgumentException("x rows have " + xs.k() + " floats, need " + m.cols());
-        if (xs.packs()) {
+        if (xs.n() <= matvecTokens(m)) {
+            matvecs((Matrix) m, xs.x(), xs.n(), out, from, to);
+        } else if (xs.packs()) {
             tokenVectors(m, xs, out, from, to, w);
         } else {
             dotProducts(m, xs.x(), xs.n(), out, from, to, w);
         }
+    }
+
+    /**
+     * Per-thread scratch of {@link #matvecs}: for token t >= 1, [2t] its x row in an array of its own (a
+     * matvec reads x from index 0) and [2t + 1] its results indexed by row, as a matvec writes them.
+     */
+    private static final ThreadLocal<float[][]> MATVEC_SCRATCH = ThreadLocal.withInitial(() -> new float[0][]);
+
+    /** out[t * rows + r] = dot(row r, x row t) as n matvecs over chunks of rows that stay in cache. */
+    static void matvecs(Matrix m, float[] x, int n, float[] out, int from, int to) {
+        int k = m.cols(), rows = m.rows();
+        if (x.length < (long) n * k) throw new IllegalArgumentException("x has " + x.length + " floats, need " + n * k);
+        if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
+        float[][] s = MATVEC_SCRATCH.get();
+        if (s.length < 2 * n) {
+            s = java.util.Arrays.copyOf(s, 2 * n);
+            for (int i = 0; i < s.length; i++) if (s[i] == null) s[i] = new float[0];
+            MATVEC_SCRATCH.set(s);
+        }
+        for (int t = 1; t < n; t++) {
+            if (s[2 * t].length < k) s[2 * t] = new float[k];
+            if (s[2 * t + 1].length < rows) s[2 * t + 1] = new float[rows];
+            System.arraycopy(x, t * k, s[2 * t], 0, k);
+        }
+        long rowBytes = Math.max(1, m.byteSize() / Math.max(1, rows));
+        int chunk = (int) Math.max(4, MATVEC_CHUNK_BYTES / rowBytes / 4 * 4);
+        for (int r0 = from; r0 < to; r0 += chunk) {
+            int r1 = Math.min(to, r0 + chunk);
+            m.matvec(x, out, r0, r1); // token 0: its x and out rows start at 0
+            for (int t = 1; t < n; t++) m.matvec(s[2 * t], s[2 * t + 1], r0, r1);
+        }
+        for (int t = 1; t < n; t++) System.arraycopy(s[2 * t + 1], from, out, t * rows + from, to - from);
     }
 
     static void dotProducts(Rows m, float[] x, int n, float[] out, int from, int to, float[] w) {

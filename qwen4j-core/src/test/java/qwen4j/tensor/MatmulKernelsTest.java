@@ -14,13 +14,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
- * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 3, 17
- * (dot-product kernel) and 24, 26, 40, 41, 64 (token-vector kernel: one padded block; a full block
- * and a last block whose last pair of token vectors is at most half full at 4, 8 or 16 lanes; two
- * full blocks); rows and columns off the 4/8-row, vector-width and tile sizes.
+ * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 2, 3
+ * (matvecs over cached row chunks), 6, 15 (dot-product kernel) and 16, 17, 26, 40, 41, 64
+ * (token-vector kernel: one token vector at 16 lanes; padded blocks; a full block and a last block
+ * whose last pair of token vectors is at most half full at 4, 8 or 16 lanes; two full blocks); rows
+ * and columns off the 4/8-row, vector-width and tile sizes.
  */
 class MatmulKernelsTest {
-    static final int[] TOKENS = {1, 3, 17, 24, 26, 40, 41, 64};
+    static final int[] TOKENS = {1, 2, 3, 6, 15, 16, 17, 26, 40, 41, 64};
     static final int[] ROWS = {1, 5, 13, 37};
     static final int[] COLS = {7, 17, 100, 257};
 
@@ -80,9 +81,9 @@ class MatmulKernelsTest {
         }
     }
 
-    /** 19 tokens: dot-product kernel; 45: token vectors, x packed by both threads of the pool. */
+    /** 2 tokens: matvecs; 9: dot-product kernel; 45: token vectors, x packed by both threads of the pool. */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(ints = {19, 45})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 9, 45})
     void poolMatmul3MatchesSingleThread(int n) {
         try (Arena arena = Arena.ofShared(); WorkerPool one = new WorkerPool(1); WorkerPool two = new WorkerPool(2)) {
             int cols = 96;

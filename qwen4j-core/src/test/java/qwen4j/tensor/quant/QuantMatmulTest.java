@@ -13,7 +13,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
 
-/** Quantized batched products: SIMD decode is bit-exact, the tiled matmul matches the reference. */
+/**
+ * Quantized batched products: SIMD decode is bit-exact, the tiled matmul matches the reference (token
+ * counts covering the matvec, dot-product and token-vector ways of MatMul).
+ */
 class QuantMatmulTest {
     static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K, DType.Q5_0};
 
@@ -21,7 +24,7 @@ class QuantMatmulTest {
         List<Arguments> out = new ArrayList<>();
         for (DType t : TYPES) {
             int[] colsList = t.blockSize() == 32 ? new int[] {32, 96, 288} : new int[] {256, 512};
-            for (int cols : colsList) for (int rows : new int[] {1, 7, 21}) for (int n : new int[] {1, 3, 17, 40, 64}) {
+            for (int cols : colsList) for (int rows : new int[] {1, 7, 21}) for (int n : new int[] {1, 2, 3, 6, 16, 17, 40, 64}) {
                 out.add(Arguments.of(t, n, rows, cols));
             }
         }
@@ -62,4 +65,36 @@ class QuantMatmulTest {
             }
         }
     }
+
+    /**
+     * Up to MatMul.MATVEC_TOKENS tokens, each token's products are its matvec's: over rows many row
+     * chunks long, within a row range, the same values as the matvec of that token alone.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("types")
+    void fewTokensAreTheirMatvecs(DType t) {
+        int rows = 601, cols = t.blockSize() == 32 ? 2048 : 2560, n = qwen4j.tensor.MatMul.MATVEC_TOKENS;
+        MemorySegment seg = RandomBlocks.allocate(t, rows, cols, 77);
+        float[] x = RandomBlocks.vector(n * cols, 78);
+        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
+        int from = 5, to = 597;
+        float[] got = new float[n * rows];
+        simd.matmul(x, n, got, from, to, new float[simd.matmulScratch()]);
+        for (int k = 0; k < n; k++) {
+            float[] xk = java.util.Arrays.copyOfRange(x, k * cols, (k + 1) * cols), alone = new float[rows];
+            simd.matvec(xk, alone, 0, rows);
+            float[] w = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                float want = r >= from && r < to ? alone[r] : 0f;
+                // the matvec kernels' values; which kernel of a type (rows in fours, pairs or alone)
+                // computed a row may move rounding, within the float32 bound of the sum
+                simd.row(r, w, 0);
+                double s = 0;
+                for (int j = 0; j < cols; j++) s += Math.abs((double) w[j] * xk[j]);
+                assertThat((double) got[k * rows + r]).as("row %d token %d", r, k).isCloseTo(want, Offset.offset(4 * 0x1p-24 * s + 1e-30));
+            }
+        }
+    }
+
+    static Stream<DType> types() { return Stream.of(TYPES); }
 }
