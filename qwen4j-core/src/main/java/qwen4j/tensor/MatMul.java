@@ -243,14 +243,10 @@ public final class MatMul {
         if (x.length < (long) n * k) throw new IllegalArgumentException("x has " + x.length + " floats, need " + n * k);
         if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
         float[][] s = MATVEC_SCRATCH.get();
-        if (s.length < 2 * n) {
-            s = java.util.Arrays.copyOf(s, 2 * n);
-            for (int i = 0; i < s.length; i++) if (s[i] == null) s[i] = new float[0];
-            MATVEC_SCRATCH.set(s);
-        }
+        if (s.length < 2 * n) MATVEC_SCRATCH.set(s = java.util.Arrays.copyOf(s, 2 * n));
         for (int t = 1; t < n; t++) {
-            if (s[2 * t].length < k) s[2 * t] = new float[k];
-            if (s[2 * t + 1].length < rows) s[2 * t + 1] = new float[rows];
+            if (s[2 * t] == null || s[2 * t].length < k) s[2 * t] = new float[k];
+            if (s[2 * t + 1] == null || s[2 * t + 1].length < rows) s[2 * t + 1] = new float[rows];
             System.arraycopy(x, t * k, s[2 * t], 0, k);
         }
         long rowBytes = Math.max(1, m.byteSize() / Math.max(1, rows));
