@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -34,88 +33,85 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
-    // The SIMD kernels below compute sum (q - 8) * x * d as sum q * x * d - 8 * sum d * (sum of x over
-    // the block): the unsigned nibbles convert straight to float (no "- 8" per lane), and the block sums
-    // of x (BLOCK_SUMS, once per call) go into a scalar correction. Fewer
-    // vector operations per row is what lets a four-row pass stay within C2's inlining node budget
-    // (an operation left out of line boxes its vector). All three kernels do the same operations in
-    // the same order per row, so a row's result does not depend on how rows are grouped.
+    // Two ways to the same per-row sum, by vector width. At L = 16 (AVX-512) a block's 16 bytes are
+    // zero-extended to int lanes once and the nibbles split there (x86 has no byte shift: on byte
+    // lanes C2 spends five instructions on one), and each nibble becomes the float q - 8 directly: OR-ed
+    // into the mantissa of 2^23, minus 2^23 + 8 (exact; AND and OR fold into one ternary-logic
+    // instruction, and the subtract runs on the adders where a conversion would take the FMA units).
+    // At L = 8 or 4 (no ternary logic; a conversion is cheaper) the unsigned nibbles convert to float
+    // and sum (q - 8) x d is taken as sum q x d - 8 d (sum of x over the block), with the block sums of
+    // x (BLOCK_SUMS) once per call. Within one width every kernel does the same operations in the same
+    // order per row, so a row's result does not depend on how rows are grouped.
 
-    @Override boolean usesBlockSums() { return true; }
+    /** Float bits of 2^23: an integer 0..15 OR-ed into them gives the float 2^23 + n. */
+    private static final int MAGIC = 0x4B000000;
+    /** 2^23 + 8: (2^23 + q) - BIAS = q - 8, exactly. */
+    private static final float BIAS = 8388616f;
+
+    @Override boolean usesBlockSums() { return L != 16; }
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
-        if (L != 16) return dotRowL(base, x, nb);
-        float[] sums = BLOCK_SUMS.get();
-        FloatVector acc = FloatVector.zero(F);
-        float corr = 0f;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
-            float xs = sums[blk];
-            ByteVector b = QuantSimd.load(ALL, off + 2);
-            float d = f16(ALL, off);
-            acc = QuantSimd.highNibbles(b).fma(xh, QuantSimd.lowNibbles(b).mul(xl)).fma(FloatVector.broadcast(F, d), acc);
-            corr = Math.fma(d, xs, corr);
-        }
-        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
-    }
-
-    @Override
-    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) {
-            super.dotTwoRowsSimd(base, stride, x, nb, out, r);
-            return;
-        }
-        float[] sums = BLOCK_SUMS.get();
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
-        float corr0 = 0f, corr1 = 0f;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
-            float xs = sums[blk];
-            ByteVector b0 = QuantSimd.load(ALL, off + 2), b1 = QuantSimd.load(ALL, off + stride + 2);
-            float d0 = f16(ALL, off), d1 = f16(ALL, off + stride);
-            acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
-            corr0 = Math.fma(d0, xs, corr0);
-            corr1 = Math.fma(d1, xs, corr1);
-        }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        return L == 16 ? dotRow16(base, x, nb) : dotRowL(base, x, nb);
     }
 
     /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) {
-            dotFourRowsL(base, stride, x, nb, out, r);
-            return;
-        }
-        float[] sums = BLOCK_SUMS.get();
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
+        if (L == 16) dotFourRows16(base, stride, x, nb, out, r);
+        else dotFourRowsL(base, stride, x, nb, out, r);
+    }
+
+    /** L = 16: the block's 16 bytes zero-extended to 16 int lanes, low nibbles then high. */
+    private static float dotRow16(long base, float[] x, int nb) {
+        FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector xl = QuantSimd.x(x, xo), xh = QuantSimd.x(x, xo + 16);
-            float xs = sums[blk];
-            ByteVector b0 = QuantSimd.load(ALL, off + 2), b1 = QuantSimd.load(ALL, off + stride + 2);
-            ByteVector b2 = QuantSimd.load(ALL, off + 2 * stride + 2), b3 = QuantSimd.load(ALL, off + 3 * stride + 2);
-            float d0 = f16(ALL, off), d1 = f16(ALL, off + stride);
-            float d2 = f16(ALL, off + 2 * stride), d3 = f16(ALL, off + 3 * stride);
-            acc0 = QuantSimd.highNibbles(b0).fma(xh, QuantSimd.lowNibbles(b0).mul(xl)).fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = QuantSimd.highNibbles(b1).fma(xh, QuantSimd.lowNibbles(b1).mul(xl)).fma(FloatVector.broadcast(F, d1), acc1);
-            acc2 = QuantSimd.highNibbles(b2).fma(xh, QuantSimd.lowNibbles(b2).mul(xl)).fma(FloatVector.broadcast(F, d2), acc2);
-            acc3 = QuantSimd.highNibbles(b3).fma(xh, QuantSimd.lowNibbles(b3).mul(xl)).fma(FloatVector.broadcast(F, d3), acc3);
-            corr0 = Math.fma(d0, xs, corr0);
-            corr1 = Math.fma(d1, xs, corr1);
-            corr2 = Math.fma(d2, xs, corr2);
-            corr3 = Math.fma(d3, xs, corr3);
+            float d = Float.float16ToFloat(ALL.get(LE_SHORT, off));
+            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            FloatVector t = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS).fma(
+                    FloatVector.fromArray(F, x, xo + 16),
+                    w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
+            acc = t.fma(FloatVector.broadcast(F, d), acc);
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
-        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
-        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** L = 16, rows r .. r + 3; calls the Vector API directly (no helpers): near C2's node budget. */
+    private static void dotFourRows16(long base, long stride, float[] x, int nb, float[] out, int r) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            // scalars first: parsed early, inlined before the node budget runs out
+            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
+            IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            IntVector w2 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            IntVector w3 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            FloatVector t0 = w0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
+                    .fma(xh, w0.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
+            FloatVector t1 = w1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
+                    .fma(xh, w1.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
+            FloatVector t2 = w2.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
+                    .fma(xh, w2.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
+            FloatVector t3 = w3.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
+                    .fma(xh, w3.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
+            acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
+            acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
+            acc3 = t3.fma(FloatVector.broadcast(F, d3), acc3);
+        }
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints

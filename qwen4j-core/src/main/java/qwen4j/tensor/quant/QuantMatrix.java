@@ -247,7 +247,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
 
     /**
      * Per-thread sums of x over each 32-block, for SIMD kernels that fold a constant block offset
-     * out of the per-lane work (Q4_0: sum (q - 8) x = sum q x - 8 sum x; Q4_K: the sub-block mins).
+     * out of the per-lane work (Q4_0 below 16 lanes: sum (q - 8) x = sum q x - 8 sum x; Q4_K: the sub-block mins).
      * Filled once per matvec call by the calling thread, read by its kernels; grown when needed, so
      * steady state allocates nothing.
      */
