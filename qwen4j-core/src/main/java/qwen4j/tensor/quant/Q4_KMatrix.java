@@ -136,7 +136,7 @@ final class Q4_KMatrix extends QuantMatrix {
      * Decodes the super-blocks at sb + k * stride (k < n): row k's scales d*sc into t[8k ..] (8 lanes),
      * its mins times the sub-block sums of x (sums[si ..]) added to its running corrections at t[32 + 8k ..].
      */
-    private static void superBlocks(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
+    static void superBlocks(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
         FloatVector xs = FloatVector.fromArray(F8, sums, si);
         for (int k = 0; k < n; k++) {
             long at = sb + k * stride;
@@ -218,7 +218,7 @@ final class Q4_KMatrix extends QuantMatrix {
     }
 
     /** {@link #superBlocks} for any L: the eight scales and mins converted in 8 / L parts. */
-    private static void superBlocksL(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
+    static void superBlocksL(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
         for (int k = 0; k < n; k++) {
             long at = sb + k * stride;
             int dd = seg.get(LE_INT, at);

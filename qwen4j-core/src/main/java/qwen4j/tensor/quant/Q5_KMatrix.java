@@ -10,7 +10,7 @@ import static qwen4j.tensor.quant.QuantSimd.Q;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
@@ -45,37 +45,126 @@ final class Q5_KMatrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
+    // SIMD kernels: Q4_K's (see there: scales and mins decoded eight at a time per super-block, the
+    // mins times the sub-block sums of x into a correction, rows in pairs per 64-element chunk with
+    // the accumulators parked in the scratch between turns) plus the fifth bit. Per 16 (or Q) quant
+    // bytes of chunk c the matching qh bytes are zero-extended too and shifted left 4, so that bit k
+    // of qh lands on bit 4 after a shift right by k: low quants take bit 2c, high quants bit 2c + 1,
+    // and q = nibble | that bit, on int lanes, converted once.
+
+    @Override boolean usesBlockSums() { return true; }
+
+    /** Per-thread scratch, Q4_K's layout: scales d*sc, min corrections, accumulators per row. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[128]);
+
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            int dd = ALL.get(LE_INT, off);
-            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            long sa = ALL.get(LE_LONG, off + 4);
-            int sb = ALL.get(LE_INT, off + 12);
-            for (int c = 0; c < 4; c++) {
-                int p1 = Q4_KMatrix.packedScaleMin(sa, sb, 2 * c), p2 = Q4_KMatrix.packedScaleMin(sa, sb, 2 * c + 1);
-                FloatVector d1 = FloatVector.broadcast(F, d * (p1 & 63));
-                FloatVector m1 = FloatVector.broadcast(F, -(dmin * (p1 >>> 8)));
-                FloatVector d2 = FloatVector.broadcast(F, d * (p2 & 63));
-                FloatVector m2 = FloatVector.broadcast(F, -(dmin * (p2 >>> 8)));
-                for (int l = 0; l < 32; l += Q) {
-                    ByteVector b = QuantSimd.load(ALL, off + 48 + 32 * c + l);
-                    int xb = xo + 64 * c + l;
-                    ByteVector qh = QuantSimd.load(ALL, off + 16 + l);
-                    VectorMask<Byte> h1 = qh.and((byte) (1 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
-                    VectorMask<Byte> h2 = qh.and((byte) (2 << (2 * c))).compare(VectorOperators.NE, (byte) 0);
-                    ByteVector lb = b.and((byte) 15).add((byte) 16, h1), hb = QuantSimd.shr(b, 4, 15).add((byte) 16, h2);
-                    for (int p = 0; p < P; p++) {
-                        FloatVector lo = QuantSimd.toFloat(lb, p), hi = QuantSimd.toFloat(hb, p);
-                        a0 = lo.fma(d1, m1).fma(QuantSimd.x(x, xb + p * L), a0);
-                        a1 = hi.fma(d2, m2).fma(QuantSimd.x(x, xb + 32 + p * L), a1);
+        float[] one = ONE.get();
+        if (L != 16) dotRowsL(base, 0, 1, x, nb, one, 0);
+        else dotRows(base, 0, 1, x, nb, one, 0);
+        return one[0];
+    }
+
+    @Override
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) dotRowsL(base, stride, 2, x, nb, out, r);
+        else dotRows(base, stride, 2, x, nb, out, r);
+    }
+
+    /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
+    @Override
+    void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L != 16) dotRowsL(base, stride, 4, x, nb, out, r);
+        else dotRows(base, stride, 4, x, nb, out, r);
+    }
+
+    /** L = 16: out[r + k] = row k . x for the n (1, 2 or 4) rows at base + k * stride, rows in pairs. */
+    private static void dotRows(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
+        float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
+        java.util.Arrays.fill(t, 0f);
+        long pair = n == 1 ? 0 : stride;
+        for (int blk = 0; blk < nb; blk++) {
+            long sb = base + (long) blk * BB;
+            Q4_KMatrix.superBlocks(ALL, sb, pair, n == 1 ? 2 : n, sums, 8 * blk, t);
+            for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
+                int xo = blk * QK + 64 * c;
+                for (int k = 0; k < n; k += 2) { // a pair of rows (a single row pairs with itself)
+                    long o = sb + k * stride;
+                    FloatVector tl0 = FloatVector.zero(F), th0 = tl0, tl1 = tl0, th1 = tl0;
+                    for (int h = 0; h < 32; h += 16) {
+                        FloatVector xl = FloatVector.fromArray(F, x, xo + h), xh = FloatVector.fromArray(F, x, xo + 32 + h);
+                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 48 + 32 * c + h, QuantSimd.LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + pair + 48 + 32 * c + h, QuantSimd.LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                        IntVector g0 = ((IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 16 + h, QuantSimd.LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)).lanewise(VectorOperators.LSHL, 4);
+                        IntVector g1 = ((IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + pair + 16 + h, QuantSimd.LE)
+                                .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)).lanewise(VectorOperators.LSHL, 4);
+                        tl0 = ((FloatVector) w0.and(15).or(g0.lanewise(VectorOperators.LSHR, 2 * c).and(16))
+                                .convert(VectorOperators.I2F, 0)).fma(xl, tl0);
+                        th0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).or(g0.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16))
+                                .convert(VectorOperators.I2F, 0)).fma(xh, th0);
+                        tl1 = ((FloatVector) w1.and(15).or(g1.lanewise(VectorOperators.LSHR, 2 * c).and(16))
+                                .convert(VectorOperators.I2F, 0)).fma(xl, tl1);
+                        th1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).or(g1.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16))
+                                .convert(VectorOperators.I2F, 0)).fma(xh, th1);
                     }
+                    FloatVector acc0 = FloatVector.fromArray(F, t, 64 + 16 * k), acc1 = FloatVector.fromArray(F, t, 80 + 16 * k);
+                    acc0 = th0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 1]), tl0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c]), acc0));
+                    acc1 = th1.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 9]), tl1.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 8]), acc1));
+                    acc0.intoArray(t, 64 + 16 * k);
+                    acc1.intoArray(t, 80 + 16 * k);
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        finish(t, n, out, r);
     }
 
+    /** Any L (8: AVX2, 4: NEON): one row at a time per chunk, Q-byte loads in P parts (as Q4_K's dotRowsL). */
+    private static void dotRowsL(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
+        float[] sums = BLOCK_SUMS.get(), t = SCRATCH.get();
+        java.util.Arrays.fill(t, 0f);
+        for (int blk = 0; blk < nb; blk++) {
+            long sb = base + (long) blk * BB;
+            Q4_KMatrix.superBlocksL(ALL, sb, stride, n, sums, 8 * blk, t);
+            for (int c = 0; c < 4; c++) {
+                int xo = blk * QK + 64 * c;
+                for (int k = 0; k < n; k++) {
+                    long o = sb + k * stride;
+                    FloatVector tl = FloatVector.zero(F), th = tl;
+                    for (int h = 0; h < 32; h += Q) {
+                        ByteVector b = ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 48 + 32 * c + h, QuantSimd.LE);
+                        ByteVector qh = ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 16 + h, QuantSimd.LE);
+                        for (int p = 0; p < P; p++) {
+                            boolean first = P == 1 || p == 0;
+                            IntVector w = (IntVector) (first ? b : b.rearrange(QuantSimd.UPPER))
+                                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                            IntVector g = ((IntVector) (first ? qh : qh.rearrange(QuantSimd.UPPER))
+                                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)).lanewise(VectorOperators.LSHL, 4);
+                            FloatVector xl = FloatVector.fromArray(F, x, xo + h + p * L);
+                            FloatVector xh = FloatVector.fromArray(F, x, xo + 32 + h + p * L);
+                            tl = ((FloatVector) w.and(15).or(g.lanewise(VectorOperators.LSHR, 2 * c).and(16))
+                                    .convert(VectorOperators.I2F, 0)).fma(xl, tl);
+                            th = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(g.lanewise(VectorOperators.LSHR, 2 * c + 1).and(16))
+                                    .convert(VectorOperators.I2F, 0)).fma(xh, th);
+                        }
+                    }
+                    FloatVector acc = FloatVector.fromArray(F, t, 64 + 16 * k);
+                    acc = th.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 1]), tl.fma(FloatVector.broadcast(F, t[8 * k + 2 * c]), acc));
+                    acc.intoArray(t, 64 + 16 * k);
+                }
+            }
+        }
+        finish(t, n, out, r);
+    }
+
+    /** out[r + k] = row k's accumulator lanes summed, minus its min corrections. */
+    private static void finish(float[] t, int n, float[] out, int r) {
+        for (int k = 0; k < n; k++) {
+            float corr = 0f;
+            for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
+            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
+        }
+    }
 }

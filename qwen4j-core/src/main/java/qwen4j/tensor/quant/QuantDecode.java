@@ -26,6 +26,7 @@ final class QuantDecode {
             case Q8_0 -> q8_0(base, nb, dst, off);
             case Q4_0 -> q4_0(base, nb, dst, off);
             case Q4_K -> q4_k(base, nb, dst, off);
+            case Q5_K -> q5_k(base, nb, dst, off);
             case Q6_K -> q6_k(base, nb, dst, off);
             default -> { return false; }
         }
@@ -73,6 +74,30 @@ final class QuantDecode {
                 for (int l = 0; l < 32; l += Q) {
                     ByteVector q = QuantSimd.load(ALL, o + 16 + 32 * c + l);
                     ByteVector lo = q.and((byte) 15), hi = QuantSimd.shr(q, 4, 15);
+                    for (int p = 0; p < P; p++) {
+                        QuantSimd.toFloat(lo, p).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l + p * L);
+                        QuantSimd.toFloat(hi, p).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l + p * L);
+                    }
+                }
+            }
+        }
+    }
+
+    /** As Q4_K, with q = nibble | (bit 2c, or 2c + 1, of qh[l]) << 4 in chunk c. */
+    static void q5_k(long base, int nb, float[] dst, int off) {
+        long o = base;
+        for (int b = 0; b < nb; b++, o += Q5_KMatrix.BB, off += Q5_KMatrix.QK) {
+            float d = QuantMatrix.f16(ALL, o), dmin = QuantMatrix.f16(ALL, o + 2);
+            long sa = ALL.get(QuantMatrix.LE_LONG, o + 4);
+            int sb = ALL.get(QuantMatrix.LE_INT, o + 12);
+            long sc = Q4_KMatrix.scales8(sa, sb), mn = Q4_KMatrix.mins8(sa, sb);
+            for (int c = 0; c < 4; c++) {
+                float d1 = d * (int) (sc >>> (16 * c) & 0xFF), m1 = dmin * (int) (mn >>> (16 * c) & 0xFF);
+                float d2 = d * (int) (sc >>> (16 * c + 8) & 0xFF), m2 = dmin * (int) (mn >>> (16 * c + 8) & 0xFF);
+                for (int l = 0; l < 32; l += Q) {
+                    ByteVector q = QuantSimd.load(ALL, o + 48 + 32 * c + l), qh = QuantSimd.load(ALL, o + 16 + l);
+                    ByteVector lo = q.and((byte) 15).or(QuantSimd.shl(QuantSimd.shr(qh, 2 * c, 1), 4, 0x10));
+                    ByteVector hi = QuantSimd.shr(q, 4, 15).or(QuantSimd.shl(QuantSimd.shr(qh, 2 * c + 1, 1), 4, 0x10));
                     for (int p = 0; p < P; p++) {
                         QuantSimd.toFloat(lo, p).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l + p * L);
                         QuantSimd.toFloat(hi, p).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l + p * L);

@@ -18,7 +18,7 @@ import qwen4j.tensor.Kernels;
  * counts covering the matvec, dot-product and token-vector ways of MatMul).
  */
 class QuantMatmulTest {
-    static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K, DType.Q5_0};
+    static final DType[] TYPES = {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K, DType.Q5_0};
 
     static Stream<Arguments> shapes() {
         List<Arguments> out = new ArrayList<>();
