@@ -6,10 +6,10 @@ import qwen4j.tensor.Tensor;
 
 /**
  * Where weight matrices live while the model runs. Either way they stay in their stored type.
- * MMAP: used in place from the memory-mapped file (no copy, instant load, pages shared with the
- * page cache, but 4 KB pages). HUGE_PAGES: copied once into 2 MB-page anonymous memory, which
- * may stream faster where page-table walks are expensive (see {@link HugePageMemory}; no
- * difference measured on our machines).
+ * MMAP: used in place from the memory-mapped file (no copy, pages shared with the page cache; 2 MB
+ * mappings where the kernel caches the file in 2 MB folios, which {@link PageCache} arranges on Linux).
+ * HUGE_PAGES: copied once into 2 MB-page anonymous memory (see {@link HugePageMemory}): a slower load
+ * and the memory twice while the file stays cached, the same speed whatever the page cache holds.
  */
 public enum WeightMemory {
     MMAP,
