@@ -32,7 +32,6 @@ final class MappedFiles {
             if (size == 0) {
                 return MemorySegment.ofArray(new byte[0]);
             }
-            PageCache.prepare(file, size);
             return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
         } catch (NoSuchFileException e) {
             throw new Qwen4jException(file + ": no such file");

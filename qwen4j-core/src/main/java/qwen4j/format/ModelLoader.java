@@ -118,6 +118,7 @@ public final class ModelLoader {
             boolean tied = ckpt.find(HF.output).isEmpty();
             if (tied != cfg.tieWordEmbeddings()) cfg = withTied(cfg, tied);
             Function<String, Tensor> get = ckpt::tensor;
+            if (memory == WeightMemory.MMAP) ckpt.files().forEach(f -> PageCache.prepare(f.path()));
             Built b = build(cfg, HF, get, ckpt::find, HfConfig.CONFIG, kernels, memory, arena, conv);
             return new LoadedModel(given, ModelFormat.HF, cfg, b.weights, Map.of(), Optional.of(folder),
                     ckpt.tensorsByFile(), b.bytes, arena);
@@ -142,6 +143,7 @@ public final class ModelLoader {
             }
             boolean hasOutput = gguf.find(GGUF.output).isPresent();
             Qwen2Config cfg = GgufConfig.parse(gguf.metadata(), gguf.name(), (int) embd.shape()[0], hasOutput);
+            if (memory == WeightMemory.MMAP) gguf.parts().forEach(PageCache::prepare);
             Built b = build(cfg, GGUF, gguf::tensor, gguf::find, "the " + GgufConfig.ARCH + ".* metadata", kernels,
                     memory, arena, conv);
             return new LoadedModel(file, ModelFormat.GGUF, cfg, b.weights, gguf.metadata(), Optional.empty(),

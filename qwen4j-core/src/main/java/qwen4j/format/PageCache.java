@@ -18,7 +18,8 @@ import java.nio.file.StandardOpenOption;
  * memory. Linux (6.x, ext4/xfs and others) caches a file read sequentially in 2 MB folios and maps
  * those with one TLB entry each; a file cached in 4 KB pages (just written by a converter or a
  * download, or faulted in piecemeal through a mapping) is mapped 4 KB at a time, and decode from it
- * ran up to 1.6x slower. So before mapping a large file, on Linux: if most of it is not cached
+ * ran up to 1.6x slower. So when a model's weights are to be used from the mapping of a large file
+ * (ModelLoader, {@code --weights mmap}; not for a tokenizer or a conversion), on Linux: if most of it is not cached
  * (mincore) and it fits in available memory, read it once sequentially (faster than page faults, and
  * cached in 2 MB folios); if it is cached, touch a sample of 2 MB regions through a mapping and read
  * from /proc/self/smaps how many came back as 2 MB mappings; if few did while the kernel does cache
@@ -42,17 +43,25 @@ final class PageCache {
         }
     }
 
-    /** Prepares {@code file} for mapping (see the class comment); never throws. */
+    /** Prepares {@code file}, whose weights will be read through its mapping (see the class comment); never throws. */
+    static void prepare(Path file) {
+        try {
+            prepare(file, Files.size(file));
+        } catch (IOException e) {
+            // an optimisation only
+        }
+    }
+
     static void prepare(Path file, long size) {
         if (size < MIN_BYTES || !enabled()) return;
         try {
             double cached = cachedFraction(file, size);
             if (cached < 0.5) {
-                if (size < availableBytes() / 2) readSequentially(file);
+                if (size < meminfo("MemAvailable:") / 2) readSequentially(file);
                 return;
             }
             Residency before = probe(file, size);
-            if (before == null || !before.smallPages(touches(size)) || !kernelCachesFilesInHugePages()) return;
+            if (before == null || !before.smallPages(touches(size)) || meminfo("FileHugePages:") == 0) return;
             long t0 = System.nanoTime();
             if (!dropCached(file)) return;
             readSequentially(file);
@@ -71,6 +80,8 @@ final class PageCache {
                 && Files.isReadable(Path.of("/proc/self/smaps"));
     }
 
+    /** Where {@link #probe}'s reads go (a field write keeps the JIT from dropping them). */
+    static int touched;
 
     /** 2 MB regions touched by {@link #probe}: enough to tell, few enough to cost a few milliseconds. */
     static final int SAMPLES = 64;
@@ -86,7 +97,7 @@ final class PageCache {
             long regions = regions(size), step = step(size);
             int sink = 0;
             for (long i = 0; i < regions; i += step) sink += m.get(ValueLayout.JAVA_BYTE, Math.min(size - 1, i * TWO_MB + TWO_MB / 2));
-            if (sink == Integer.MIN_VALUE) System.err.print(""); // keeps the reads
+            touched = sink;
             return residency(Files.readString(Path.of("/proc/self/smaps")), m.address());
         }
     }
@@ -145,20 +156,15 @@ final class PageCache {
         }
     }
 
-    /** MemAvailable from /proc/meminfo, in bytes (0 if unknown). */
-    private static long availableBytes() throws IOException {
+    /**
+     * A /proc/meminfo field in bytes (0 if absent): MemAvailable, or FileHugePages (files held in 2 MB
+     * page-cache folios now: without any, re-reading cannot help).
+     */
+    private static long meminfo(String key) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-            if (line.startsWith("MemAvailable:")) return kilobytes(line);
+            if (line.startsWith(key)) return kilobytes(line);
         }
         return 0;
-    }
-
-    /** Whether this kernel holds any file in 2 MB page-cache folios now (without it re-reading cannot help). */
-    private static boolean kernelCachesFilesInHugePages() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-            if (line.startsWith("FileHugePages:")) return kilobytes(line) > 0;
-        }
-        return false;
     }
 
     private static void readSequentially(Path file) throws IOException {
