@@ -125,11 +125,7 @@ final class Q4_KMatrix extends QuantMatrix {
                 }
             }
         }
-        for (int k = 0; k < n; k++) {
-            float corr = 0f;
-            for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
-        }
+        finish(t, n, out, r);
     }
 
     /**
@@ -210,6 +206,11 @@ final class Q4_KMatrix extends QuantMatrix {
                 }
             }
         }
+        finish(t, n, out, r);
+    }
+
+    /** out[r + k] = row k's accumulator lanes summed, minus its min corrections (the scratch layout above; Q5_K's too). */
+    static void finish(float[] t, int n, float[] out, int r) {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];

@@ -118,7 +118,7 @@ final class Q5_KMatrix extends QuantMatrix {
                 }
             }
         }
-        finish(t, n, out, r);
+        Q4_KMatrix.finish(t, n, out, r);
     }
 
     /** Any L (8: AVX2, 4: NEON): one row at a time per chunk, Q-byte loads in P parts (as Q4_K's dotRowsL). */
@@ -156,15 +156,6 @@ final class Q5_KMatrix extends QuantMatrix {
                 }
             }
         }
-        finish(t, n, out, r);
-    }
-
-    /** out[r + k] = row k's accumulator lanes summed, minus its min corrections. */
-    private static void finish(float[] t, int n, float[] out, int r) {
-        for (int k = 0; k < n; k++) {
-            float corr = 0f;
-            for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
-        }
+        Q4_KMatrix.finish(t, n, out, r);
     }
 }
