@@ -4,10 +4,7 @@ import dev.langchain4j.model.chat.StreamingChatModel;
 import dev.langchain4j.model.chat.request.ChatRequest;
 import dev.langchain4j.model.chat.request.ChatRequestParameters;
 import dev.langchain4j.model.chat.response.StreamingChatResponseHandler;
-import java.nio.file.Path;
-import java.util.List;
 import qwen4j.api.ChatResult;
-import qwen4j.api.LoadOptions;
 import qwen4j.api.Qwen;
 
 /**
@@ -58,46 +55,11 @@ public final class QwenStreamingChatModel implements StreamingChatModel, AutoClo
         if (s.owned()) s.qwen().close();
     }
 
-    /** Builds a {@link QwenStreamingChatModel}: one of {@link #model}, {@link #modelPath} or {@link #modelName}, then defaults. */
-    public static final class Builder {
-        private final Settings s = new Settings();
-
+    /** Builds a {@link QwenStreamingChatModel}: one of {@link #model}, {@link #modelPath} or {@link #modelName}, then defaults (see {@link QwenModelBuilder}). */
+    public static final class Builder extends QwenModelBuilder<Builder, QwenStreamingChatModel> {
         private Builder() {}
 
-        /** Uses an open handle; the model does not close it. */
-        public Builder model(Qwen qwen) { s.qwen = qwen; return this; }
-
-        /** Loads the model at {@code path} (HF folder or .gguf); {@link QwenStreamingChatModel#close()} releases it. */
-        public Builder modelPath(Path path) { s.modelPath = path; return this; }
-
-        /** Loads a model by path or name (see {@link Qwen#load(String, LoadOptions)}); {@link QwenStreamingChatModel#close()} releases it. */
-        public Builder modelName(String name) { s.modelName = name; return this; }
-
-        /** Options for loading with {@link #modelPath} or {@link #modelName}. */
-        public Builder loadOptions(LoadOptions options) { s.loadOptions = options; return this; }
-
-        /** Default parameters; the ones set one by one below take precedence. */
-        public Builder defaultRequestParameters(ChatRequestParameters p) { s.defaults = p; return this; }
-
-        /** Default sampling temperature (unset: 0, greedy). */
-        public Builder temperature(Double t) { s.temperature = t; return this; }
-
-        /** Default nucleus sampling threshold. */
-        public Builder topP(Double p) { s.topP = p; return this; }
-
-        /** Default top-k. */
-        public Builder topK(Integer k) { s.topK = k; return this; }
-
-        /** Default most tokens per answer (unset: 256). */
-        public Builder maxOutputTokens(Integer n) { s.maxOutputTokens = n; return this; }
-
-        /** Default stop sequences. */
-        public Builder stopSequences(List<String> stops) { s.stopSequences = stops; return this; }
-
-        /** Sampling seed (LangChain4j's parameters have none): same seed, same answer. */
-        public Builder seed(Long seed) { s.seed = seed; return this; }
-
-        /** The model; loads it when a path or name was given. */
+        @Override
         public QwenStreamingChatModel build() { return new QwenStreamingChatModel(s.build()); }
     }
 }
