@@ -18,6 +18,7 @@ import qwen4j.generate.Generator;
 import qwen4j.generate.Sampler;
 import qwen4j.generate.SamplerSettings;
 import qwen4j.tensor.Kernels;
+import qwen4j.testing.AllocationSites;
 
 /**
  * The decode loop allocates nothing once compiled: a window of 100 decode steps allocates zero

@@ -1,4 +1,4 @@
-package qwen4j.model;
+package qwen4j.testing;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,16 +15,17 @@ import jdk.jfr.consumer.RecordingFile;
  * Where a measured window allocated, from JFR's allocation samples: so that a failing
  * zero-allocation assertion names the method (and the JIT tier it ran in) instead of a byte count.
  */
-final class AllocationSites implements AutoCloseable {
+public final class AllocationSites implements AutoCloseable {
     private final Recording recording = new Recording();
 
-    AllocationSites() {
+    /** Starts sampling allocations (all threads) until {@link #top} or {@link #close}. */
+    public AllocationSites() {
         recording.enable("jdk.ObjectAllocationSample").withStackTrace().with("throttle", "2000/s");
         recording.start();
     }
 
     /** The heaviest sites (allocated class, first frames with their JIT tier), by sampled weight. */
-    String top(int n) {
+    public String top(int n) {
         recording.stop();
         try {
             Path file = Files.createTempFile("qwen4j-alloc", ".jfr");
