@@ -25,30 +25,19 @@ class NoAllocationTest {
             };
             float[] x = TestData.randomVector(cols, 4);
             float[] o0 = new float[256], o1 = new float[128], o2 = new float[64];
-            long overhead = -(allocated() - allocated()); // the probe itself: expected 0
-            long best = Long.MAX_VALUE;
-            String sites = "";
-            // Warm up until C2 has compiled the kernels (interpreted Vector API code boxes
-            // vectors), then measure; the steady state must allocate nothing.
-            for (int attempt = 0; attempt < 20 && best != 0; attempt++) {
+            assertSteadyStateAllocatesNothing("4000 dispatches", () -> {
                 for (int i = 0; i < 2000; i++) {
                     pool.matvec(ms[i % 3], x, i % 3 == 0 ? o0 : i % 3 == 1 ? o1 : o2);
                     pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
                 }
-                try (AllocationSites profile = new AllocationSites()) {
-                    long before = allocated();
-                    for (int i = 0; i < 1000; i++) {
-                        pool.matvec(ms[0], x, o0);
-                        pool.matvec(ms[1], x, o1);
-                        pool.matvec(ms[2], x, o2);
-                        pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
-                    }
-                    long bytes = allocated() - before - overhead;
-                    best = Math.min(best, bytes);
-                    if (bytes != 0) sites = profile.top(5);
+            }, () -> {
+                for (int i = 0; i < 1000; i++) {
+                    pool.matvec(ms[0], x, o0);
+                    pool.matvec(ms[1], x, o1);
+                    pool.matvec(ms[2], x, o2);
+                    pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
                 }
-            }
-            assertThat(best).as("bytes allocated by 4000 dispatches after warm-up, last at%s", sites).isZero();
+            });
         }
     }
 
@@ -61,25 +50,39 @@ class NoAllocationTest {
             Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 64, cols, 2), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            long best = Long.MAX_VALUE;
-            String sites = "";
-            for (int attempt = 0; attempt < 20 && best != 0; attempt++) {
+            assertSteadyStateAllocatesNothing("200 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
                     pool.matmul(a, x, 8, oa);
                 }
-                try (AllocationSites profile = new AllocationSites()) {
-                    long before = allocated();
-                    for (int i = 0; i < 100; i++) {
-                        pool.matmul2(a, oa, b, ob, x, 40);
-                        pool.matmul(a, x, 8, oa);
-                    }
-                    long bytes = allocated() - before;
-                    best = Math.min(best, bytes);
-                    if (bytes != 0) sites = profile.top(5);
+            }, () -> {
+                for (int i = 0; i < 100; i++) {
+                    pool.matmul2(a, oa, b, ob, x, 40);
+                    pool.matmul(a, x, 8, oa);
                 }
-            }
-            assertThat(best).as("bytes allocated by 200 matmul dispatches after warm-up, last at%s", sites).isZero();
+            });
         }
+    }
+
+    /**
+     * Warm-up then a measured window, up to 20 times until a window allocates nothing (the kernels must be
+     * compiled by C2 first: interpreted Vector API code boxes vectors); asserts that one did, and a failure
+     * names where the last window allocated.
+     */
+    private static void assertSteadyStateAllocatesNothing(String what, Runnable warmUp, Runnable window) {
+        long overhead = -(allocated() - allocated()); // the probe itself: expected 0
+        long best = Long.MAX_VALUE;
+        String sites = "";
+        for (int attempt = 0; attempt < 20 && best != 0; attempt++) {
+            warmUp.run();
+            try (AllocationSites profile = new AllocationSites()) {
+                long before = allocated();
+                window.run();
+                long bytes = allocated() - before - overhead;
+                best = Math.min(best, bytes);
+                if (bytes != 0) sites = profile.top(5);
+            }
+        }
+        assertThat(best).as("bytes allocated by %s after warm-up, last at%s", what, sites).isZero();
     }
 }
