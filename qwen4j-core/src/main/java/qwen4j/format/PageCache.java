@@ -67,13 +67,13 @@ final class PageCache {
                 if (cached == 0) return; // all of it read in 2 MB folios just now
                 // what was cached before may be in 4 KB pages: look
             }
+            long touches = touches(size);
             Residency before = probe(file, size);
-            if (before == null || !before.smallPages(touches(size)) || meminfo("FileHugePages:") == 0) return;
+            if (before == null || !before.smallPages(touches) || meminfo("FileHugePages:") == 0) return;
             long t0 = System.nanoTime();
             if (!dropCached(file)) return;
             readSequentially(file);
             Residency after = probe(file, size);
-            long touches = touches(size);
             System.err.printf("qwen4j: note: %s was in the page cache in 4 KB pages (%d of %d sampled 2 MB regions in 2 MB pages);"
                     + " re-read in %.1f s, now %d of %d%n", MappedFiles.displayName(file), before.pmdMapped() / TWO_MB, touches,
                     (System.nanoTime() - t0) / 1e9, after == null ? 0 : after.pmdMapped() / TWO_MB, touches);
