@@ -1,8 +1,12 @@
 package qwen4j.tensor;
 
+import static qwen4j.tensor.Simd.D;
 import static qwen4j.tensor.Simd.F;
 import static qwen4j.tensor.Simd.L;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -18,7 +22,7 @@ import jdk.incubator.vector.VectorOperators;
  * the other tokens. Converting a tile to float32 and storing it costs more per weight than a whole
  * fused matvec reading from cache, so for a few tokens (decode of a few sequences) this is the
  * fastest way, and each token gets the values of its matvec alone.</li>
- * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}): x is packed once per dispatch
+ * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
  * slice of at most {@link #SLICE}), then for every block of 32 tokens, pair of token vectors and group
@@ -27,7 +31,8 @@ import jdk.incubator.vector.VectorOperators;
  * kernel alone runs at 95-99% of one core's FMA peak in L1 (GemmCpuTime); the x slice (32 tokens) and the
  * weight tile stay in L2. Each (row, token) result is one FMA chain in column order over all
  * columns: a later slice's call starts from the partial sums the previous slice left (kept per
- * thread, see {@link #PARTIALS}), and results are written to out once, after the last slice.</li>
+ * thread, see {@link #PARTIALS}), and results are written to out once, after the last slice. At
+ * 16 lanes a last block of at most 16 tokens goes in column pairs instead (see {@link #PAIRS}).</li>
  * <li><b>Dot products</b> (fewer tokens): every group of 4 tokens times every group of 4 rows of
  * the tile, vectors along the columns: 16 accumulators, 4 weight and 4 x loads per 16 FMAs, lane
  * sums once per (row, token) at the end. With full rows this streams x from L3 for every tile,
@@ -113,6 +118,12 @@ public final class MatMul {
      * beats the dot-product kernel from there (batched decode of 16 sequences, a 16-token prompt).
      */
     public static final int TOKEN_VECTORS_MIN = 16;
+    /**
+     * The same where the tokens go in column pairs ({@link #PAIRS}, rows of even length): from 13
+     * tokens the paired kernel beats the dot-product kernel (FewTokensCpuTime, 2048 x 3584, one core:
+     * Q4_0 13 tokens 0.24 vs 0.30 ns per weight, BF16 0.29 vs 0.38; at 12 they are even).
+     */
+    static final int PAIRED_TOKENS_MIN = 13;
     /** Most tokens for matrix-vector products over cached row chunks (see the class comment), quantized weights. */
     public static final int MATVEC_TOKENS = 3;
     /**
@@ -149,6 +160,14 @@ public final class MatMul {
     static final boolean FOUR_ROWS = L == 8;
     /** One 8-row x 32-token block of partial sums. */
     static final int TV_OUT = 8 * TB;
+    /**
+     * Whether a last block of at most 16 tokens is packed in column pairs (16 lanes only): a vector
+     * holds 8 tokens' values of two columns, and each 8-byte broadcast of a row's two weights feeds
+     * two FMAs ({@link #k8p}). As one token vector (k8x1), one 4-byte broadcast per FMA bounded the
+     * kernel at ~60% of k8x2's rate per multiply-add (this CPU broadcasts one per cycle): batched
+     * decode of 16 sequences and 16-token prompt chunks. Rows of odd length keep k8x1.
+     */
+    static final boolean PAIRS = L == 16;
 
     /**
      * Activation rows packed for the token-vector kernel: token block b (tokens 32b .. 32b + 31)
@@ -160,6 +179,8 @@ public final class MatMul {
         private float[] packed = new float[0];
         private float[] x;
         private int n, k;
+        /** Whether the last block is packed in column pairs ({@link #PAIRS}). */
+        private boolean pairedTail;
 
         /** Packs x (n rows of k floats) when n is large enough for the token-vector kernel. */
         public Tokens pack(float[] x, int n, int k) {
@@ -177,6 +198,7 @@ public final class MatMul {
             this.x = x;
             this.n = n;
             this.k = k;
+            this.pairedTail = PAIRS && k % 2 == 0 && n - (blocks() - 1) * TB <= 16;
             if (!packs()) return;
             long need = (long) blocks() * k * TB;
             if (need > Integer.MAX_VALUE - 16) throw new IllegalArgumentException(n + " x " + k + " activations are too many to pack");
@@ -184,14 +206,23 @@ public final class MatMul {
         }
 
         /** Whether these tokens use the packed form (enough of them for the token-vector kernel). */
-        public boolean packs() { return n >= TOKEN_VECTORS_MIN; }
+        public boolean packs() { return n >= TOKEN_VECTORS_MIN || n >= PAIRED_TOKENS_MIN && PAIRS && k % 2 == 0; }
 
         private int blocks() { return (n + TB - 1) / TB; }
 
         /** Packs columns [from, to) of every token (zeros for the padding tokens of the last block). */
         public void packColumns(int from, int to) {
             float[] p = packed, src = x;
-            for (int b = 0, blocks = blocks(); b < blocks; b++) {
+            int blocks = blocks(), full = pairedTail ? blocks - 1 : blocks;
+            if (pairedTail) {
+                // column pair j / 2 at base + 16 j: tokens 0-7 then 8-15, each token's two columns side by side
+                int b = blocks - 1, base = b * k * TB;
+                for (int tt = 0; tt < 16; tt++) {
+                    int t = b * TB + tt, q = base + (tt >> 3) * 16 + (tt & 7) * 2;
+                    for (int j = from, xo = t * k; j < to; j++) p[q + (j >> 1) * 32 + (j & 1)] = t < n ? src[xo + j] : 0f;
+                }
+            }
+            for (int b = 0; b < full; b++) {
                 int base = b * k * TB;
                 for (int tt = 0; tt < TB; tt++) {
                     int t = b * TB + tt;
@@ -414,6 +445,25 @@ public final class MatMul {
      */
     private static final ThreadLocal<float[]> PARTIALS = ThreadLocal.withInitial(() -> new float[0]);
 
+    /**
+     * The scratch tile as a memory segment, for {@link #k8p}'s 8-byte loads of two floats; made once
+     * per scratch array (one made per call escaped into the kernel's calls and was allocated every time).
+     */
+    private static final class TileView {
+        private float[] array;
+        private MemorySegment segment;
+
+        MemorySegment of(float[] w) {
+            if (w != array) {
+                array = w;
+                segment = MemorySegment.ofArray(w);
+            }
+            return segment;
+        }
+    }
+
+    private static final ThreadLocal<TileView> TILE_VIEW = ThreadLocal.withInitial(TileView::new);
+
     private static void tokenVectors(Rows m, Tokens xs, float[] out, int from, int to, float[] w) {
         int k = m.cols(), rows = m.rows(), n = xs.n();
         if (out.length < n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + n * rows);
@@ -424,6 +474,7 @@ public final class MatMul {
         float[] c = PARTIALS.get();
         if (c.length < need) PARTIALS.set(c = new float[(int) need]);
         int sink = 0;
+        MemorySegment ws = xs.pairedTail ? TILE_VIEW.get().of(w) : null;
         int kcMax = Math.min(k, SLICE);
         for (int k0 = 0; k0 < k; k0 += kcMax) {
             int kc = Math.min(kcMax, k - k0);
@@ -441,6 +492,16 @@ public final class MatMul {
                 int calls = blocks * (rt / 8), call = 0;
                 for (int b = 0; b < blocks; b++) {
                     int x0 = (b * k + k0) * TB, left = n - b * TB;
+                    if (b == blocks - 1 && xs.pairedTail) {
+                        x0 = b * k * TB + k0 * 16;
+                        int i = 0;
+                        for (; i + 8 <= rt; i += 8) {
+                            if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
+                            k8p(ws, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
+                        }
+                        for (; i < rt; i++) k1p(ws, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
+                        continue;
+                    }
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
                         if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
@@ -467,7 +528,9 @@ public final class MatMul {
         for (int g = 0; g < groups; g++) {
             int r = from + 8 * g, nr = Math.min(8, to - r);
             for (int b = 0; b < blocks; b++) {
-                scatter(c, partialsAt(8 * g, b, blocks), nr, Math.min(TB, n - b * TB), out, b * TB * rows + r, rows);
+                int c0 = partialsAt(8 * g, b, blocks), nt = Math.min(TB, n - b * TB), o = b * TB * rows + r;
+                if (b == blocks - 1 && xs.pairedTail) scatterPairs(c, c0, nr, nt, out, o, rows);
+                else scatter(c, c0, nr, nt, out, o, rows);
             }
         }
         touched = sink;
@@ -584,6 +647,69 @@ public final class MatMul {
         a4.intoArray(c, c0 + 128); a5.intoArray(c, c0 + 160); a6.intoArray(c, c0 + 192); a7.intoArray(c, c0 + 224);
     }
 
+    /**
+     * 8 weight rows x 16 tokens packed in column pairs (the block at x0, see {@link #PAIRS}), kc
+     * (even) columns: per pair of columns, 2 x loads and 8 broadcast weight pairs feed 16 FMAs. Lane
+     * 2t (2t + 1) of a row's accumulators sums token t's even (odd) columns; {@link #scatterPairs}
+     * adds the two.
+     */
+    static void k8p(MemorySegment ws, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
+        if (add) {
+            a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + L);
+            a10 = FloatVector.fromArray(F, c, c0 + 32); a11 = FloatVector.fromArray(F, c, c0 + 32 + L);
+            a20 = FloatVector.fromArray(F, c, c0 + 64); a21 = FloatVector.fromArray(F, c, c0 + 64 + L);
+            a30 = FloatVector.fromArray(F, c, c0 + 96); a31 = FloatVector.fromArray(F, c, c0 + 96 + L);
+            a40 = FloatVector.fromArray(F, c, c0 + 128); a41 = FloatVector.fromArray(F, c, c0 + 128 + L);
+            a50 = FloatVector.fromArray(F, c, c0 + 160); a51 = FloatVector.fromArray(F, c, c0 + 160 + L);
+            a60 = FloatVector.fromArray(F, c, c0 + 192); a61 = FloatVector.fromArray(F, c, c0 + 192 + L);
+            a70 = FloatVector.fromArray(F, c, c0 + 224); a71 = FloatVector.fromArray(F, c, c0 + 224 + L);
+        } else {
+            FloatVector z = FloatVector.zero(F);
+            a00 = z; a01 = z; a10 = z; a11 = z; a20 = z; a21 = z; a30 = z; a31 = z;
+            a40 = z; a41 = z; a50 = z; a51 = z; a60 = z; a61 = z; a70 = z; a71 = z;
+        }
+        long r0 = 4L * w0, r1 = r0 + 4L * kc, r2 = r1 + 4L * kc, r3 = r2 + 4L * kc, r4 = r3 + 4L * kc,
+                r5 = r4 + 4L * kc, r6 = r5 + 4L * kc, r7 = r6 + 4L * kc;
+        for (int j = 0, xo = x0; j < kc; j += 2, xo += 2 * L) {
+            FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + L);
+            long o = 4L * j;
+            FloatVector b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r0 + o)).reinterpretAsFloats();
+            a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r1 + o)).reinterpretAsFloats();
+            a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r2 + o)).reinterpretAsFloats();
+            a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r3 + o)).reinterpretAsFloats();
+            a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r4 + o)).reinterpretAsFloats();
+            a40 = v0.fma(b, a40); a41 = v1.fma(b, a41);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r5 + o)).reinterpretAsFloats();
+            a50 = v0.fma(b, a50); a51 = v1.fma(b, a51);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r6 + o)).reinterpretAsFloats();
+            a60 = v0.fma(b, a60); a61 = v1.fma(b, a61);
+            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r7 + o)).reinterpretAsFloats();
+            a70 = v0.fma(b, a70); a71 = v1.fma(b, a71);
+        }
+        a00.intoArray(c, c0); a01.intoArray(c, c0 + L); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 32 + L);
+        a20.intoArray(c, c0 + 64); a21.intoArray(c, c0 + 64 + L); a30.intoArray(c, c0 + 96); a31.intoArray(c, c0 + 96 + L);
+        a40.intoArray(c, c0 + 128); a41.intoArray(c, c0 + 128 + L); a50.intoArray(c, c0 + 160); a51.intoArray(c, c0 + 160 + L);
+        a60.intoArray(c, c0 + 192); a61.intoArray(c, c0 + 192 + L); a70.intoArray(c, c0 + 224); a71.intoArray(c, c0 + 224 + L);
+    }
+
+    /** k8p for one row (rows left over from groups of 8). */
+    private static void k1p(MemorySegment ws, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+        FloatVector a0 = add ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
+        FloatVector a1 = add ? FloatVector.fromArray(F, c, c0 + L) : FloatVector.zero(F);
+        for (int j = 0, xo = x0; j < kc; j += 2, xo += 2 * L) {
+            FloatVector b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 4L * (w0 + j))).reinterpretAsFloats();
+            a0 = FloatVector.fromArray(F, xt, xo).fma(b, a0);
+            a1 = FloatVector.fromArray(F, xt, xo + L).fma(b, a1);
+        }
+        a0.intoArray(c, c0);
+        a1.intoArray(c, c0 + L);
+    }
+
     /** One weight row x 32 tokens (rows left over from groups of 8). */
     private static void k1x2(float[] w, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
         FloatVector a0 = add ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
@@ -602,6 +728,14 @@ public final class MatMul {
         for (int t = 0; t < nt; t++) {
             int ot = o + t * os;
             for (int r = 0; r < nr; r++) out[ot + r] = c[c0 + r * TB + t];
+        }
+    }
+
+    /** {@link #scatter} for a block packed in column pairs: token t's sum is lanes 2t and 2t + 1 of its 8-token half. */
+    private static void scatterPairs(float[] c, int c0, int nr, int nt, float[] out, int o, int os) {
+        for (int t = 0; t < nt; t++) {
+            int ot = o + t * os, ct = c0 + (t >> 3) * 16 + (t & 7) * 2;
+            for (int r = 0; r < nr; r++) out[ot + r] = c[ct + r * TB] + c[ct + r * TB + 1];
         }
     }
 

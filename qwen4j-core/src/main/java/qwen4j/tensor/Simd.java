@@ -27,6 +27,8 @@ final class Simd {
     static final VectorSpecies<Short> S = VectorSpecies.of(short.class, VectorShape.forBitSize(Math.max(64, F.vectorBitSize() / 2)));
     /** Float lanes per vector. */
     static final int L = F.length();
+    /** Doubles in a float vector's width (two floats broadcast as one 64-bit lane: MatMul's k8p). */
+    static final VectorSpecies<Double> D = VectorSpecies.of(double.class, F.vectorShape());
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     // Butterfly shuffles for sum(): lane i takes lane i ^ k. Unused ones (k >= L) are identities.

@@ -8,6 +8,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -46,9 +48,10 @@ class ZeroAllocationTest {
     }
 
     /**
-     * Four sequences decoded together, stepped by {@link BatchGenerator} as the server and --batch-file
-     * step them: one forward pass per step (the matrix-matrix path), two greedy and two sampled (one with
-     * a repetition penalty), a KV block taken and published every 16 positions. No eos ids, so all four
+     * Four (sixteen) sequences decoded together, stepped by {@link BatchGenerator} as the server and
+     * --batch-file step them: one forward pass per step (the matrix-matrix path: dot products; at 16
+     * the token-vector kernel, in column pairs at 16 lanes), greedy and sampled in turn (one with a
+     * repetition penalty), a KV block taken and published every 16 positions. No eos ids, so all
      * run through the window; nothing streams (streamed text is strings handed out, by nature).
      *
      * <p>Runs first, as in a server that goes from many sequences down to one: the single-token tests
@@ -56,11 +59,12 @@ class ZeroAllocationTest {
      * profiles widened by the batched path, it outgrew C2's node budget; config/jvm.flags now keeps
      * the matvecs out of line).
      */
-    @Test
+    @ParameterizedTest(name = "{0} sequences")
+    @ValueSource(ints = {4, 16})
     @Order(1)
-    void hundredBatchedStepsOfFourSequencesAllocateNothing() {
+    void hundredBatchedStepsAllocateNothing(int sequences) {
         Options options = Options.defaults().withKernels(Kernels.SIMD).withThreads(2);
-        int ctx = 512, sequences = 4;
+        int ctx = 512;
         try (Engine engine = Engine.open(Fixtures.tiny().resolve("tiny-BF16.gguf"), options, ctx);
              BatchGenerator gen = new BatchGenerator(engine.model(), engine.tokenizer(), Set.of(), sequences, ctx,
                      options.ubatch(), 0)) {
@@ -86,7 +90,7 @@ class ZeroAllocationTest {
                 gen.runUntilIdle();
                 if (last.clean()) break;
             }
-            assertThat(last.bytes()).as("bytes allocated by 100 steps of 4 sequences (all threads), after warm-up; sampled sites:%s", last.sites()).isZero();
+            assertThat(last.bytes()).as("bytes allocated by 100 steps of %d sequences (all threads), after warm-up; sampled sites:%s", sequences, last.sites()).isZero();
             assertThat(last.gcs()).as("GC cycles during 100 batched steps").isZero();
         }
     }

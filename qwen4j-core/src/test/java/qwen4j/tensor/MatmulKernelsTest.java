@@ -15,15 +15,16 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
  * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 2, 3
- * (matvecs over cached row chunks), 6, 15 (dot-product kernel) and 16, 17, 26, 40, 41, 64
- * (token-vector kernel: one token vector at 16 lanes; padded blocks; a full block and a last block
- * whose last pair of token vectors is at most half full at 4, 8 or 16 lanes; two full blocks); rows
- * and columns off the 4/8-row, vector-width and tile sizes.
+ * (matvecs over cached row chunks), 6, 13 (dot-product kernel; 13 at 16 lanes with columns of even
+ * length: column pairs) and 16, 17, 26, 40, 41, 64 (token-vector kernel: column pairs or one token
+ * vector at 16 lanes; padded blocks; a full block and a last block whose last pair of token vectors
+ * is at most half full at 4, 8 or 16 lanes; two full blocks); rows and columns off the 4/8-row,
+ * vector-width and tile sizes, of odd length (one token vector at 16 lanes) and even.
  */
 class MatmulKernelsTest {
-    static final int[] TOKENS = {1, 2, 3, 6, 15, 16, 17, 26, 40, 41, 64};
+    static final int[] TOKENS = {1, 2, 3, 6, 13, 16, 17, 26, 40, 41, 64};
     static final int[] ROWS = {1, 5, 13, 37};
-    static final int[] COLS = {7, 17, 100, 257};
+    static final int[] COLS = {7, 17, 100, 257, 258};
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
@@ -31,6 +32,9 @@ class MatmulKernelsTest {
         // rows longer than MatMul.LONG_ROW go in column slices: partial sums added up
         for (DType t : TestData.TYPES) out.add(Arguments.of(t, 6, 9, 2 * MatMul.SLICE + 37));
         for (DType t : TestData.TYPES) out.add(Arguments.of(t, 40, 19, 2 * MatMul.SLICE + 37));
+        // even: the last block in column pairs at 16 lanes, its sums continued across slices
+        for (DType t : TestData.TYPES) out.add(Arguments.of(t, 16, 19, 2 * MatMul.SLICE + 38));
+        for (DType t : TestData.TYPES) out.add(Arguments.of(t, 40, 19, 2 * MatMul.SLICE + 38));
         return out.stream();
     }
 
