@@ -41,24 +41,32 @@ class NoAllocationTest {
         }
     }
 
-    /** Batched products too, on both kernels: x packed for 40 tokens (token vectors), 8 tokens (dot products). */
+    /**
+     * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
+     * column pairs at 16 lanes), 8 tokens (dot products), Q4_0 with 4 and 8 tokens (its fused kernel at 16 lanes).
+     */
     @Test
     void matmulDispatchesAllocateNothing() {
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
             int cols = 256;
             Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 96, cols, 1), Kernels.SIMD);
             Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 64, cols, 2), Kernels.SIMD);
+            Matrix q = Matrices.of(TestData.randomWeights(arena, DType.Q4_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            assertSteadyStateAllocatesNothing("200 matmul dispatches", () -> {
+            assertSteadyStateAllocatesNothing("400 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
                     pool.matmul(a, x, 8, oa);
+                    pool.matmul(q, x, 4, ob);
+                    pool.matmul(q, x, 8, ob);
                 }
             }, () -> {
                 for (int i = 0; i < 100; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
                     pool.matmul(a, x, 8, oa);
+                    pool.matmul(q, x, 4, ob);
+                    pool.matmul(q, x, 8, ob);
                 }
             });
         }

@@ -185,7 +185,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
         java.util.Objects.checkFromToIndex(from, to, rows);
-        if (simd) {
+        if (simd && fusesTokens(n)) {
+            matvecsFused(x, n, out, from, to);
+        } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
         } else {
             Matrix.super.matmul(x, n, out, from, to, scratch);
@@ -195,7 +197,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     @Override
     public void matmul(qwen4j.tensor.MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
         java.util.Objects.checkFromToIndex(from, to, rows);
-        if (simd) {
+        if (simd && fusesTokens(x.n())) {
+            matvecsFused(x.x(), x.n(), out, from, to);
+        } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, out, from, to, scratch);
         } else {
             Matrix.super.matmul(x.x(), x.n(), out, from, to, scratch);
@@ -258,6 +262,17 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
 
     /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
     boolean usesBlockSums() { return false; }
+
+    /**
+     * Whether a product with n tokens (a few sequences' decode step) runs {@link #matvecsFused}: each
+     * block decoded in registers once for all tokens, instead of a float tile or a matvec per token.
+     */
+    boolean fusesTokens(int n) { return false; }
+
+    /** out[t * rows + r] for r in [from, to), t in [0, n), for the n that {@link #fusesTokens} accepts. */
+    void matvecsFused(float[] x, int n, float[] out, int from, int to) {
+        throw new UnsupportedOperationException(type() + " has no fused multi-token kernel");
+    }
 
     private static void fillBlockSums(float[] x, int blocks) {
         float[] s = BLOCK_SUMS.get();

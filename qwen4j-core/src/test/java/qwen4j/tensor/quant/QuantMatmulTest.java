@@ -96,5 +96,35 @@ class QuantMatmulTest {
         }
     }
 
+    /**
+     * Where a type fuses a few tokens into one pass over its blocks (Q4_0 at 16 lanes, 3-8 tokens), each
+     * token's products are still its matvec's: over many row chunks, groups of four tokens and a last
+     * partial group, an odd row range.
+     */
+    @ParameterizedTest(name = "{0} tokens")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {3, 4, 5, 7, 8})
+    void fusedTokensAreTheirMatvecs(int n) {
+        int rows = 301, cols = 2048;
+        MemorySegment seg = RandomBlocks.allocate(DType.Q4_0, rows, cols, 79);
+        float[] x = RandomBlocks.vector(n * cols, 80 + n);
+        QuantMatrix simd = QuantMatrix.of(DType.Q4_0, seg, rows, cols, Kernels.SIMD);
+        org.junit.jupiter.api.Assumptions.assumeTrue(simd.fusesTokens(n), "no fused kernel at this vector width");
+        int from = 3, to = 298;
+        float[] got = new float[n * rows];
+        simd.matmul(x, n, got, from, to, new float[simd.matmulScratch()]);
+        float[] w = new float[cols];
+        for (int k = 0; k < n; k++) {
+            float[] xk = java.util.Arrays.copyOfRange(x, k * cols, (k + 1) * cols), alone = new float[rows];
+            simd.matvec(xk, alone, 0, rows);
+            for (int r = 0; r < rows; r++) {
+                float want = r >= from && r < to ? alone[r] : 0f;
+                simd.row(r, w, 0);
+                double s = 0;
+                for (int j = 0; j < cols; j++) s += Math.abs((double) w[j] * xk[j]);
+                assertThat((double) got[k * rows + r]).as("row %d token %d", r, k).isCloseTo(want, Offset.offset(4 * 0x1p-24 * s + 1e-30));
+            }
+        }
+    }
+
     static Stream<DType> types() { return Stream.of(TYPES); }
 }
