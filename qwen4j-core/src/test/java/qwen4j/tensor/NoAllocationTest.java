@@ -43,7 +43,7 @@ class NoAllocationTest {
 
     /**
      * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
-     * column pairs at 16 lanes), 8 tokens (dot products), Q4_0 with 4 and 8 tokens (its fused kernel at 16 lanes).
+     * column pairs at 16 lanes), 8 tokens (dot products), Q4_0 with 2, 4 and 8 tokens (its fused kernels at 16 lanes).
      */
     @Test
     void matmulDispatchesAllocateNothing() {
@@ -54,10 +54,11 @@ class NoAllocationTest {
             Matrix q = Matrices.of(TestData.randomWeights(arena, DType.Q4_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            assertSteadyStateAllocatesNothing("400 matmul dispatches", () -> {
+            assertSteadyStateAllocatesNothing("500 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
                     pool.matmul(a, x, 8, oa);
+                    pool.matmul(q, x, 2, ob);
                     pool.matmul(q, x, 4, ob);
                     pool.matmul(q, x, 8, ob);
                 }
@@ -65,6 +66,7 @@ class NoAllocationTest {
                 for (int i = 0; i < 100; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
                     pool.matmul(a, x, 8, oa);
+                    pool.matmul(q, x, 2, ob);
                     pool.matmul(q, x, 4, ob);
                     pool.matmul(q, x, 8, ob);
                 }

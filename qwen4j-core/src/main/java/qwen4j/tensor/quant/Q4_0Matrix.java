@@ -114,16 +114,17 @@ final class Q4_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    // A few tokens at once (batched decode of 3-8 sequences), L = 16: per block, each of two rows'
-    // nibbles becomes the two float vectors q - 8 once, then every token takes the same steps as its
-    // matvec (dotFourRows16: t = (q - 8) x over the block, acc += t * d, a lane sum at the end), so a
-    // token's values are its matvec's. 4 or 8 tokens per pass (past n, the last token again). One
-    // core, 2048 x 3584 (FewTokensCpuTime), ns per weight: 3 tokens 0.066 (matvecs 0.121), 4 tokens
-    // 0.060 (float tiles and dot products 0.132), 8 tokens 0.134 (0.212). At 2 tokens the four-token
-    // pass is half waste, and the two matvecs (the first from memory in four streams) were faster.
+    // A few tokens at once (batched decode of 2-8 sequences), L = 16: per block, each row's nibbles
+    // become the two float vectors q - 8 once, then every token takes the same steps as its matvec
+    // (dotFourRows16: t = (q - 8) x over the block, acc += t * d, a lane sum at the end), so a
+    // token's values are its matvec's. Two rows x 4 or 8 tokens per pass (past n, the last token
+    // again); 2 tokens take four rows in long streams, as the matvec (two rows x 4 tokens, half of it
+    // waste, was slower there than two matvecs). One core, 2048 x 3584 (FewTokensCpuTime), ns per
+    // weight: 2 tokens 0.055 (matvecs 0.086), 3 tokens 0.066 (0.121), 4 tokens 0.060 (float tiles
+    // and dot products 0.132), 8 tokens 0.134 (0.212).
 
     /** Fewest and most tokens the fused kernel takes. */
-    static final int FUSED_TOKENS_MIN = 3, FUSED_TOKENS_MAX = 8;
+    static final int FUSED_TOKENS_MIN = 2, FUSED_TOKENS_MAX = 8;
     private static final ThreadLocal<float[]> SIXTEEN = ThreadLocal.withInitial(() -> new float[16]);
 
     @Override boolean fusesTokens(int n) { return simd && L == 16 && n >= FUSED_TOKENS_MIN && n <= FUSED_TOKENS_MAX; }
@@ -133,6 +134,21 @@ final class Q4_0Matrix extends QuantMatrix {
         if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
         if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
         float[] o = SIXTEEN.get();
+        if (n == 2 && to - from >= 4) {
+            // four rows in long streams, as the matvec takes them (row i of each quarter of [from, to);
+            // 1-3 rows left: once more over the last four)
+            int q = (to - from) / 4, passes = (to - from) % 4 == 0 ? q : q + 1;
+            for (int i = 0; i < passes; i++) {
+                boolean quarter = i < q;
+                int r0 = quarter ? from + i : to - 4, step = quarter ? q : 1;
+                dotFourRowsTwoTokens16(address + r0 * rowBytes, step * rowBytes, x, cols, blocksPerRow, o);
+                for (int k = 0; k < 4; k++) {
+                    out[r0 + k * step] = o[k];
+                    out[rows + r0 + k * step] = o[4 + k];
+                }
+            }
+            return;
+        }
         int g = n <= 4 ? 4 : 8; // tokens per pass; past n, the last token again
         int x0 = 0, x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
         int x4 = Math.min(4, n - 1) * cols, x5 = Math.min(5, n - 1) * cols, x6 = Math.min(6, n - 1) * cols, x7 = Math.min(7, n - 1) * cols;
@@ -146,6 +162,46 @@ final class Q4_0Matrix extends QuantMatrix {
                 if (two) out[t * rows + r + 1] = o[g + t];
             }
         }
+    }
+
+    /** Rows at base + k stride (k = 0..3) times the tokens at 0 and x1: o[k] token 0, o[4 + k] token 1. */
+    private static void dotFourRowsTwoTokens16(long base, long stride, float[] x, int x1, int nb, float[] o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
+            FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
+            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            FloatVector wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            FloatVector d = FloatVector.broadcast(F, d0);
+            a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
+            b0 = wh.fma(yh, wl.mul(yl)).fma(d, b0);
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            d = FloatVector.broadcast(F, d1);
+            a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
+            b1 = wh.fma(yh, wl.mul(yl)).fma(d, b1);
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            d = FloatVector.broadcast(F, d2);
+            a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
+            b2 = wh.fma(yh, wl.mul(yl)).fma(d, b2);
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            d = FloatVector.broadcast(F, d3);
+            a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
+            b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
+        }
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
+        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
+        o[4] = b0.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
     }
 
     /** {@link #dotTwoRowsFourTokens16} for 8 tokens: o[t] row 0, o[8 + t] row 1. */

@@ -97,12 +97,12 @@ class QuantMatmulTest {
     }
 
     /**
-     * Where a type fuses a few tokens into one pass over its blocks (Q4_0 at 16 lanes, 3-8 tokens), each
+     * Where a type fuses a few tokens into one pass over its blocks (Q4_0 at 16 lanes, 2-8 tokens), each
      * token's products are still its matvec's: over many row chunks, groups of four tokens and a last
      * partial group, an odd row range.
      */
     @ParameterizedTest(name = "{0} tokens")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {3, 4, 5, 7, 8})
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4, 5, 7, 8})
     void fusedTokensAreTheirMatvecs(int n) {
         int rows = 301, cols = 2048;
         MemorySegment seg = RandomBlocks.allocate(DType.Q4_0, rows, cols, 79);
