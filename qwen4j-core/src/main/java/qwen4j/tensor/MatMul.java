@@ -653,7 +653,7 @@ public final class MatMul {
      * 2t (2t + 1) of a row's accumulators sums token t's even (odd) columns; {@link #scatterPairs}
      * adds the two.
      */
-    static void k8p(MemorySegment ws, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
+    private static void k8p(MemorySegment ws, int w0, int kc, float[] xt, int x0, float[] c, int c0, boolean add) {
         FloatVector a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51, a60, a61, a70, a71;
         if (add) {
             a00 = FloatVector.fromArray(F, c, c0); a01 = FloatVector.fromArray(F, c, c0 + L);
