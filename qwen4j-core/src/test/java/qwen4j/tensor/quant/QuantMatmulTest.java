@@ -73,43 +73,28 @@ class QuantMatmulTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("types")
     void fewTokensAreTheirMatvecs(DType t) {
-        int rows = 601, cols = t.blockSize() == 32 ? 2048 : 2560, n = qwen4j.tensor.MatMul.MATVEC_TOKENS;
-        MemorySegment seg = RandomBlocks.allocate(t, rows, cols, 77);
-        float[] x = RandomBlocks.vector(n * cols, 78);
-        QuantMatrix simd = QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
-        int from = 5, to = 597;
-        float[] got = new float[n * rows];
-        simd.matmul(x, n, got, from, to, new float[simd.matmulScratch()]);
-        for (int k = 0; k < n; k++) {
-            float[] xk = java.util.Arrays.copyOfRange(x, k * cols, (k + 1) * cols), alone = new float[rows];
-            simd.matvec(xk, alone, 0, rows);
-            float[] w = new float[cols];
-            for (int r = 0; r < rows; r++) {
-                float want = r >= from && r < to ? alone[r] : 0f;
-                // the matvec kernels' values; which kernel of a type (rows in fours, pairs or alone)
-                // computed a row may move rounding, within the float32 bound of the sum
-                simd.row(r, w, 0);
-                double s = 0;
-                for (int j = 0; j < cols; j++) s += Math.abs((double) w[j] * xk[j]);
-                assertThat((double) got[k * rows + r]).as("row %d token %d", r, k).isCloseTo(want, Offset.offset(4 * 0x1p-24 * s + 1e-30));
-            }
-        }
+        int cols = t.blockSize() == 32 ? 2048 : 2560;
+        QuantMatrix simd = QuantMatrix.of(t, RandomBlocks.allocate(t, 601, cols, 77), 601, cols, Kernels.SIMD);
+        assertTokensAreTheirMatvecs(simd, qwen4j.tensor.MatMul.MATVEC_TOKENS, 5, 597, 78);
     }
 
     /**
      * Where a type fuses a few tokens into one pass over its blocks (Q4_0 at 16 lanes, 2-8 tokens), each
-     * token's products are still its matvec's: over many row chunks, groups of four tokens and a last
-     * partial group, an odd row range.
+     * token's products are still its matvec's: 2 tokens (four-row passes), 4 or 8 per pass with the
+     * last token repeated past n, an odd row range.
      */
     @ParameterizedTest(name = "{0} tokens")
     @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4, 5, 7, 8})
     void fusedTokensAreTheirMatvecs(int n) {
-        int rows = 301, cols = 2048;
-        MemorySegment seg = RandomBlocks.allocate(DType.Q4_0, rows, cols, 79);
-        float[] x = RandomBlocks.vector(n * cols, 80 + n);
-        QuantMatrix simd = QuantMatrix.of(DType.Q4_0, seg, rows, cols, Kernels.SIMD);
+        QuantMatrix simd = QuantMatrix.of(DType.Q4_0, RandomBlocks.allocate(DType.Q4_0, 301, 2048, 79), 301, 2048, Kernels.SIMD);
         org.junit.jupiter.api.Assumptions.assumeTrue(simd.fusesTokens(n), "no fused kernel at this vector width");
-        int from = 3, to = 298;
+        assertTokensAreTheirMatvecs(simd, n, 3, 298, 80 + n);
+    }
+
+    /** simd.matmul of n random tokens over rows [from, to) against each token's matvec alone. */
+    private static void assertTokensAreTheirMatvecs(QuantMatrix simd, int n, int from, int to, long seed) {
+        int rows = simd.rows(), cols = simd.cols();
+        float[] x = RandomBlocks.vector(n * cols, seed);
         float[] got = new float[n * rows];
         simd.matmul(x, n, got, from, to, new float[simd.matmulScratch()]);
         float[] w = new float[cols];
@@ -118,6 +103,8 @@ class QuantMatmulTest {
             simd.matvec(xk, alone, 0, rows);
             for (int r = 0; r < rows; r++) {
                 float want = r >= from && r < to ? alone[r] : 0f;
+                // the matvec kernels' values; which kernel of a type (rows in fours, pairs or alone)
+                // computed a row may move rounding, within the float32 bound of the sum
                 simd.row(r, w, 0);
                 double s = 0;
                 for (int j = 0; j < cols; j++) s += Math.abs((double) w[j] * xk[j]);
