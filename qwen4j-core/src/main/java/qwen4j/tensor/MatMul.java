@@ -491,21 +491,16 @@ public final class MatMul {
                 int nkc = Math.min(kcMax, k - nk0), nrt = nk0 < k ? Math.min(TV_ROWS, to - nr0) : 0;
                 int calls = blocks * (rt / 8), call = 0;
                 for (int b = 0; b < blocks; b++) {
-                    int x0 = (b * k + k0) * TB, left = n - b * TB;
-                    if (b == blocks - 1 && xs.pairedTail) {
-                        x0 = b * k * TB + k0 * 16;
-                        int i = 0;
-                        for (; i + 8 <= rt; i += 8) {
-                            if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
-                            k8p(ws, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
-                        }
-                        for (; i < rt; i++) k1p(ws, i * kc, kc, xt, x0, c, partialsAt(r0 - from + i, b, blocks), add);
-                        continue;
-                    }
+                    boolean paired = b == blocks - 1 && xs.pairedTail;
+                    int x0 = paired ? b * k * TB + k0 * 16 : (b * k + k0) * TB, left = n - b * TB;
                     int i = 0;
                     for (; i + 8 <= rt; i += 8) {
                         if (++call == calls) for (int t = 0; t < nrt; t++) sink += m.touch(nr0 + t, nk0, nkc);
                         int c0 = partialsAt(r0 - from + i, b, blocks);
+                        if (paired) {
+                            k8p(ws, i * kc, kc, xt, x0, c, c0, add);
+                            continue;
+                        }
                         // a 32-token block is 32 / (2L) pairs of token vectors (1 at 16 lanes, 4 at 4)
                         for (int s = 0; s < left && s < TB; s += 2 * L) {
                             if (left - s <= L) {
@@ -520,7 +515,8 @@ public final class MatMul {
                     }
                     for (; i < rt; i++) {
                         int c0 = partialsAt(r0 - from + i, b, blocks);
-                        for (int s = 0; s < left && s < TB; s += 2 * L) k1x2(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
+                        if (paired) k1p(ws, i * kc, kc, xt, x0, c, c0, add);
+                        else for (int s = 0; s < left && s < TB; s += 2 * L) k1x2(w, i * kc, kc, xt, x0 + s, c, c0 + s, add);
                     }
                 }
             }
