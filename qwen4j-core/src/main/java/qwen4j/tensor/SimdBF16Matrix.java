@@ -5,6 +5,9 @@ import static qwen4j.tensor.Simd.L;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API twin of {@link BF16Matrix}: loads 16-bit lanes straight from the segment, widens
@@ -36,7 +39,8 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     /** rowsPerPass: 4 (default) or 1 (for measuring what sharing x loads is worth). */
     SimdBF16Matrix(MemorySegment data, int rows, int cols, int rowsPerPass) {
         if (rowsPerPass != 1 && rowsPerPass != 4) throw new IllegalArgumentException("rowsPerPass must be 1 or 4");
-        this.data = data;
+        this.data = data.isNative() ? data : java.lang.foreign.Arena.ofAuto().allocate(data.byteSize(), 64).copyFrom(data);
+        this.address = this.data.address();
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = (long) cols * BYTES;
@@ -44,6 +48,15 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     }
 
     private FloatVector load(long off) { return Simd.bf16(data, off); }
+
+    /** All of memory (see QuantMatrix.ALL): the fused kernels load from absolute addresses through this constant. */
+    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    private final long address;
+
+    private static FloatVector all(long addr) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(Simd.S, ALL, addr, Simd.LE).convertShape(VectorOperators.S2I, Simd.I, 0);
+        return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
 
     private float scalar(long off) { return BF16Matrix.bf16ToFloat(data.get(BF16Matrix.LE_SHORT, off)); }
 
@@ -137,11 +150,95 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
 
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
-        MatMul.tiled(this, x, n, out, from, to, scratch);
+        if (fusesTokens(n)) matvecsFused(x, n, out, from, to);
+        else MatMul.tiled(this, x, n, out, from, to, scratch);
     }
 
     @Override
     public void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
-        MatMul.tiled(this, x, out, from, to, scratch);
+        if (fusesTokens(x.n())) matvecsFused(x.x(), x.n(), out, from, to);
+        else MatMul.tiled(this, x, out, from, to, scratch);
+    }
+
+    // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), 16 lanes: each weight vector
+    // is loaded and widened once for 2 or 4 tokens, and every (row, token) takes its matvec's steps (one
+    // accumulator fed by FMA in column order, the same lane sum, the same tail), so a token's values are
+    // its matvec's. The accumulators go through an array to LaneSums: 16 lane sums inlined put the kernel
+    // past C2's node budget (boxing).
+
+    /** Per thread: 16 accumulators of a pass, then their 16 sums. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
+    private final MatMul.FourRowPass fusedPass = this::pass;
+
+    /** Whether a product of n tokens runs {@link #matvecsFused}. */
+    boolean fusesTokens(int n) {
+        return L == 16 && rowsPerPass == 4 && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
+    }
+
+    /** out[t * rows + r] for r in [from, to), t in [0, n), n accepted by {@link #fusesTokens}. */
+    void matvecsFused(float[] x, int n, float[] out, int from, int to) {
+        MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
+    }
+
+    /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */
+    private void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
+        float[] acc = ACC.get();
+        long b0 = r0 * rowBytes, s = step * rowBytes;
+        if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
+        else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);
+        LaneSums.sums(acc, 0, acc, 0);
+        for (int u = 0; u < g; u++) {
+            int xo = u == 0 ? xa : u == 1 ? xb : u == 2 ? xc : xd;
+            for (int k = 0; k < 4; k++) o[4 * u + k] = tail(acc[k * g + u], x, xo, b0 + k * s);
+        }
+    }
+
+    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0, x1: acc vector 2k + t. */
+    private void fourRowsTwoTokens(float[] x, int x0, int x1, long b0, long step, float[] acc) {
+        long b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int j = 0; j + L <= cols; j += L) {
+            long o = (long) j * BYTES;
+            FloatVector w0 = all(address + b0 + o), w1 = all(address + b1 + o), w2 = all(address + b2 + o), w3 = all(address + b3 + o);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + j), v = FloatVector.fromArray(F, x, x1 + j);
+            a0 = w0.fma(u, a0); c0 = w0.fma(v, c0);
+            a1 = w1.fma(u, a1); c1 = w1.fma(v, c1);
+            a2 = w2.fma(u, a2); c2 = w2.fma(v, c2);
+            a3 = w3.fma(u, a3); c3 = w3.fma(v, c3);
+        }
+        a0.intoArray(acc, 0); c0.intoArray(acc, L);
+        a1.intoArray(acc, 2 * L); c1.intoArray(acc, 3 * L);
+        a2.intoArray(acc, 4 * L); c2.intoArray(acc, 5 * L);
+        a3.intoArray(acc, 6 * L); c3.intoArray(acc, 7 * L);
+    }
+
+    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0 .. x3: acc vector 4k + t. */
+    private void fourRowsFourTokens(float[] x, int x0, int x1, int x2, int x3, long b0, long step, float[] acc) {
+        long b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int j = 0; j + L <= cols; j += L) {
+            long o = (long) j * BYTES;
+            FloatVector w0 = all(address + b0 + o), w1 = all(address + b1 + o), w2 = all(address + b2 + o), w3 = all(address + b3 + o);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + j);
+            a00 = w0.fma(u, a00); a10 = w1.fma(u, a10); a20 = w2.fma(u, a20); a30 = w3.fma(u, a30);
+            u = FloatVector.fromArray(F, x, x1 + j);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+            u = FloatVector.fromArray(F, x, x2 + j);
+            a02 = w0.fma(u, a02); a12 = w1.fma(u, a12); a22 = w2.fma(u, a22); a32 = w3.fma(u, a32);
+            u = FloatVector.fromArray(F, x, x3 + j);
+            a03 = w0.fma(u, a03); a13 = w1.fma(u, a13); a23 = w2.fma(u, a23); a33 = w3.fma(u, a33);
+        }
+        a00.intoArray(acc, 0); a01.intoArray(acc, L); a02.intoArray(acc, 2 * L); a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, 4 * L); a11.intoArray(acc, 5 * L); a12.intoArray(acc, 6 * L); a13.intoArray(acc, 7 * L);
+        a20.intoArray(acc, 8 * L); a21.intoArray(acc, 9 * L); a22.intoArray(acc, 10 * L); a23.intoArray(acc, 11 * L);
+        a30.intoArray(acc, 12 * L); a31.intoArray(acc, 13 * L); a32.intoArray(acc, 14 * L); a33.intoArray(acc, 15 * L);
+    }
+
+    /** {@link #tail} for the x row at xo. */
+    private float tail(float sum, float[] x, int xo, long b) {
+        for (int j = cols / L * L; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[xo + j], sum);
+        return sum;
     }
 }

@@ -15,14 +15,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The tiled SIMD matmul of every float type against the scalar reference matmul and against the
  * exact (double) products, on shapes that are not multiples of any tile: token counts 1, 2, 3
- * (matvecs over cached row chunks), 6, 13 (dot-product kernel; 13 at 16 lanes with columns of even
+ * (matvecs over cached row chunks), 2-8 (BF16 at 16 lanes: fused passes), 6, 13 (dot-product kernel; 13 at 16 lanes with columns of even
  * length: column pairs) and 16, 17, 26, 40, 41, 64 (token-vector kernel: column pairs or one token
  * vector at 16 lanes; padded blocks; a full block and a last block whose last pair of token vectors
  * is at most half full at 4, 8 or 16 lanes; two full blocks); rows and columns off the 4/8-row,
  * vector-width and tile sizes, of odd length (one token vector at 16 lanes) and even.
  */
 class MatmulKernelsTest {
-    static final int[] TOKENS = {1, 2, 3, 6, 13, 16, 17, 26, 40, 41, 64};
+    static final int[] TOKENS = {1, 2, 3, 4, 5, 6, 8, 13, 16, 17, 26, 40, 41, 64};
     static final int[] ROWS = {1, 5, 13, 37};
     static final int[] COLS = {7, 17, 100, 257, 258};
 
@@ -107,6 +107,34 @@ class MatmulKernelsTest {
             float[] two2 = new float[n * 45];
             two.matmul(b, x, n, two2);
             assertClose(two2, r1[1]);
+        }
+    }
+
+    /**
+     * BF16 at 16 lanes fuses 2-8 tokens into four-row passes (5-8 in two passes per row chunk): each
+     * token's products are bit for bit its matvec's. Columns off the vector width (tails), a row range
+     * off the quarters and chunks, and one of fewer than four rows.
+     */
+    @ParameterizedTest(name = "{0} tokens")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
+    void fusedBf16TokensAreTheirMatvecs(int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            int rows = 301, cols = 2055;
+            SimdBF16Matrix m = (SimdBF16Matrix) Matrices.of(TestData.randomTensor(arena, DType.BF16, rows, cols, 90 + n), Kernels.SIMD);
+            org.junit.jupiter.api.Assumptions.assumeTrue(m.fusesTokens(n), "no fused kernel at this vector width");
+            float[] x = TestData.randomVector(n * cols, 91 + n);
+            for (int[] range : new int[][] {{3, 298}, {0, rows}, {150, 152}}) {
+                float[] got = new float[n * rows];
+                m.matmul(x, n, got, range[0], range[1], new float[m.matmulScratch()]);
+                for (int t = 0; t < n; t++) {
+                    float[] alone = new float[rows];
+                    m.matvec(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), alone, 0, rows);
+                    for (int r = 0; r < rows; r++) {
+                        float want = r >= range[0] && r < range[1] ? alone[r] : 0f;
+                        assertThat(got[t * rows + r]).as("rows %s row %d token %d", java.util.Arrays.toString(range), r, t).isEqualTo(want);
+                    }
+                }
+            }
         }
     }
 

@@ -43,7 +43,8 @@ class NoAllocationTest {
 
     /**
      * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
-     * column pairs at 16 lanes), 8 tokens (dot products), Q4_0 with 2, 4 and 8 tokens (its fused kernels at 16 lanes).
+     * column pairs at 16 lanes), BF16, Q4_0 and Q8_0 with 2, 4 and 8 tokens (their fused kernels at 16
+     * lanes; matvecs over row chunks elsewhere).
      */
     @Test
     void matmulDispatchesAllocateNothing() {
@@ -52,23 +53,34 @@ class NoAllocationTest {
             Matrix a = Matrices.of(TestData.randomTensor(arena, DType.BF16, 96, cols, 1), Kernels.SIMD);
             Matrix b = Matrices.of(TestData.randomTensor(arena, DType.F16, 64, cols, 2), Kernels.SIMD);
             Matrix q = Matrices.of(TestData.randomWeights(arena, DType.Q4_0, 64, cols), Kernels.SIMD);
+            Matrix q8 = Matrices.of(TestData.randomWeights(arena, DType.Q8_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
             assertSteadyStateAllocatesNothing("500 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
+                    pool.matmul(a, x, 2, oa);
+                    pool.matmul(a, x, 4, oa);
                     pool.matmul(a, x, 8, oa);
                     pool.matmul(q, x, 2, ob);
                     pool.matmul(q, x, 4, ob);
                     pool.matmul(q, x, 8, ob);
+                    pool.matmul(q8, x, 2, ob);
+                    pool.matmul(q8, x, 4, ob);
+                    pool.matmul(q8, x, 8, ob);
                 }
             }, () -> {
                 for (int i = 0; i < 100; i++) {
                     pool.matmul2(a, oa, b, ob, x, 40);
+                    pool.matmul(a, x, 2, oa);
+                    pool.matmul(a, x, 4, oa);
                     pool.matmul(a, x, 8, oa);
                     pool.matmul(q, x, 2, ob);
                     pool.matmul(q, x, 4, ob);
                     pool.matmul(q, x, 8, ob);
+                    pool.matmul(q8, x, 2, ob);
+                    pool.matmul(q8, x, 4, ob);
+                    pool.matmul(q8, x, 8, ob);
                 }
             });
         }

@@ -114,64 +114,23 @@ final class Q4_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences), L = 16: per block, each row's nibbles
-    // become the two float vectors q - 8 once, then every token takes the same steps as its matvec
-    // (dotFourRows16: t = (q - 8) x over the block, acc += t * d, a lane sum at the end), so a
-    // token's values are its matvec's. Two rows x 4 or 8 tokens per pass (past n, the last token
-    // again); 2 tokens take four rows in long streams, as the matvec (two rows x 4 tokens, half of it
-    // waste, was slower there than two matvecs). One core, 2048 x 3584 (FewTokensCpuTime), ns per
-    // weight: 2 tokens 0.055 (matvecs 0.086), 3 tokens 0.066 (0.121), 4 tokens 0.060 (float tiles
-    // and dot products 0.132), 8 tokens 0.134 (0.212).
+    // A few tokens at once (batched decode of 2-8 sequences, QuantMatrix.matvecsFused), L = 16: per
+    // block, each row's nibbles become the two float vectors q - 8 once, then every token takes the
+    // same steps as its matvec (dotFourRows16: t = (q - 8) x over the block, acc += t * d, a lane sum
+    // at the end). One core, 2048 x 3584 (FewTokensCpuTime), ns per weight: 2 tokens 0.055 (matvecs
+    // 0.086), 3 tokens 0.066 (0.121), 4 tokens 0.060 (float tiles and dot products 0.132), 8 tokens
+    // 0.134 (0.212).
 
-    /** Fewest and most tokens the fused kernel takes. */
-    static final int FUSED_TOKENS_MIN = 2, FUSED_TOKENS_MAX = 8;
-    private static final ThreadLocal<float[]> SIXTEEN = ThreadLocal.withInitial(() -> new float[16]);
-
-    @Override boolean fusesTokens(int n) { return simd && L == 16 && n >= FUSED_TOKENS_MIN && n <= FUSED_TOKENS_MAX; }
+    @Override boolean hasFusedKernels() { return L == 16; }
 
     @Override
-    void matvecsFused(float[] x, int n, float[] out, int from, int to) {
-        if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
-        if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
-        float[] o = SIXTEEN.get();
-        if (n == 2 && to - from >= 4) {
-            // four rows in long streams, as the matvec takes them (row i of each quarter of [from, to);
-            // 1-3 rows left: once more over the last four)
-            int q = (to - from) / 4, passes = (to - from) % 4 == 0 ? q : q + 1;
-            for (int i = 0; i < passes; i++) {
-                boolean quarter = i < q;
-                int r0 = quarter ? from + i : to - 4, step = quarter ? q : 1;
-                dotFourRowsTwoTokens16(address + r0 * rowBytes, step * rowBytes, x, cols, blocksPerRow, o);
-                for (int k = 0; k < 4; k++) {
-                    out[r0 + k * step] = o[k];
-                    out[rows + r0 + k * step] = o[4 + k];
-                }
-            }
-            return;
-        }
-        int g = n <= 4 ? 4 : 8; // tokens per pass; past n, the last token again
-        int x0 = 0, x1 = Math.min(1, n - 1) * cols, x2 = Math.min(2, n - 1) * cols, x3 = Math.min(3, n - 1) * cols;
-        int x4 = Math.min(4, n - 1) * cols, x5 = Math.min(5, n - 1) * cols, x6 = Math.min(6, n - 1) * cols, x7 = Math.min(7, n - 1) * cols;
-        for (int r = from; r < to; r += 2) {
-            boolean two = r + 1 < to; // a last odd row runs as both rows of the pair
-            long base = address + r * rowBytes, stride = two ? rowBytes : 0;
-            if (g == 4) dotTwoRowsFourTokens16(base, stride, x, x0, x1, x2, x3, blocksPerRow, o);
-            else dotTwoRowsEightTokens16(base, stride, x, x0, x1, x2, x3, x4, x5, x6, x7, blocksPerRow, o);
-            for (int t = 0; t < n; t++) {
-                out[t * rows + r] = o[t];
-                if (two) out[t * rows + r + 1] = o[g + t];
-            }
-        }
-    }
-
-    /** Rows at base + k stride (k = 0..3) times the tokens at 0 and x1: o[k] token 0, o[4 + k] token 1. */
-    private static void dotFourRowsTwoTokens16(long base, long stride, float[] x, int x1, int nb, float[] o) {
+    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
             float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
             float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
-            FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
+            FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
             FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
@@ -204,86 +163,51 @@ final class Q4_0Matrix extends QuantMatrix {
         o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
     }
 
-    /** {@link #dotTwoRowsFourTokens16} for 8 tokens: o[t] row 0, o[8 + t] row 1. */
-    private static void dotTwoRowsEightTokens16(long base, long stride, float[] x, int x0, int x1, int x2, int x3,
-                                                int x4, int x5, int x6, int x7, int nb, float[] o) {
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
-            FloatVector e = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
-            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            IntVector v = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
-            FloatVector vl = v.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), vh = v.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
-            FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
-            a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
-            b0 = vh.fma(xh, vl.mul(xl)).fma(e, b0);
-            xl = FloatVector.fromArray(F, x, x1 + xo); xh = FloatVector.fromArray(F, x, x1 + xo + 16);
-            a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
-            b1 = vh.fma(xh, vl.mul(xl)).fma(e, b1);
-            xl = FloatVector.fromArray(F, x, x2 + xo); xh = FloatVector.fromArray(F, x, x2 + xo + 16);
-            a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
-            b2 = vh.fma(xh, vl.mul(xl)).fma(e, b2);
-            xl = FloatVector.fromArray(F, x, x3 + xo); xh = FloatVector.fromArray(F, x, x3 + xo + 16);
-            a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
-            b3 = vh.fma(xh, vl.mul(xl)).fma(e, b3);
-            xl = FloatVector.fromArray(F, x, x4 + xo); xh = FloatVector.fromArray(F, x, x4 + xo + 16);
-            a4 = wh.fma(xh, wl.mul(xl)).fma(d, a4);
-            b4 = vh.fma(xh, vl.mul(xl)).fma(e, b4);
-            xl = FloatVector.fromArray(F, x, x5 + xo); xh = FloatVector.fromArray(F, x, x5 + xo + 16);
-            a5 = wh.fma(xh, wl.mul(xl)).fma(d, a5);
-            b5 = vh.fma(xh, vl.mul(xl)).fma(e, b5);
-            xl = FloatVector.fromArray(F, x, x6 + xo); xh = FloatVector.fromArray(F, x, x6 + xo + 16);
-            a6 = wh.fma(xh, wl.mul(xl)).fma(d, a6);
-            b6 = vh.fma(xh, vl.mul(xl)).fma(e, b6);
-            xl = FloatVector.fromArray(F, x, x7 + xo); xh = FloatVector.fromArray(F, x, x7 + xo + 16);
-            a7 = wh.fma(xh, wl.mul(xl)).fma(d, a7);
-            b7 = vh.fma(xh, vl.mul(xl)).fma(e, b7);
-        }
-        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
-        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
-        o[4] = a4.reduceLanes(VectorOperators.ADD); o[5] = a5.reduceLanes(VectorOperators.ADD);
-        o[6] = a6.reduceLanes(VectorOperators.ADD); o[7] = a7.reduceLanes(VectorOperators.ADD);
-        o[8] = b0.reduceLanes(VectorOperators.ADD); o[9] = b1.reduceLanes(VectorOperators.ADD);
-        o[10] = b2.reduceLanes(VectorOperators.ADD); o[11] = b3.reduceLanes(VectorOperators.ADD);
-        o[12] = b4.reduceLanes(VectorOperators.ADD); o[13] = b5.reduceLanes(VectorOperators.ADD);
-        o[14] = b6.reduceLanes(VectorOperators.ADD); o[15] = b7.reduceLanes(VectorOperators.ADD);
-    }
-
-    /** Rows at base and base + stride times the tokens at x0 .. x3: o[t] row 0, o[4 + t] row 1. */
-    private static void dotTwoRowsFourTokens16(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) {
+    @Override
+    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
-            FloatVector e = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
-            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
+            FloatVector xl0 = FloatVector.fromArray(F, x, x0 + xo), xh0 = FloatVector.fromArray(F, x, x0 + xo + 16);
+            FloatVector xl1 = FloatVector.fromArray(F, x, x1 + xo), xh1 = FloatVector.fromArray(F, x, x1 + xo + 16);
+            FloatVector xl2 = FloatVector.fromArray(F, x, x2 + xo), xh2 = FloatVector.fromArray(F, x, x2 + xo + 16);
+            FloatVector xl3 = FloatVector.fromArray(F, x, x3 + xo), xh3 = FloatVector.fromArray(F, x, x3 + xo + 16);
+            FloatVector d, wl, wh;
+            IntVector w;
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            IntVector v = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            a0 = wh.fma(xh0, wl.mul(xl0)).fma(d, a0); a1 = wh.fma(xh1, wl.mul(xl1)).fma(d, a1);
+            a2 = wh.fma(xh2, wl.mul(xl2)).fma(d, a2); a3 = wh.fma(xh3, wl.mul(xl3)).fma(d, a3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
-            FloatVector vl = v.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), vh = v.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
-            FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
-            a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
-            b0 = vh.fma(xh, vl.mul(xl)).fma(e, b0);
-            xl = FloatVector.fromArray(F, x, x1 + xo); xh = FloatVector.fromArray(F, x, x1 + xo + 16);
-            a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
-            b1 = vh.fma(xh, vl.mul(xl)).fma(e, b1);
-            xl = FloatVector.fromArray(F, x, x2 + xo); xh = FloatVector.fromArray(F, x, x2 + xo + 16);
-            a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
-            b2 = vh.fma(xh, vl.mul(xl)).fma(e, b2);
-            xl = FloatVector.fromArray(F, x, x3 + xo); xh = FloatVector.fromArray(F, x, x3 + xo + 16);
-            a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
-            b3 = vh.fma(xh, vl.mul(xl)).fma(e, b3);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            b0 = wh.fma(xh0, wl.mul(xl0)).fma(d, b0); b1 = wh.fma(xh1, wl.mul(xl1)).fma(d, b1);
+            b2 = wh.fma(xh2, wl.mul(xl2)).fma(d, b2); b3 = wh.fma(xh3, wl.mul(xl3)).fma(d, b3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)));
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            c0 = wh.fma(xh0, wl.mul(xl0)).fma(d, c0); c1 = wh.fma(xh1, wl.mul(xl1)).fma(d, c1);
+            c2 = wh.fma(xh2, wl.mul(xl2)).fma(d, c2); c3 = wh.fma(xh3, wl.mul(xl3)).fma(d, c3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride)));
+            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
+            e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
         }
-        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
-        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
-        o[4] = b0.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
-        o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = b0.reduceLanes(VectorOperators.ADD);
+        o[2] = c0.reduceLanes(VectorOperators.ADD); o[3] = e0.reduceLanes(VectorOperators.ADD);
+        o[4] = a1.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = c1.reduceLanes(VectorOperators.ADD); o[7] = e1.reduceLanes(VectorOperators.ADD);
+        o[8] = a2.reduceLanes(VectorOperators.ADD); o[9] = b2.reduceLanes(VectorOperators.ADD);
+        o[10] = c2.reduceLanes(VectorOperators.ADD); o[11] = e2.reduceLanes(VectorOperators.ADD);
+        o[12] = a3.reduceLanes(VectorOperators.ADD); o[13] = b3.reduceLanes(VectorOperators.ADD);
+        o[14] = c3.reduceLanes(VectorOperators.ADD); o[15] = e3.reduceLanes(VectorOperators.ADD);
     }
 
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints

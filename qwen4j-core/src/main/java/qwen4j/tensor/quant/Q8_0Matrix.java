@@ -212,4 +212,88 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
+
+    // A few tokens at once (batched decode of 2-8 sequences, QuantMatrix.matvecsFused), L = 16: per
+    // block, each row's two 16-quant halves become float vectors once, then every token takes its
+    // matvec's steps (t = q x over the block, acc += t * d, a lane sum at the end). The Vector API is
+    // called directly (no helpers): 16 accumulators are near C2's node budget.
+
+    @Override boolean hasFusedKernels() { return L == 16; }
+
+    @Override
+    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
+            FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
+            FloatVector wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector d = FloatVector.broadcast(F, d0);
+            a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
+            b0 = wh.fma(yh, wl.mul(yl)).fma(d, b0);
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            d = FloatVector.broadcast(F, d1);
+            a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
+            b1 = wh.fma(yh, wl.mul(yl)).fma(d, b1);
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            d = FloatVector.broadcast(F, d2);
+            a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
+            b2 = wh.fma(yh, wl.mul(yl)).fma(d, b2);
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            d = FloatVector.broadcast(F, d3);
+            a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
+            b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
+        }
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
+        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
+        o[4] = b0.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
+    }
+
+    @Override
+    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector xl0 = FloatVector.fromArray(F, x, x0 + xo), xh0 = FloatVector.fromArray(F, x, x0 + xo + 16);
+            FloatVector xl1 = FloatVector.fromArray(F, x, x1 + xo), xh1 = FloatVector.fromArray(F, x, x1 + xo + 16);
+            FloatVector xl2 = FloatVector.fromArray(F, x, x2 + xo), xh2 = FloatVector.fromArray(F, x, x2 + xo + 16);
+            FloatVector xl3 = FloatVector.fromArray(F, x, x3 + xo), xh3 = FloatVector.fromArray(F, x, x3 + xo + 16);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
+            FloatVector wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            FloatVector wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            a0 = wh.fma(xh0, wl.mul(xl0)).fma(d, a0); a1 = wh.fma(xh1, wl.mul(xl1)).fma(d, a1);
+            a2 = wh.fma(xh2, wl.mul(xl2)).fma(d, a2); a3 = wh.fma(xh3, wl.mul(xl3)).fma(d, a3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            b0 = wh.fma(xh0, wl.mul(xl0)).fma(d, b0); b1 = wh.fma(xh1, wl.mul(xl1)).fma(d, b1);
+            b2 = wh.fma(xh2, wl.mul(xl2)).fma(d, b2); b3 = wh.fma(xh3, wl.mul(xl3)).fma(d, b3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)));
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            c0 = wh.fma(xh0, wl.mul(xl0)).fma(d, c0); c1 = wh.fma(xh1, wl.mul(xl1)).fma(d, c1);
+            c2 = wh.fma(xh2, wl.mul(xl2)).fma(d, c2); c3 = wh.fma(xh3, wl.mul(xl3)).fma(d, c3);
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride)));
+            wl = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
+            e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
+            e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
+        }
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = b0.reduceLanes(VectorOperators.ADD);
+        o[2] = c0.reduceLanes(VectorOperators.ADD); o[3] = e0.reduceLanes(VectorOperators.ADD);
+        o[4] = a1.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = c1.reduceLanes(VectorOperators.ADD); o[7] = e1.reduceLanes(VectorOperators.ADD);
+        o[8] = a2.reduceLanes(VectorOperators.ADD); o[9] = b2.reduceLanes(VectorOperators.ADD);
+        o[10] = c2.reduceLanes(VectorOperators.ADD); o[11] = e2.reduceLanes(VectorOperators.ADD);
+        o[12] = a3.reduceLanes(VectorOperators.ADD); o[13] = b3.reduceLanes(VectorOperators.ADD);
+        o[14] = c3.reduceLanes(VectorOperators.ADD); o[15] = e3.reduceLanes(VectorOperators.ADD);
+    }
 }

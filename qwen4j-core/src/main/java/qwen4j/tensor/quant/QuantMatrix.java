@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import qwen4j.Qwen4jException;
 import qwen4j.tensor.DType;
 import qwen4j.tensor.Kernels;
+import qwen4j.tensor.MatMul;
 import qwen4j.tensor.Matrix;
 
 /**
@@ -186,7 +187,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(n)) {
-            matvecsFused(x, n, out, from, to);
+            MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
         } else {
@@ -198,7 +199,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     public void matmul(qwen4j.tensor.MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(x.n())) {
-            matvecsFused(x.x(), x.n(), out, from, to);
+            MatMul.fused(fusedPass, rows, cols, rowBytes, x.x(), x.n(), out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, out, from, to, scratch);
         } else {
@@ -263,15 +264,35 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
     boolean usesBlockSums() { return false; }
 
-    /**
-     * Whether a product with n tokens (a few sequences' decode step) runs {@link #matvecsFused}: each
-     * block decoded in registers once for all tokens, instead of a float tile or a matvec per token.
-     */
-    boolean fusesTokens(int n) { return false; }
+    /** Whether this type, at this vector width, has the fused kernels below (Q4_0 and Q8_0 at 16 lanes). */
+    boolean hasFusedKernels() { return false; }
 
-    /** out[t * rows + r] for r in [from, to), t in [0, n), for the n that {@link #fusesTokens} accepts. */
-    void matvecsFused(float[] x, int n, float[] out, int from, int to) {
-        throw new UnsupportedOperationException(type() + " has no fused multi-token kernel");
+    /**
+     * Whether a product with n tokens (a few sequences' decode step) runs {@link MatMul#fused} with this
+     * type's kernels: each block decoded in registers once for up to 4 tokens, instead of a float tile or
+     * a matvec per token.
+     */
+    final boolean fusesTokens(int n) {
+        return simd && hasFusedKernels() && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
+    }
+
+    /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
+    private final MatMul.FourRowPass fusedPass = this::pass;
+
+    /** Four rows x 2 or 4 tokens for {@link MatMul#fused}. */
+    private void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
+        if (g == 2) fourRowsTwoTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, blocksPerRow, o);
+        else fourRowsFourTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, xc, xd, blocksPerRow, o);
+    }
+
+    /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 and x1: o[k] token x0, o[4 + k] token x1. */
+    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] o) { throw noFusedKernels(); }
+
+    /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 .. x3: o[4 t + k]. */
+    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) { throw noFusedKernels(); }
+
+    private IllegalStateException noFusedKernels() {
+        return new IllegalStateException("bug: " + type() + " has no fused multi-token kernel at " + QuantSimd.L + " lanes");
     }
 
     private static void fillBlockSums(float[] x, int blocks) {

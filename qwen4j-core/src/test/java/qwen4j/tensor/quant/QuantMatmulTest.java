@@ -79,14 +79,15 @@ class QuantMatmulTest {
     }
 
     /**
-     * Where a type fuses a few tokens into one pass over its blocks (Q4_0 at 16 lanes, 2-8 tokens), each
-     * token's products are still its matvec's: 2 tokens (four-row passes), 4 or 8 per pass with the
-     * last token repeated past n, an odd row range.
+     * Where a type fuses a few tokens into one pass over its blocks (Q4_0 and Q8_0 at 16 lanes, 2-8
+     * tokens), each token's products are still its matvec's: 2 tokens (four-row passes), 4 or 8 per
+     * pass with the last token repeated past n, an odd row range.
      */
-    @ParameterizedTest(name = "{0} tokens")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4, 5, 7, 8})
-    void fusedTokensAreTheirMatvecs(int n) {
-        QuantMatrix simd = QuantMatrix.of(DType.Q4_0, RandomBlocks.allocate(DType.Q4_0, 301, 2048, 79), 301, 2048, Kernels.SIMD);
+    @ParameterizedTest(name = "{0} {1} tokens")
+    @org.junit.jupiter.params.provider.CsvSource({"Q4_0, 2", "Q4_0, 3", "Q4_0, 4", "Q4_0, 5", "Q4_0, 7", "Q4_0, 8",
+        "Q8_0, 2", "Q8_0, 3", "Q8_0, 4", "Q8_0, 5", "Q8_0, 7", "Q8_0, 8"})
+    void fusedTokensAreTheirMatvecs(DType type, int n) {
+        QuantMatrix simd = QuantMatrix.of(type, RandomBlocks.allocate(type, 301, 2048, 79), 301, 2048, Kernels.SIMD);
         org.junit.jupiter.api.Assumptions.assumeTrue(simd.fusesTokens(n), "no fused kernel at this vector width");
         assertTokensAreTheirMatvecs(simd, n, 3, 298, 80 + n);
     }
