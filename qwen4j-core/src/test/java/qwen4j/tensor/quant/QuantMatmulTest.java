@@ -80,8 +80,8 @@ class QuantMatmulTest {
 
     /**
      * Where a type fuses a few tokens into one pass over its blocks (Q4_0 and Q8_0 at 16 lanes, 2-8
-     * tokens), each token's products are still its matvec's: 2 tokens (four-row passes), 4 or 8 per
-     * pass with the last token repeated past n, an odd row range.
+     * tokens), each token's products are still its matvec's: four rows x 2 or 4 tokens per pass (the last
+     * token repeated past n; 5-8 tokens in two passes per row chunk), an odd row range, two rows.
      */
     @ParameterizedTest(name = "{0} {1} tokens")
     @org.junit.jupiter.params.provider.CsvSource({"Q4_0, 2", "Q4_0, 3", "Q4_0, 4", "Q4_0, 5", "Q4_0, 7", "Q4_0, 8",
@@ -90,6 +90,7 @@ class QuantMatmulTest {
         QuantMatrix simd = QuantMatrix.of(type, RandomBlocks.allocate(type, 301, 2048, 79), 301, 2048, Kernels.SIMD);
         org.junit.jupiter.api.Assumptions.assumeTrue(simd.fusesTokens(n), "no fused kernel at this vector width");
         assertTokensAreTheirMatvecs(simd, n, 3, 298, 80 + n);
+        assertTokensAreTheirMatvecs(simd, n, 5, 7, 90 + n); // fewer than four rows
     }
 
     /** simd.matmul of n random tokens over rows [from, to) against each token's matvec alone. */
