@@ -131,7 +131,8 @@ public final class MatMul {
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). F16 and F32 keep the tiles.
+     * ns/weight from memory). F16 and F32 keep the tiles. (At 16 lanes BF16, Q4_0 and Q8_0 take 2-8
+     * tokens through {@link #fused} instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
 
