@@ -87,11 +87,10 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     private float row1(float[] x, int r) {
         long b = r * rowBytes;
         FloatVector a = FloatVector.zero(F);
-        int j = 0;
-        for (; j + L <= cols; j += L) {
+        for (int j = 0; j + L <= cols; j += L) {
             a = load(b + (long) j * BYTES).fma(FloatVector.fromArray(F, x, j), a);
         }
-        return tail(Simd.sum(a), x, b, j);
+        return tail(Simd.sum(a), x, 0, b);
     }
 
     /** Rows r, r + q, r + 2q, r + 3q, sharing the loads of x. */
@@ -99,8 +98,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         long step = q * rowBytes;
         long b0 = r * rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        int j = 0;
-        for (; j + L <= cols; j += L) {
+        for (int j = 0; j + L <= cols; j += L) {
             FloatVector xj = FloatVector.fromArray(F, x, j);
             long o = (long) j * BYTES;
             a0 = load(b0 + o).fma(xj, a0);
@@ -111,15 +109,18 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         // All lane sums before any tail: C2 inlines in call order and a method has a node budget;
         // a sum left out of line boxes its vector (allocation), a tail left out costs nothing.
         float s0 = Simd.sum(a0), s1 = Simd.sum(a1), s2 = Simd.sum(a2), s3 = Simd.sum(a3);
-        out[r] = tail(s0, x, b0, j);
-        out[r + q] = tail(s1, x, b1, j);
-        out[r + 2 * q] = tail(s2, x, b2, j);
-        out[r + 3 * q] = tail(s3, x, b3, j);
+        out[r] = tail(s0, x, 0, b0);
+        out[r + q] = tail(s1, x, 0, b1);
+        out[r + 2 * q] = tail(s2, x, 0, b2);
+        out[r + 3 * q] = tail(s3, x, 0, b3);
     }
 
-    /** Adds the columns [j, cols) of the row at byte offset b, one at a time. */
-    private float tail(float sum, float[] x, long b, int j) {
-        for (; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[j], sum);
+    /**
+     * Adds the columns past the vector loops ([cols - cols % L, cols)) of the row at byte offset b times
+     * the x row at xo, one at a time.
+     */
+    private float tail(float sum, float[] x, int xo, long b) {
+        for (int j = cols / L * L; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[xo + j], sum);
         return sum;
     }
 
@@ -234,11 +235,5 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         a10.intoArray(acc, 4 * L); a11.intoArray(acc, 5 * L); a12.intoArray(acc, 6 * L); a13.intoArray(acc, 7 * L);
         a20.intoArray(acc, 8 * L); a21.intoArray(acc, 9 * L); a22.intoArray(acc, 10 * L); a23.intoArray(acc, 11 * L);
         a30.intoArray(acc, 12 * L); a31.intoArray(acc, 13 * L); a32.intoArray(acc, 14 * L); a33.intoArray(acc, 15 * L);
-    }
-
-    /** {@link #tail} for the x row at xo. */
-    private float tail(float sum, float[] x, int xo, long b) {
-        for (int j = cols / L * L; j < cols; j++) sum = Math.fma(scalar(b + (long) j * BYTES), x[xo + j], sum);
-        return sum;
     }
 }

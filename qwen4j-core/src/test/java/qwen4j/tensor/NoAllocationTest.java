@@ -56,32 +56,22 @@ class NoAllocationTest {
             Matrix q8 = Matrices.of(TestData.randomWeights(arena, DType.Q8_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            assertSteadyStateAllocatesNothing("500 matmul dispatches", () -> {
-                for (int i = 0; i < 300; i++) {
-                    pool.matmul2(a, oa, b, ob, x, 40);
-                    pool.matmul(a, x, 2, oa);
-                    pool.matmul(a, x, 4, oa);
-                    pool.matmul(a, x, 8, oa);
-                    pool.matmul(q, x, 2, ob);
-                    pool.matmul(q, x, 4, ob);
-                    pool.matmul(q, x, 8, ob);
-                    pool.matmul(q8, x, 2, ob);
-                    pool.matmul(q8, x, 4, ob);
-                    pool.matmul(q8, x, 8, ob);
-                }
+            Runnable dispatches = () -> { // 10 dispatches
+                pool.matmul2(a, oa, b, ob, x, 40);
+                pool.matmul(a, x, 2, oa);
+                pool.matmul(a, x, 4, oa);
+                pool.matmul(a, x, 8, oa);
+                pool.matmul(q, x, 2, ob);
+                pool.matmul(q, x, 4, ob);
+                pool.matmul(q, x, 8, ob);
+                pool.matmul(q8, x, 2, ob);
+                pool.matmul(q8, x, 4, ob);
+                pool.matmul(q8, x, 8, ob);
+            };
+            assertSteadyStateAllocatesNothing("1000 matmul dispatches", () -> {
+                for (int i = 0; i < 300; i++) dispatches.run();
             }, () -> {
-                for (int i = 0; i < 100; i++) {
-                    pool.matmul2(a, oa, b, ob, x, 40);
-                    pool.matmul(a, x, 2, oa);
-                    pool.matmul(a, x, 4, oa);
-                    pool.matmul(a, x, 8, oa);
-                    pool.matmul(q, x, 2, ob);
-                    pool.matmul(q, x, 4, ob);
-                    pool.matmul(q, x, 8, ob);
-                    pool.matmul(q8, x, 2, ob);
-                    pool.matmul(q8, x, 4, ob);
-                    pool.matmul(q8, x, 8, ob);
-                }
+                for (int i = 0; i < 100; i++) dispatches.run();
             });
         }
     }

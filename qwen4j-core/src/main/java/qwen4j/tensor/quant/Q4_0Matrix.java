@@ -114,7 +114,7 @@ final class Q4_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences, QuantMatrix.matvecsFused), L = 16: per
+    // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), L = 16: per
     // block, each row's nibbles become the two float vectors q - 8 once, then every token takes the
     // same steps as its matvec (dotFourRows16: t = (q - 8) x over the block, acc += t * d, a lane sum
     // at the end). One core, 2048 x 3584 (FewTokensCpuTime), ns per weight: 2 tokens 0.055 (matvecs

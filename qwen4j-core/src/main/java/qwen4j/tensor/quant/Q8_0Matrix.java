@@ -213,7 +213,7 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences, QuantMatrix.matvecsFused), L = 16: per
+    // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), L = 16: per
     // block, each row's two 16-quant halves become float vectors once, then every token takes its
     // matvec's steps (t = q x over the block, acc += t * d, a lane sum at the end). The Vector API is
     // called directly (no helpers): 16 accumulators are near C2's node budget.
