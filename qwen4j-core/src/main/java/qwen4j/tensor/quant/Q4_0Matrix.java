@@ -48,7 +48,7 @@ final class Q4_0Matrix extends QuantMatrix {
     /** 2^23 + 8: (2^23 + q) - BIAS = q - 8, exactly. */
     private static final float BIAS = 8388616f;
 
-    @Override boolean usesBlockSums() { return L != 16; }
+    @Override int blockSumSpan() { return L != 16 ? 32 : 0; }
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {

@@ -67,7 +67,7 @@ final class Q4_KMatrix extends QuantMatrix {
     // Scales are decoded eight at a time outside the vector loop (in scalar code per sub-block pair
     // they were half the kernel's time), and nibbles split on int lanes after one zero-extension.
 
-    @Override boolean usesBlockSums() { return true; }
+    @Override int blockSumSpan() { return 32; }
 
     /**
      * Per-thread scratch of {@link #dotRows}: [8k, 8k + 8) row k's scales d*sc in the current super-block;

@@ -52,7 +52,7 @@ final class Q5_KMatrix extends QuantMatrix {
     // of qh lands on bit 4 after a shift right by k: low quants take bit 2c, high quants bit 2c + 1,
     // and q = nibble | that bit, on int lanes, converted once.
 
-    @Override boolean usesBlockSums() { return true; }
+    @Override int blockSumSpan() { return 32; }
 
     /** Per-thread scratch, Q4_K's layout: scales d*sc, min corrections, accumulators per row. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[128]);

@@ -123,7 +123,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         java.util.Objects.checkFromToIndex(from, to, out.length);
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
         if (simd) {
-            if (usesBlockSums()) fillBlockSums(x, cols / 32);
+            int span = blockSumSpan();
+            if (span > 0) fillBlockSums(x, cols / span, span);
             int r = from;
             if (to - from >= 4) {
                 // Four long memory streams: pass i takes row i of each quarter of [from, to), so a
@@ -251,8 +252,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     private static final ThreadLocal<float[]> FOUR = ThreadLocal.withInitial(() -> new float[4]);
 
     /**
-     * Per-thread sums of x over each 32-block, for SIMD kernels that fold a constant block offset
-     * out of the per-lane work (Q4_0 below 16 lanes: sum (q - 8) x = sum q x - 8 sum x; Q4_K: the sub-block mins).
+     * Per-thread sums of x over each span of {@link #blockSumSpan} elements, for SIMD kernels that fold a
+     * constant offset out of the per-lane work (Q4_0 below 16 lanes: sum (q - 8) x = sum q x - 8 sum x;
+     * Q4_K and Q5_K: the sub-block mins; Q6_K: q - 32 per 16-element sub-block).
      * Filled once per matvec call by the calling thread, read by its kernels; grown when needed, so
      * steady state allocates nothing.
      */
@@ -261,8 +263,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /** A one-float output, per thread, for types whose one-row kernel is their n-row kernel with n = 1. */
     static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
 
-    /** Whether this type's SIMD kernels read {@link #BLOCK_SUMS}. */
-    boolean usesBlockSums() { return false; }
+    /** Elements per sum in {@link #BLOCK_SUMS} that this type's SIMD kernels read (0: they read none). */
+    int blockSumSpan() { return 0; }
 
     /** Whether this type, at this vector width, has the fused kernels below (Q4_0 and Q8_0 at 16 lanes). */
     boolean hasFusedKernels() { return false; }
@@ -295,7 +297,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         return new IllegalStateException("bug: " + type() + " has no fused multi-token kernel at " + QuantSimd.L + " lanes");
     }
 
-    private static void fillBlockSums(float[] x, int blocks) {
+    private static void fillBlockSums(float[] x, int blocks, int span) {
         float[] s = BLOCK_SUMS.get();
         if (s.length < blocks) {
             s = new float[blocks];
@@ -303,7 +305,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         }
         for (int b = 0; b < blocks; b++) {
             float sum = 0f;
-            for (int e = 0; e < 32; e++) sum += x[b * 32 + e];
+            for (int e = 0; e < span; e++) sum += x[b * span + e];
             s[b] = sum;
         }
     }

@@ -115,5 +115,26 @@ class QuantMatmulTest {
         }
     }
 
+    /**
+     * Q6_K's matvec takes four rows as two pairs in turns, a few super-blocks at a time, two rows as a pair
+     * and one alone: each row's values are the same bits whichever way (its accumulators resume where
+     * they stopped), over row ranges of 1 to 9 rows at every offset of a 23-row matrix.
+     */
+    @org.junit.jupiter.api.Test
+    void q6kRowsDoNotDependOnTheirGroup() {
+        int rows = 23, cols = 256 * 11; // 11 super-blocks: turns of 4, 4 and 3
+        QuantMatrix simd = QuantMatrix.of(DType.Q6_K, RandomBlocks.allocate(DType.Q6_K, rows, cols, 91), rows, cols, Kernels.SIMD);
+        float[] x = RandomBlocks.vector(cols, 92), all = new float[rows];
+        simd.matvec(x, all, 0, rows);
+        for (int n = 1; n <= 9; n++) {
+            for (int from = 0; from + n <= rows; from++) {
+                float[] part = new float[rows];
+                simd.matvec(x, part, from, from + n);
+                assertThat(java.util.Arrays.copyOfRange(part, from, from + n)).as("rows %d..%d", from, from + n)
+                        .isEqualTo(java.util.Arrays.copyOfRange(all, from, from + n));
+            }
+        }
+    }
+
     static Stream<DType> types() { return Stream.of(TYPES); }
 }
