@@ -16,9 +16,8 @@ import jdk.incubator.vector.VectorOperators;
  *
  * <p>Three ways, chosen by the number of tokens n:
  * <ul>
- * <li><b>Matrix-vector products</b> (n &lt;= {@link #matvecTokens}: 3 for quantized weights, 8 for
- * BF16): each token's product is the matrix's own matvec kernel, run over chunks of rows small
- * enough to stay in L2, token after token, so the weights come from memory once and from cache for
+ * <li><b>Matrix-vector products</b> (n &lt;= {@link #matvecTokens}: 3, 8 for BF16): each token's
+ * product is the matrix's own matvec kernel, run over chunks of rows small enough to stay in L2, token after token, so the weights come from memory once and from cache for
  * the other tokens. Converting a tile to float32 and storing it costs more per weight than a whole
  * fused matvec reading from cache, so for a few tokens (decode of a few sequences) this is the
  * fastest way, and each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0
@@ -126,24 +125,26 @@ public final class MatMul {
      * Q4_0 13 tokens 0.24 vs 0.30 ns per weight, BF16 0.29 vs 0.38; at 12 they are even).
      */
     static final int PAIRED_TOKENS_MIN = 13;
-    /** Most tokens for matrix-vector products over cached row chunks (see the class comment), quantized weights. */
+    /**
+     * Most tokens for matrix-vector products over cached row chunks (see the class comment): quantized,
+     * F16 and F32 weights. FewTokensCpuTime, one core, ns per weight, matvecs against the dot-product
+     * kernel over float tiles: F16 16384 x 896 2 tokens 0.13 vs 0.31, 3 tokens 0.19 vs 0.36, 4 tokens
+     * 0.22 vs 0.28; F16 4096 x 3584 3 tokens 0.15 vs 0.28, 4 tokens 0.31 vs 0.26; F32 4096 x 3584 3 tokens
+     * 0.28 vs 0.42.
+     */
     public static final int MATVEC_TOKENS = 3;
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). F16 and F32 keep the tiles. (At 16 lanes BF16, Q4_0 and Q8_0 take 2-8
-     * tokens through {@link #fused} instead.)
+     * ns/weight from memory). (At 16 lanes BF16, Q4_0 and Q8_0 take 2-8 tokens through {@link #fused}
+     * instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
 
     /** Most tokens that {@link #tiled} runs as matvecs over cached row chunks for this matrix (0: never). */
     static int matvecTokens(Rows m) {
         if (!(m instanceof Matrix mm)) return 0;
-        return switch (mm.type()) {
-            case BF16 -> MATVEC_TOKENS_BF16;
-            case F16, F32 -> 0;
-            default -> MATVEC_TOKENS;
-        };
+        return mm.type() == DType.BF16 ? MATVEC_TOKENS_BF16 : MATVEC_TOKENS;
     }
     /** Weight bytes per row chunk of those products: a fraction of L2, with room for x and the rest. */
     static final long MATVEC_CHUNK_BYTES = 256 * 1024;

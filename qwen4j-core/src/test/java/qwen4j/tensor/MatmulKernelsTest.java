@@ -138,6 +138,30 @@ class MatmulKernelsTest {
         }
     }
 
+    /**
+     * F16 and F32 take up to MatMul.MATVEC_TOKENS tokens as matvecs over cached row chunks (faster than
+     * float tiles there): each token's products are bit for bit its matvec's, over a row range many chunks
+     * long and off the chunk bounds.
+     */
+    @ParameterizedTest(name = "{0} {1} tokens")
+    @org.junit.jupiter.params.provider.CsvSource({"F16, 2", "F16, 3", "F32, 2", "F32, 3"})
+    void fewFloatTokensAreTheirMatvecs(DType type, int n) {
+        try (Arena arena = Arena.ofConfined()) {
+            int rows = 301, cols = 2055;
+            Matrix m = Matrices.of(TestData.randomTensor(arena, type, rows, cols, 95 + n), Kernels.SIMD);
+            float[] x = TestData.randomVector(n * cols, 96 + n), got = new float[n * rows];
+            m.matmul(x, n, got, 3, 298, new float[m.matmulScratch()]);
+            for (int t = 0; t < n; t++) {
+                float[] alone = new float[rows];
+                m.matvec(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), alone, 0, rows);
+                for (int r = 0; r < rows; r++) {
+                    float want = r >= 3 && r < 298 ? alone[r] : 0f;
+                    assertThat(got[t * rows + r]).as("row %d token %d", r, t).isEqualTo(want);
+                }
+            }
+        }
+    }
+
     /** Equal up to what a JIT-dependent lane-sum order can move (relative to the largest entry). */
     static void assertClose(float[] got, float[] want) {
         assertThat(got).hasSameSizeAs(want);
