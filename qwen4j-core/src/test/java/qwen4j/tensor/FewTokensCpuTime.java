@@ -10,7 +10,7 @@ import java.lang.management.ThreadMXBean;
  * ({@link MatMul#matvecs}), which {@link MatMul} uses up to {@link MatMul#MATVEC_TOKENS} tokens,
  * the token-vector kernel where enough tokens use it ({@link MatMul.Tokens#packs}), and the
  * matrix's own {@link Matrix#matmul} (whichever of those it picks, or a fused kernel of its type).
- * Best thread-CPU time after 2 s of warm-up. Args: TYPE (F32, BF16, F16, Q8_0, Q4_0), rows (default
+ * Best thread-CPU time after 2 s of warm-up. Args: TYPE (F32, BF16, F16, or a quantized type), rows (default
  * 2048), cols (default 3584), token counts (default 1,2,3,4,6,8,12,13,16).
  */
 public final class FewTokensCpuTime {

@@ -32,11 +32,20 @@ final class TestData {
         return new Tensor("w", type, new long[] {rows, cols}, seg, "test");
     }
 
-    /** A rows x cols matrix of N(0, 1) values in any type: float types directly, Q8_0/Q4_0 quantized from floats. */
+    /**
+     * A rows x cols matrix in any type: N(0, 1) values for float types directly, Q8_0/Q4_0 quantized
+     * from them; other quantized types (no quantizer here) random bits with bit 14 of every 16-bit word
+     * cleared, so that their fp16 scales stay finite (for timing, not for values).
+     */
     static Tensor randomWeights(Arena arena, DType type, int rows, int cols) {
         if (type == DType.F32 || type == DType.BF16 || type == DType.F16) return TestData.randomTensor(arena, type, rows, cols, 1);
         long rowBytes = (long) cols / type.blockSize() * type.blockBytes();
         MemorySegment seg = arena.allocate(rowBytes * rows, 64);
+        if (type != DType.Q8_0 && type != DType.Q4_0) {
+            java.util.SplittableRandom bits = new java.util.SplittableRandom(5);
+            for (long i = 0; i + 8 <= seg.byteSize(); i += 8) seg.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, bits.nextLong() & 0xBFFFBFFFBFFFBFFFL);
+            return new Tensor("w", type, new long[] {rows, cols}, seg, "synthetic");
+        }
         float[] row = new float[cols];
         java.util.Random r = new java.util.Random(5);
         for (int i = 0; i < rows; i++) {
