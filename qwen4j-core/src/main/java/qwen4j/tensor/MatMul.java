@@ -17,10 +17,11 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Three ways, chosen by the number of tokens n:
  * <ul>
  * <li><b>Matrix-vector products</b> (n &lt;= {@link #matvecTokens}: 3, 8 for BF16): each token's
- * product is the matrix's own matvec kernel, run over chunks of rows small enough to stay in L2, token after token, so the weights come from memory once and from cache for
- * the other tokens. Converting a tile to float32 and storing it costs more per weight than a whole
- * fused matvec reading from cache, so for a few tokens (decode of a few sequences) this is the
- * fastest way, and each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0
+ * product is the matrix's own matvec kernel, run over chunks of rows small enough to stay in L2,
+ * token after token, so the weights come from memory once and from cache for the other tokens.
+ * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
+ * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
+ * each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0
  * fuse 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once per
  * four tokens.</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch

@@ -50,9 +50,9 @@ final class Q6_KMatrix extends QuantMatrix {
     // sub-block's scale d*sc. The offset comes out once per super-block: sum (q - 32) s x = sum q s x -
     // 32 sum s X, X the sub-block sums of x (BLOCK_SUMS), s . X as one 16-lane FMA into a running
     // correction. Against the signed form on bytes (per 16 elements a byte shift, a rotate, two ANDs, an
-    // OR, a subtract, then a sign extension) this is about a third fewer instructions per quant: one row
-    // pair from memory 1.2-1.4x, in L2 1.2x. Two accumulators per row (even and odd sub-blocks) keep
-    // the FMA chain from setting the pace.
+    // OR, a subtract, then a sign extension) this is about a third fewer instructions per quant: 1.2-1.3x
+    // in L2, 0.94-1.22x from L3 or memory (KernelAB). Two accumulators per row (even and odd sub-blocks)
+    // keep the FMA chain from setting the pace.
     //
     // Rows go in pairs, one super-block of each in turn (two memory streams), a row's accumulators
     // parked in the scratch array between turns so that the vector code appears once (C2 boxes
