@@ -21,9 +21,8 @@ import jdk.incubator.vector.VectorOperators;
  * token after token, so the weights come from memory once and from cache for the other tokens.
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
- * each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0
- * fuse 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once per
- * four tokens.</li>
+ * each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0 fuse 2-8 tokens
+ * instead ({@link #fused}): the same steps per token, each weight decoded once per four tokens.</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -295,6 +294,20 @@ public final class MatMul {
         for (int t = 1; t < n; t++) System.arraycopy(s[2 * t + 1], from, out, t * rows + from, to - from);
     }
 
+    // The four-row schedule of every matvec with four-row kernels and of the fused passes: pass i takes
+    // row i of each quarter of [from, to), four long memory streams each running on through consecutive
+    // rows; 1-3 rows left take one more pass over the last four, consecutive (a row's values do not
+    // depend on its pass), so the short kernels never run in a hot call.
+
+    /** Passes of the four-row schedule over [from, to), at least 4 rows. */
+    public static int quarterPasses(int from, int to) { return (to - from + 3) / 4; }
+
+    /** First row of pass i of the four-row schedule. */
+    public static int quarterRow(int from, int to, int i) { return i < (to - from) / 4 ? from + i : to - 4; }
+
+    /** Rows between the four rows of pass i of the four-row schedule. */
+    public static int quarterStep(int from, int to, int i) { return i < (to - from) / 4 ? (to - from) / 4 : 1; }
+
     /**
      * The fused kernels of a type for a few tokens (BF16, Q4_0, Q8_0 at 16 lanes): rows r0 + k step
      * (k = 0..3; step 0 repeats one row) times g tokens (2 or 4) whose x rows start at xa, xb, xc, xd;
@@ -337,11 +350,8 @@ public final class MatMul {
                         for (int u = 0; u < m; u++) out[(t + u) * rows + r] = o[4 * u];
                     }
                 } else {
-                    // row i of each quarter of [c0, c1); 1-3 rows left: once more over the last four
-                    int q = (c1 - c0) / 4, passes = (c1 - c0) % 4 == 0 ? q : q + 1;
-                    for (int i = 0; i < passes; i++) {
-                        boolean quarter = i < q;
-                        int r0 = quarter ? c0 + i : c1 - 4, step = quarter ? q : 1;
+                    for (int i = 0, passes = quarterPasses(c0, c1); i < passes; i++) {
+                        int r0 = quarterRow(c0, c1, i), step = quarterStep(c0, c1, i);
                         k.pass(g, r0, step, x, xa, xb, xc, xd, o);
                         for (int u = 0; u < m; u++) {
                             for (int j = 0; j < 4; j++) out[(t + u) * rows + r0 + j * step] = o[4 * u + j];

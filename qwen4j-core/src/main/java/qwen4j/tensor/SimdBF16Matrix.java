@@ -70,14 +70,10 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         if (x.length < cols) throw new IllegalArgumentException("x has " + x.length + " elements, need " + cols);
         int r = from;
         if (rowsPerPass == 4 && to - from >= 4) {
-            // Four long streams (see the class comment): row i of each quarter of [from, to).
-            // 1-3 rows left: one more pass over the last four, consecutive (a row's result does not
-            // depend on its pass), so the one-row kernel never runs in a hot call. One call site:
+            // Four long streams (see the class comment), MatMul's four-row schedule. One call site:
             // rows4 is force-inlined, and a second copy put matvec over C2's node budget (boxing).
-            int q = (to - from) / 4, passes = (to - from) % 4 == 0 ? q : q + 1;
-            for (int i = 0; i < passes; i++) {
-                boolean quarter = i < q;
-                rows4(x, out, quarter ? from + i : to - 4, quarter ? q : 1);
+            for (int i = 0, passes = MatMul.quarterPasses(from, to); i < passes; i++) {
+                rows4(x, out, MatMul.quarterRow(from, to, i), MatMul.quarterStep(from, to, i));
             }
             return;
         }

@@ -127,18 +127,13 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
             if (span > 0) fillBlockSums(x, cols / span, span);
             int r = from;
             if (to - from >= 4) {
-                // Four long memory streams: pass i takes row i of each quarter of [from, to), so a
-                // stream runs on through consecutive rows (see SimdBF16Matrix); results come back
-                // through a 4-float buffer because the kernels write four consecutive outputs.
-                // 1-3 rows left: one more pass over the last four, consecutive (same values for the
-                // overlap: a row's operations do not depend on its pass), so the short kernels never
-                // run in a hot call (compiled here with a low call count, they boxed vectors). One
-                // call site, so that the kernel is inlined once.
-                int q = (to - from) / 4, passes = (to - from) % 4 == 0 ? q : q + 1;
+                // Four long memory streams, MatMul's four-row schedule (the short kernels, compiled
+                // here with a low call count, boxed vectors in a hot call); results come back through
+                // a 4-float buffer because the kernels write four consecutive outputs. One call site,
+                // so that the kernel is inlined once.
                 float[] four = FOUR.get();
-                for (int i = 0; i < passes; i++) {
-                    boolean quarter = i < q;
-                    int r0 = quarter ? from + i : to - 4, step = quarter ? q : 1;
+                for (int i = 0, passes = MatMul.quarterPasses(from, to); i < passes; i++) {
+                    int r0 = MatMul.quarterRow(from, to, i), step = MatMul.quarterStep(from, to, i);
                     dotFourRowsSimd(address + r0 * rowBytes, step * rowBytes, x, blocksPerRow, four, 0);
                     out[r0] = four[0];
                     out[r0 + step] = four[1];
