@@ -21,8 +21,9 @@ import jdk.incubator.vector.VectorOperators;
  * token after token, so the weights come from memory once and from cache for the other tokens.
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
- * each token gets the values of its matvec alone. At 16 lanes BF16, Q4_0 and Q8_0 fuse 2-8 tokens
- * instead ({@link #fused}): the same steps per token, each weight decoded once per four tokens.</li>
+ * each token gets the values of its matvec alone. At 16 lanes BF16, F16 (finite), Q4_0 and Q8_0 fuse
+ * 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once per four
+ * tokens.</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -136,7 +137,7 @@ public final class MatMul {
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). (At 16 lanes BF16, Q4_0 and Q8_0 take 2-8 tokens through {@link #fused}
+     * ns/weight from memory). (At 16 lanes BF16, finite F16, Q4_0 and Q8_0 take 2-8 tokens through {@link #fused}
      * instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
@@ -309,7 +310,7 @@ public final class MatMul {
     public static int quarterStep(int from, int to, int i) { return i < (to - from) / 4 ? (to - from) / 4 : 1; }
 
     /**
-     * The fused kernels of a type for a few tokens (BF16, Q4_0, Q8_0 at 16 lanes): rows r0 + k step
+     * The fused kernels of a type for a few tokens (BF16, finite F16, Q4_0, Q8_0 at 16 lanes): rows r0 + k step
      * (k = 0..3; step 0 repeats one row) times g tokens (2 or 4) whose x rows start at xa, xb, xc, xd;
      * the result of token u and row k goes to o[4 u + k]. Each token must take its matvec's steps, so
      * that its values are its matvec's.

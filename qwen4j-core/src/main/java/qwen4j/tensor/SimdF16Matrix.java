@@ -5,6 +5,9 @@ import static qwen4j.tensor.Simd.L;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API twin of {@link F16Matrix}. Two kernels, the same values in the same order per row:
@@ -18,6 +21,7 @@ import jdk.incubator.vector.FloatVector;
  * NaN included), then a Vector API dot product of the buffer (in L1) with x.</li>
  * </ul>
  * Finite is about twice as fast; the two-pass kernel is the general fallback ({@code F16CpuTime}).
+ * Finite also has the fused kernels for a few tokens at 16 lanes ({@link MatMul#fused}), as BF16 has.
  *
  * <p>Per row the arithmetic is always the same: one vector accumulator fed by FMA in column order,
  * a fixed-order lane sum ({@link Simd#sum}), then the leftover columns one by one with FMA; so a
@@ -37,6 +41,7 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
     private final MemorySegment data;
     private final int rows, cols;
     private final long rowBytes;
+    private final long address;
 
     /** The kernels for these weights: {@link Finite} when no value is Inf or NaN (one scan at load). */
     static SimdF16Matrix of(MemorySegment data, int rows, int cols) {
@@ -45,7 +50,9 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
     }
 
     SimdF16Matrix(MemorySegment data, int rows, int cols) {
-        this.data = data;
+        // native memory: the fused kernels read it at absolute addresses (heap arrays come from tests)
+        this.data = data.isNative() ? data : java.lang.foreign.Arena.ofAuto().allocate(data.byteSize(), 64).copyFrom(data);
+        this.address = this.data.address();
         this.rows = rows;
         this.cols = cols;
         this.rowBytes = (long) cols * BYTES;
@@ -74,6 +81,26 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
                 rows2Finite(x, out, half ? from + i : to - 2, half ? h : 1);
             }
         }
+
+        @Override
+        public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
+            if (fusesTokens(n)) MatMul.fused(fusedPass, rows(), cols(), (long) cols() * BYTES, x, n, out, from, to);
+            else MatMul.tiled(this, x, n, out, from, to, scratch);
+        }
+
+        @Override
+        public void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
+            if (fusesTokens(x.n())) MatMul.fused(fusedPass, rows(), cols(), (long) cols() * BYTES, x.x(), x.n(), out, from, to);
+            else MatMul.tiled(this, x, out, from, to, scratch);
+        }
+
+        /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
+        private final MatMul.FourRowPass fusedPass = this::pass;
+    }
+
+    /** Whether a product of n tokens runs the fused kernels: finite weights at 16 lanes (16 accumulators need 32 registers). */
+    boolean fusesTokens(int n) {
+        return this instanceof Finite && L == 16 && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
     }
 
     /** Rows r and r + q with the short conversion (data checked finite). */
@@ -93,11 +120,86 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         out[r + q] = tail(s1, b1, x, vec);
     }
 
-    private float tail(float sum, long b, float[] x, int vec) {
+    private float tail(float sum, long b, float[] x, int vec) { return tail(sum, b, x, 0, vec); }
+
+    /** Adds columns [vec, cols) of the row at byte offset b times the x row at xo, one at a time. */
+    private float tail(float sum, long b, float[] x, int xo, int vec) {
         for (int j = vec; j < cols; j++) {
-            sum = Math.fma(Float.float16ToFloat(data.get(BF16Matrix.LE_SHORT, b + (long) j * BYTES)), x[j], sum);
+            sum = Math.fma(Float.float16ToFloat(data.get(BF16Matrix.LE_SHORT, b + (long) j * BYTES)), x[xo + j], sum);
         }
         return sum;
+    }
+
+    // A few tokens at once (batched decode of 2-8 sequences), finite weights, 16 lanes: BF16's fused kernels
+    // (see SimdBF16Matrix) with the finite half conversion. Each weight vector is converted once for 2 or 4
+    // tokens, and every (row, token) takes rows2Finite's steps (one accumulator fed by FMA in column order,
+    // the same lane sum, the same tail), so a token's values are its matvec's.
+
+    /** All of memory (see QuantMatrix.ALL): the fused kernels load from absolute addresses through this constant. */
+    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /** Per thread: 16 accumulators of a pass, then their 16 sums. */
+    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+
+    /** {@link Simd#f16Finite} at an absolute address. */
+    private static FloatVector at(long addr) {
+        IntVector h = (IntVector) ShortVector.fromMemorySegment(Simd.S, ALL, addr, Simd.LE).convertShape(VectorOperators.S2I, Simd.I, 0);
+        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+    }
+
+    /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */
+    final void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
+        float[] acc = ACC.get();
+        long b0 = r0 * rowBytes, s = step * rowBytes;
+        if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
+        else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);
+        LaneSums.sums(acc, 0, acc, 0);
+        int vec = cols - cols % L;
+        for (int u = 0; u < g; u++) {
+            int xo = u == 0 ? xa : u == 1 ? xb : u == 2 ? xc : xd;
+            for (int k = 0; k < 4; k++) o[4 * u + k] = tail(acc[k * g + u], b0 + k * s, x, xo, vec);
+        }
+    }
+
+    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0, x1: acc vector 2k + t. */
+    private void fourRowsTwoTokens(float[] x, int x0, int x1, long b0, long step, float[] acc) {
+        long a = address + b0, b1 = a + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+        for (int j = 0; j + L <= cols; j += L) {
+            long o = (long) j * BYTES;
+            FloatVector w0 = at(a + o), w1 = at(b1 + o), w2 = at(b2 + o), w3 = at(b3 + o);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + j), v = FloatVector.fromArray(F, x, x1 + j);
+            a0 = w0.fma(u, a0); c0 = w0.fma(v, c0);
+            a1 = w1.fma(u, a1); c1 = w1.fma(v, c1);
+            a2 = w2.fma(u, a2); c2 = w2.fma(v, c2);
+            a3 = w3.fma(u, a3); c3 = w3.fma(v, c3);
+        }
+        a0.intoArray(acc, 0); c0.intoArray(acc, L);
+        a1.intoArray(acc, 2 * L); c1.intoArray(acc, 3 * L);
+        a2.intoArray(acc, 4 * L); c2.intoArray(acc, 5 * L);
+        a3.intoArray(acc, 6 * L); c3.intoArray(acc, 7 * L);
+    }
+
+    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0 .. x3: acc vector 4k + t. */
+    private void fourRowsFourTokens(float[] x, int x0, int x1, int x2, int x3, long b0, long step, float[] acc) {
+        long a = address + b0, b1 = a + step, b2 = b1 + step, b3 = b2 + step;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int j = 0; j + L <= cols; j += L) {
+            long o = (long) j * BYTES;
+            FloatVector w0 = at(a + o), w1 = at(b1 + o), w2 = at(b2 + o), w3 = at(b3 + o);
+            FloatVector u = FloatVector.fromArray(F, x, x0 + j);
+            a00 = w0.fma(u, a00); a10 = w1.fma(u, a10); a20 = w2.fma(u, a20); a30 = w3.fma(u, a30);
+            u = FloatVector.fromArray(F, x, x1 + j);
+            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
+            u = FloatVector.fromArray(F, x, x2 + j);
+            a02 = w0.fma(u, a02); a12 = w1.fma(u, a12); a22 = w2.fma(u, a22); a32 = w3.fma(u, a32);
+            u = FloatVector.fromArray(F, x, x3 + j);
+            a03 = w0.fma(u, a03); a13 = w1.fma(u, a13); a23 = w2.fma(u, a23); a33 = w3.fma(u, a33);
+        }
+        a00.intoArray(acc, 0); a01.intoArray(acc, L); a02.intoArray(acc, 2 * L); a03.intoArray(acc, 3 * L);
+        a10.intoArray(acc, 4 * L); a11.intoArray(acc, 5 * L); a12.intoArray(acc, 6 * L); a13.intoArray(acc, 7 * L);
+        a20.intoArray(acc, 8 * L); a21.intoArray(acc, 9 * L); a22.intoArray(acc, 10 * L); a23.intoArray(acc, 11 * L);
+        a30.intoArray(acc, 12 * L); a31.intoArray(acc, 13 * L); a32.intoArray(acc, 14 * L); a33.intoArray(acc, 15 * L);
     }
 
     @Override public DType type() { return DType.F16; }

@@ -111,17 +111,19 @@ class MatmulKernelsTest {
     }
 
     /**
-     * BF16 at 16 lanes fuses 2-8 tokens into four-row passes (5-8 in two passes per row chunk): each
-     * token's products are bit for bit its matvec's. Columns off the vector width (tails), a row range
-     * off the quarters and chunks, and one of fewer than four rows.
+     * BF16 and finite F16 at 16 lanes fuse 2-8 tokens into four-row passes (5-8 in two passes per row
+     * chunk): each token's products are bit for bit its matvec's. Columns off the vector width (tails),
+     * a row range off the quarters and chunks, and one of fewer than four rows.
      */
-    @ParameterizedTest(name = "{0} tokens")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {2, 3, 4, 5, 6, 7, 8})
-    void fusedBf16TokensAreTheirMatvecs(int n) {
+    @ParameterizedTest(name = "{0} {1} tokens")
+    @org.junit.jupiter.params.provider.CsvSource({"BF16, 2", "BF16, 3", "BF16, 4", "BF16, 5", "BF16, 6", "BF16, 7", "BF16, 8",
+            "F16, 2", "F16, 3", "F16, 4", "F16, 5", "F16, 6", "F16, 7", "F16, 8"})
+    void fusedHalfTokensAreTheirMatvecs(DType type, int n) {
         try (Arena arena = Arena.ofConfined()) {
             int rows = 301, cols = 2055;
-            SimdBF16Matrix m = (SimdBF16Matrix) Matrices.of(TestData.randomTensor(arena, DType.BF16, rows, cols, 90 + n), Kernels.SIMD);
-            org.junit.jupiter.api.Assumptions.assumeTrue(m.fusesTokens(n), "no fused kernel at this vector width");
+            Matrix m = Matrices.of(TestData.randomTensor(arena, type, rows, cols, 90 + n), Kernels.SIMD);
+            boolean fuses = m instanceof SimdBF16Matrix b ? b.fusesTokens(n) : ((SimdF16Matrix) m).fusesTokens(n);
+            org.junit.jupiter.api.Assumptions.assumeTrue(fuses, "no fused kernel at this vector width");
             float[] x = TestData.randomVector(n * cols, 91 + n);
             for (int[] range : new int[][] {{3, 298}, {0, rows}, {150, 152}}) {
                 float[] got = new float[n * rows];

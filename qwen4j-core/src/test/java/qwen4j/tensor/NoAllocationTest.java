@@ -43,7 +43,7 @@ class NoAllocationTest {
 
     /**
      * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
-     * column pairs at 16 lanes), BF16, Q4_0 and Q8_0 with 2, 4 and 8 tokens (their fused kernels at 16
+     * column pairs at 16 lanes), BF16, F16, Q4_0 and Q8_0 with 2, 4 and 8 tokens (their fused kernels at 16
      * lanes; matvecs over row chunks elsewhere).
      */
     @Test
@@ -56,8 +56,11 @@ class NoAllocationTest {
             Matrix q8 = Matrices.of(TestData.randomWeights(arena, DType.Q8_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            Runnable dispatches = () -> { // 10 dispatches
+            Runnable dispatches = () -> { // 13 dispatches
                 pool.matmul2(a, oa, b, ob, x, 40);
+                pool.matmul(b, x, 2, ob);
+                pool.matmul(b, x, 4, ob);
+                pool.matmul(b, x, 8, ob);
                 pool.matmul(a, x, 2, oa);
                 pool.matmul(a, x, 4, oa);
                 pool.matmul(a, x, 8, oa);
@@ -68,7 +71,7 @@ class NoAllocationTest {
                 pool.matmul(q8, x, 4, ob);
                 pool.matmul(q8, x, 8, ob);
             };
-            assertSteadyStateAllocatesNothing("1000 matmul dispatches", () -> {
+            assertSteadyStateAllocatesNothing("1300 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) dispatches.run();
             }, () -> {
                 for (int i = 0; i < 100; i++) dispatches.run();
