@@ -21,9 +21,9 @@ import jdk.incubator.vector.VectorOperators;
  * token after token, so the weights come from memory once and from cache for the other tokens.
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
- * each token gets the values of its matvec alone. At 16 lanes BF16, F16 (finite), Q4_0 and Q8_0 fuse
- * 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once per four
- * tokens.</li>
+ * each token gets the values of its matvec alone. BF16 and F16 (finite), and at 16 lanes Q4_0 and
+ * Q8_0, fuse 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once
+ * per four tokens (two below 16 lanes).</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -137,8 +137,8 @@ public final class MatMul {
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). (At 16 lanes BF16, finite F16, Q4_0 and Q8_0 take 2-8 tokens through {@link #fused}
-     * instead.)
+     * ns/weight from memory). (BF16, finite F16, and at 16 lanes Q4_0 and Q8_0 take 2-8 tokens through
+     * {@link #fused} instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
 
@@ -310,7 +310,7 @@ public final class MatMul {
     public static int quarterStep(int from, int to, int i) { return i < (to - from) / 4 ? (to - from) / 4 : 1; }
 
     /**
-     * The fused kernels of a type for a few tokens (BF16, finite F16, Q4_0, Q8_0 at 16 lanes): rows r0 + k step
+     * The fused kernels of a type for a few tokens (BF16, finite F16; Q4_0, Q8_0 at 16 lanes): rows r0 + k step
      * (k = 0..3; step 0 repeats one row) times g tokens (2 or 4) whose x rows start at xa, xb, xc, xd;
      * the result of token u and row k goes to o[4 u + k]. Each token must take its matvec's steps, so
      * that its values are its matvec's.
@@ -321,17 +321,23 @@ public final class MatMul {
 
     /** Fewest and most tokens of {@link #fused}. */
     public static final int FUSED_TOKENS_MIN = 2, FUSED_TOKENS_MAX = 8;
+    /**
+     * Most tokens per pass: 4 at 16 lanes (16 accumulators of 32 registers); 2 below, where AVX2 has 16
+     * vector registers and four rows x 4 tokens would spill (the passes then take tokens in pairs).
+     */
+    public static final int FUSED_GROUP = L >= 16 ? 4 : 2;
     /** Outputs of one fused pass, one buffer per thread. */
     private static final ThreadLocal<float[]> FUSED_OUT = ThreadLocal.withInitial(() -> new float[16]);
 
     /**
      * out[t * rows + r] for r in [from, to), t in [0, n) (n in 2..8), x rows of cols floats: four rows x 2
-     * or 4 tokens per pass of k (past n, the last token again), so each weight is decoded once per 4
-     * tokens. Four rows in long streams, as the matvecs take them (row i of each quarter of the range):
+     * or 4 tokens per pass of k (past n, the last token again; 2 only below 16 lanes, {@link #FUSED_GROUP}),
+     * so each weight is decoded once per 4 (2) tokens. Four rows in long streams, as the matvecs take them (row i of each quarter of the range):
      * one core's read rate grows with the memory streams in flight, and kernels of two rows x 4 or 8
      * tokens read memory at half the rate (one core, 16384 x 3584 from memory, ns per weight, Q4_0: 4
      * tokens 0.124 -> 0.076, 8 tokens 0.175 -> 0.155; Q8_0 0.134 -> 0.095, 0.276 -> 0.186). 5-8 tokens: per
-     * chunk of rows that stays in L2, tokens 0-3 (weights from memory), then the rest (from cache).
+     * chunk of rows that stays in L2, tokens 0-3 (weights from memory), then the rest (from cache); so too
+     * past 2 tokens below 16 lanes.
      */
     public static void fused(FourRowPass k, int rows, int cols, long rowBytes, float[] x, int n, float[] out, int from, int to) {
         java.util.Objects.checkFromToIndex(from, to, rows);
@@ -339,11 +345,11 @@ public final class MatMul {
         if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
         if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
         float[] o = FUSED_OUT.get();
-        int chunk = n <= 4 ? Math.max(1, to - from) : (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, rowBytes) / 4 * 4);
+        int chunk = n <= FUSED_GROUP ? Math.max(1, to - from) : (int) Math.max(4, MATVEC_CHUNK_BYTES / Math.max(1, rowBytes) / 4 * 4);
         for (int c0 = from; c0 < to; c0 += chunk) {
             int c1 = Math.min(to, c0 + chunk);
             for (int t = 0; t < n; ) {
-                int m = Math.min(4, n - t), g = m <= 2 ? 2 : 4;
+                int m = Math.min(FUSED_GROUP, n - t), g = m <= 2 ? 2 : 4;
                 int xa = t * cols, xb = (t + Math.min(1, m - 1)) * cols, xc = (t + Math.min(2, m - 1)) * cols, xd = (t + m - 1) * cols;
                 if (c1 - c0 < 4) {
                     for (int r = c0; r < c1; r++) { // 1-3 rows: each as all four rows of a pass

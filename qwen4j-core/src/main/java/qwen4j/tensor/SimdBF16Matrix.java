@@ -157,10 +157,10 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         else MatMul.tiled(this, x, out, from, to, scratch);
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), 16 lanes: each weight vector
-    // is loaded and widened once for 2 or 4 tokens, and every (row, token) takes its matvec's steps (one
-    // accumulator fed by FMA in column order, the same lane sum, the same tail), so a token's values are
-    // its matvec's. The accumulators go through an array to LaneSums: 16 lane sums inlined put the kernel
+    // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused): each weight vector is loaded
+    // and widened once for 2 or 4 tokens (2 below 16 lanes: MatMul.FUSED_GROUP), and every (row, token)
+    // takes its matvec's steps (one accumulator fed by FMA in column order, the same lane sum, the same
+    // tail), so a token's values are its matvec's. The accumulators go through an array to LaneSums: 16 lane sums inlined put the kernel
     // past C2's node budget (boxing).
 
     /** Per thread: 16 accumulators of a pass, then their 16 sums. */
@@ -170,7 +170,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
 
     /** Whether a product of n tokens runs {@link #matvecsFused}. */
     boolean fusesTokens(int n) {
-        return L == 16 && rowsPerPass == 4 && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
+        return rowsPerPass == 4 && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
     }
 
     /** out[t * rows + r] for r in [from, to), t in [0, n), n accepted by {@link #fusesTokens}. */
@@ -184,7 +184,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         long b0 = r0 * rowBytes, s = step * rowBytes;
         if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
         else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);
-        LaneSums.sums(acc, 0, acc, 0);
+        for (int v = 0; v < 4 * g; v += L) LaneSums.sums(acc, v * L, acc, v); // L accumulators per call
         for (int u = 0; u < g; u++) {
             int xo = u == 0 ? xa : u == 1 ? xb : u == 2 ? xc : xd;
             for (int k = 0; k < 4; k++) o[4 * u + k] = tail(acc[k * g + u], x, xo, b0 + k * s);

@@ -21,7 +21,7 @@ import jdk.incubator.vector.VectorOperators;
  * NaN included), then a Vector API dot product of the buffer (in L1) with x.</li>
  * </ul>
  * Finite is about twice as fast; the two-pass kernel is the general fallback ({@code F16CpuTime}).
- * Finite also has the fused kernels for a few tokens at 16 lanes ({@link MatMul#fused}), as BF16 has.
+ * Finite also has the fused kernels for a few tokens ({@link MatMul#fused}), as BF16 has.
  *
  * <p>Per row the arithmetic is always the same: one vector accumulator fed by FMA in column order,
  * a fixed-order lane sum ({@link Simd#sum}), then the leftover columns one by one with FMA; so a
@@ -98,9 +98,9 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         private final MatMul.FourRowPass fusedPass = this::pass;
     }
 
-    /** Whether a product of n tokens runs the fused kernels: finite weights at 16 lanes (16 accumulators need 32 registers). */
+    /** Whether a product of n tokens runs the fused kernels: finite weights. */
     boolean fusesTokens(int n) {
-        return this instanceof Finite && L == 16 && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
+        return this instanceof Finite && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
     }
 
     /** Rows r and r + q with the short conversion (data checked finite). */
@@ -130,7 +130,7 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         return sum;
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences), finite weights, 16 lanes: BF16's fused kernels
+    // A few tokens at once (batched decode of 2-8 sequences), finite weights: BF16's fused kernels
     // (see SimdBF16Matrix) with the finite half conversion. Each weight vector is converted once for 2 or 4
     // tokens, and every (row, token) takes rows2Finite's steps (one accumulator fed by FMA in column order,
     // the same lane sum, the same tail), so a token's values are its matvec's.
@@ -152,7 +152,7 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         long b0 = r0 * rowBytes, s = step * rowBytes;
         if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
         else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);
-        LaneSums.sums(acc, 0, acc, 0);
+        for (int v = 0; v < 4 * g; v += L) LaneSums.sums(acc, v * L, acc, v); // L accumulators per call
         int vec = cols - cols % L;
         for (int u = 0; u < g; u++) {
             int xo = u == 0 ? xa : u == 1 ? xb : u == 2 ? xc : xd;
