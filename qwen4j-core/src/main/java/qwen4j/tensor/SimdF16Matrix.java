@@ -5,9 +5,6 @@ import static qwen4j.tensor.Simd.L;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Vector API twin of {@link F16Matrix}. Two kernels, the same values in the same order per row:
@@ -130,21 +127,13 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         return sum;
     }
 
-    // A few tokens at once (batched decode of 2-8 sequences), finite weights: BF16's fused kernels
-    // (see SimdBF16Matrix) with the finite half conversion. Each weight vector is converted once for 2 or 4
+    // A few tokens at once (batched decode of 2-8 sequences), finite weights: the fused kernels shared with
+    // BF16 (SimdHalfFused) with the finite half conversion. Each weight vector is converted once for 2 or 4
     // tokens, and every (row, token) takes rows2Finite's steps (one accumulator fed by FMA in column order,
     // the same lane sum, the same tail), so a token's values are its matvec's.
 
-    /** All of memory (see QuantMatrix.ALL): the fused kernels load from absolute addresses through this constant. */
-    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     /** Per thread: 16 accumulators of a pass, then their 16 sums. */
     private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
-
-    /** {@link Simd#f16Finite} at an absolute address. */
-    private static FloatVector at(long addr) {
-        IntVector h = (IntVector) ShortVector.fromMemorySegment(Simd.S, ALL, addr, Simd.LE).convertShape(VectorOperators.S2I, Simd.I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
-    }
 
     /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */
     final void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
@@ -160,46 +149,14 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         }
     }
 
-    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0, x1: acc vector 2k + t. */
+    /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0, x1 (SimdHalfFused, inlined here): acc vector 2k + t. */
     private void fourRowsTwoTokens(float[] x, int x0, int x1, long b0, long step, float[] acc) {
-        long a = address + b0, b1 = a + step, b2 = b1 + step, b3 = b2 + step;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
-        for (int j = 0; j + L <= cols; j += L) {
-            long o = (long) j * BYTES;
-            FloatVector w0 = at(a + o), w1 = at(b1 + o), w2 = at(b2 + o), w3 = at(b3 + o);
-            FloatVector u = FloatVector.fromArray(F, x, x0 + j), v = FloatVector.fromArray(F, x, x1 + j);
-            a0 = w0.fma(u, a0); c0 = w0.fma(v, c0);
-            a1 = w1.fma(u, a1); c1 = w1.fma(v, c1);
-            a2 = w2.fma(u, a2); c2 = w2.fma(v, c2);
-            a3 = w3.fma(u, a3); c3 = w3.fma(v, c3);
-        }
-        a0.intoArray(acc, 0); c0.intoArray(acc, L);
-        a1.intoArray(acc, 2 * L); c1.intoArray(acc, 3 * L);
-        a2.intoArray(acc, 4 * L); c2.intoArray(acc, 5 * L);
-        a3.intoArray(acc, 6 * L); c3.intoArray(acc, 7 * L);
+        SimdHalfFused.fourRowsTwoTokens(true, cols, x, x0, x1, address + b0, step, acc);
     }
 
     /** Accumulators of rows b0 .. b0 + 3 step times tokens at x0 .. x3: acc vector 4k + t. */
     private void fourRowsFourTokens(float[] x, int x0, int x1, int x2, int x3, long b0, long step, float[] acc) {
-        long a = address + b0, b1 = a + step, b2 = b1 + step, b3 = b2 + step;
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-        for (int j = 0; j + L <= cols; j += L) {
-            long o = (long) j * BYTES;
-            FloatVector w0 = at(a + o), w1 = at(b1 + o), w2 = at(b2 + o), w3 = at(b3 + o);
-            FloatVector u = FloatVector.fromArray(F, x, x0 + j);
-            a00 = w0.fma(u, a00); a10 = w1.fma(u, a10); a20 = w2.fma(u, a20); a30 = w3.fma(u, a30);
-            u = FloatVector.fromArray(F, x, x1 + j);
-            a01 = w0.fma(u, a01); a11 = w1.fma(u, a11); a21 = w2.fma(u, a21); a31 = w3.fma(u, a31);
-            u = FloatVector.fromArray(F, x, x2 + j);
-            a02 = w0.fma(u, a02); a12 = w1.fma(u, a12); a22 = w2.fma(u, a22); a32 = w3.fma(u, a32);
-            u = FloatVector.fromArray(F, x, x3 + j);
-            a03 = w0.fma(u, a03); a13 = w1.fma(u, a13); a23 = w2.fma(u, a23); a33 = w3.fma(u, a33);
-        }
-        a00.intoArray(acc, 0); a01.intoArray(acc, L); a02.intoArray(acc, 2 * L); a03.intoArray(acc, 3 * L);
-        a10.intoArray(acc, 4 * L); a11.intoArray(acc, 5 * L); a12.intoArray(acc, 6 * L); a13.intoArray(acc, 7 * L);
-        a20.intoArray(acc, 8 * L); a21.intoArray(acc, 9 * L); a22.intoArray(acc, 10 * L); a23.intoArray(acc, 11 * L);
-        a30.intoArray(acc, 12 * L); a31.intoArray(acc, 13 * L); a32.intoArray(acc, 14 * L); a33.intoArray(acc, 15 * L);
+        SimdHalfFused.fourRowsFourTokens(true, cols, x, x0, x1, x2, x3, address + b0, step, acc);
     }
 
     @Override public DType type() { return DType.F16; }
