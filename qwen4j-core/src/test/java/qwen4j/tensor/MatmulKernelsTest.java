@@ -141,16 +141,19 @@ class MatmulKernelsTest {
     }
 
     /**
-     * F16 and F32 take up to MatMul.MATVEC_TOKENS tokens as matvecs over cached row chunks (faster than
-     * float tiles there): each token's products are bit for bit its matvec's, over a row range many chunks
-     * long and off the chunk bounds.
+     * F32, and F16 with an Inf or NaN (finite F16 fuses them: above), take up to MatMul.MATVEC_TOKENS tokens
+     * as matvecs over cached row chunks (faster than float tiles there): each token's products are bit for
+     * bit its matvec's, over a row range many chunks long and off the chunk bounds.
      */
     @ParameterizedTest(name = "{0} {1} tokens")
     @org.junit.jupiter.params.provider.CsvSource({"F16, 2", "F16, 3", "F32, 2", "F32, 3"})
     void fewFloatTokensAreTheirMatvecs(DType type, int n) {
         try (Arena arena = Arena.ofConfined()) {
             int rows = 301, cols = 2055;
-            Matrix m = Matrices.of(TestData.randomTensor(arena, type, rows, cols, 95 + n), Kernels.SIMD);
+            Tensor w = TestData.randomTensor(arena, type, rows, cols, 95 + n);
+            if (type == DType.F16) w.data().set(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 2L * (7 * cols + 5), (short) 0x7C00); // +Inf
+            Matrix m = Matrices.of(w, Kernels.SIMD);
+            if (type == DType.F16) assertThat(((SimdF16Matrix) m).fusesTokens(n)).as("F16 with an Inf fuses no tokens").isFalse();
             float[] x = TestData.randomVector(n * cols, 96 + n), got = new float[n * rows];
             m.matmul(x, n, got, 3, 298, new float[m.matmulScratch()]);
             for (int t = 0; t < n; t++) {
