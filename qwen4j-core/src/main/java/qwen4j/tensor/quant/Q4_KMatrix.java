@@ -214,7 +214,7 @@ final class Q4_KMatrix extends QuantMatrix {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
             for (int s = 0; s < 8; s++) corr += t[32 + 8 * k + s];
-            out[r + k] = FloatVector.fromArray(F, t, 64 + 16 * k).reduceLanes(VectorOperators.ADD) - corr;
+            out[r + k] = QuantSimd.laneSum(t, 64 + 16 * k) - corr;
         }
     }
 

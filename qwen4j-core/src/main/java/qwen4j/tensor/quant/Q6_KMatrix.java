@@ -168,8 +168,8 @@ final class Q6_KMatrix extends QuantMatrix {
     /** out[r + k] = row k's accumulators summed, minus 32 times its correction (k < n). */
     private static void finish(float[] t, int n, float[] out, int r) {
         for (int k = 0; k < n; k++) {
-            float q = FloatVector.fromArray(F, t, 80 + 32 * k).add(FloatVector.fromArray(F, t, 96 + 32 * k)).reduceLanes(VectorOperators.ADD);
-            out[r + k] = q - 32f * FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
+            FloatVector.fromArray(F, t, 80 + 32 * k).add(FloatVector.fromArray(F, t, 96 + 32 * k)).intoArray(t, 80 + 32 * k);
+            out[r + k] = QuantSimd.laneSum(t, 80 + 32 * k) - 32f * QuantSimd.laneSum(t, 16 + 16 * k);
         }
     }
 
@@ -236,6 +236,6 @@ final class Q6_KMatrix extends QuantMatrix {
                 acc.intoArray(t, 16 + 16 * k);
             }
         }
-        for (int k = 0; k < n; k++) out[r + k] = FloatVector.fromArray(F, t, 16 + 16 * k).reduceLanes(VectorOperators.ADD);
+        for (int k = 0; k < n; k++) out[r + k] = QuantSimd.laneSum(t, 16 + 16 * k);
     }
 }

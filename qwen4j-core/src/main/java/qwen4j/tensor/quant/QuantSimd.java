@@ -47,6 +47,27 @@ final class QuantSimd {
         B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Q * 8));
     }
 
+    // Butterfly shuffles for laneSum: lane i takes lane i ^ k (identities for k >= L).
+    private static final VectorShuffle<Float> X8 = butterfly(8), X4 = butterfly(4), X2 = butterfly(2), X1 = butterfly(1);
+
+    private static VectorShuffle<Float> butterfly(int k) { return VectorShuffle.fromOp(F, i -> k < L ? i ^ k : i); }
+
+    /**
+     * Sum of the L floats at a[off ..] in a fixed (pairwise) order, as the float kernels' {@code Simd.sum}:
+     * {@code reduceLanes(ADD)} may add in another order in the interpreter and C1 (the Java fallback) than in
+     * C2's code, and a row's bits then depend on which tier computed it (seen: Q6_K rows differing by their
+     * group in a test, one group's kernel compiled before the other's). Takes an array, so that called out
+     * of line it boxes nothing.
+     */
+    static float laneSum(float[] a, int off) {
+        FloatVector v = FloatVector.fromArray(F, a, off);
+        if (L >= 16) v = v.add(v.rearrange(X8));
+        if (L >= 8) v = v.add(v.rearrange(X4));
+        v = v.add(v.rearrange(X2));
+        v = v.add(v.rearrange(X1));
+        return v.lane(0);
+    }
+
     /** Bytes [L, Q) of a load moved to the front (P == 2): part 1 then converts as part 0 does. */
     static final VectorShuffle<Byte> UPPER = VectorShuffle.fromOp(B, i -> (i + L) % Q);
 
