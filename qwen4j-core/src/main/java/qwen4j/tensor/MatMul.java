@@ -332,8 +332,8 @@ public final class MatMul {
     /**
      * out[t * rows + r] for r in [from, to), t in [0, n) (n in 2..8), x rows of cols floats: four rows x 2
      * or 4 tokens per pass of k (past n, the last token again; 2 only below 16 lanes, {@link #FUSED_GROUP}),
-     * so each weight is decoded once per 4 (2) tokens. Four rows in long streams, as the matvecs take them (row i of each quarter of the range):
-     * one core's read rate grows with the memory streams in flight, and kernels of two rows x 4 or 8
+     * so each weight is decoded once per 4 (2) tokens. Four rows in long streams, as the matvecs take
+     * them (row i of each quarter of the range): one core's read rate grows with the memory streams in flight, and kernels of two rows x 4 or 8
      * tokens read memory at half the rate (one core, 16384 x 3584 from memory, ns per weight, Q4_0: 4
      * tokens 0.124 -> 0.076, 8 tokens 0.175 -> 0.155; Q8_0 0.134 -> 0.095, 0.276 -> 0.186). 5-8 tokens: per
      * chunk of rows that stays in L2, tokens 0-3 (weights from memory), then the rest (from cache); so too
