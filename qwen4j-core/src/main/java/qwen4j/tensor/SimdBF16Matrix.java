@@ -154,8 +154,6 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     // tail), so a token's values are its matvec's. The accumulators go through an array to LaneSums: 16
     // lane sums inlined put the kernel past C2's node budget (boxing).
 
-    /** Per thread: 16 accumulators of a pass, then their 16 sums. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
     /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
     private final MatMul.FourRowPass fusedPass = this::pass;
 
@@ -171,7 +169,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
 
     /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */
     private void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
-        float[] acc = ACC.get();
+        float[] acc = SimdHalfFused.ACC.get();
         long b0 = r0 * rowBytes, s = step * rowBytes;
         if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
         else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);

@@ -81,18 +81,15 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
 
         @Override
         public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
-            if (fusesTokens(n)) MatMul.fused(fusedPass, rows(), cols(), (long) cols() * BYTES, x, n, out, from, to);
+            if (fusesTokens(n)) matvecsFused(x, n, out, from, to);
             else MatMul.tiled(this, x, n, out, from, to, scratch);
         }
 
         @Override
         public void matmul(MatMul.Tokens x, float[] out, int from, int to, float[] scratch) {
-            if (fusesTokens(x.n())) MatMul.fused(fusedPass, rows(), cols(), (long) cols() * BYTES, x.x(), x.n(), out, from, to);
+            if (fusesTokens(x.n())) matvecsFused(x.x(), x.n(), out, from, to);
             else MatMul.tiled(this, x, out, from, to, scratch);
         }
-
-        /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
-        private final MatMul.FourRowPass fusedPass = this::pass;
     }
 
     /** Whether a product of n tokens runs the fused kernels: finite weights. */
@@ -132,12 +129,17 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
     // tokens, and every (row, token) takes rows2Finite's steps (one accumulator fed by FMA in column order,
     // the same lane sum, the same tail), so a token's values are its matvec's.
 
-    /** Per thread: 16 accumulators of a pass, then their 16 sums. */
-    private static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+    /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
+    private final MatMul.FourRowPass fusedPass = this::pass;
+
+    /** out[t * rows + r] for r in [from, to), t in [0, n), n accepted by {@link #fusesTokens}. */
+    final void matvecsFused(float[] x, int n, float[] out, int from, int to) {
+        MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
+    }
 
     /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */
     final void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
-        float[] acc = ACC.get();
+        float[] acc = SimdHalfFused.ACC.get();
         long b0 = r0 * rowBytes, s = step * rowBytes;
         if (g == 2) fourRowsTwoTokens(x, xa, xb, b0, s, acc);
         else fourRowsFourTokens(x, xa, xb, xc, xd, b0, s, acc);

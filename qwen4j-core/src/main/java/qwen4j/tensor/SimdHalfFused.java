@@ -19,6 +19,9 @@ import jdk.incubator.vector.VectorOperators;
 final class SimdHalfFused {
     private SimdHalfFused() {}
 
+    /** Per thread: the 16 accumulators of a pass (BF16's or F16's), then their 16 sums. */
+    static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * L]);
+
     /** All of memory (see QuantMatrix.ALL): the kernels load from absolute addresses through this constant. */
     private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
