@@ -70,7 +70,9 @@ final class Q2_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        float[] s = QuantSimd.ACC.get();
+        a0.add(a1).intoArray(s, 0);
+        return QuantSimd.laneSum(s, 0);
     }
 
 }

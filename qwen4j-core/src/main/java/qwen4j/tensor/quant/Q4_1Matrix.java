@@ -51,6 +51,8 @@ final class Q4_1Matrix extends QuantMatrix {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float[] s = QuantSimd.ACC.get();
+        acc0.add(acc1).intoArray(s, 0);
+        return QuantSimd.laneSum(s, 0);
     }
 }

@@ -60,6 +60,8 @@ final class Q5_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        float[] s = QuantSimd.ACC.get();
+        acc.intoArray(s, 0);
+        return QuantSimd.laneSum(s, 0);
     }
 }

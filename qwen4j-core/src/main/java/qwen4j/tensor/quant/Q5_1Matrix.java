@@ -59,6 +59,8 @@ final class Q5_1Matrix extends QuantMatrix {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float[] s = QuantSimd.ACC.get();
+        acc0.add(acc1).intoArray(s, 0);
+        return QuantSimd.laneSum(s, 0);
     }
 }
