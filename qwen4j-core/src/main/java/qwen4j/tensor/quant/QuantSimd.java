@@ -47,24 +47,28 @@ final class QuantSimd {
         B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Q * 8));
     }
 
+    // Butterfly shuffles for laneSum: lane i takes lane i ^ k (identities for k >= L).
+    private static final VectorShuffle<Float> X8 = butterfly(8), X4 = butterfly(4), X2 = butterfly(2), X1 = butterfly(1);
+
+    private static VectorShuffle<Float> butterfly(int k) { return VectorShuffle.fromOp(F, i -> k < L ? i ^ k : i); }
+
     /**
-     * Sum of the L floats at a[o ..] in a fixed (pairwise) order, as the float kernels' {@code Simd.sum}:
-     * {@code reduceLanes(ADD)} adds in another order in the interpreter and C1 (the Java fallback, lane after
-     * lane) than in C2's code, so a row's bits depended on which tier computed it (seen: Q6_K rows differing by
-     * their group in a test, one group's kernel compiled before the other's). Scalar adds on an array: the
-     * same in every tier, cheaper than vector shuffles, and nothing to box when called out of line.
+     * Sum of the L floats at a[off ..] in a fixed (pairwise) order, as the float kernels' {@code Simd.sum} and
+     * C2's {@code reduceLanes(ADD)}: the Java fallback of reduceLanes (interpreter, C1) adds lane after lane, so
+     * a row's bits depended on which tier computed it (seen: Q6_K rows differing by their group in a test, one
+     * group's kernel compiled before the other's; JitTierTest). Takes an array, so that called out of line it
+     * boxes nothing.
      */
-    static float laneSum(float[] a, int o) {
-        // lane i plus lane i ^ k for k = L/2 .. 1, as the butterfly of Simd.sum (and C2's reduction) adds:
-        // the upper half onto the lower down to 4 lanes, then (v0 + v2) + (v1 + v3). One vector load of what
-        // the kernel stored (a narrower load of it would wait for the store instead of taking it forwarded).
-        FloatVector v = FloatVector.fromArray(F, a, o);
-        // no helper taking a vector: this may be inlined into a kernel past C2's node budget
-        if (L == 16) v = ((FloatVector) v.reinterpretShape(F8, 0)).add((FloatVector) v.reinterpretShape(F8, 1));
-        if (L >= 8) v = ((FloatVector) v.reinterpretShape(F4, 0)).add((FloatVector) v.reinterpretShape(F4, 1));
-        return (v.lane(0) + v.lane(2)) + (v.lane(1) + v.lane(3));
+    static float laneSum(float[] a, int off) {
+        FloatVector v = FloatVector.fromArray(F, a, off);
+        if (L >= 16) v = v.add(v.rearrange(X8));
+        if (L >= 8) v = v.add(v.rearrange(X4));
+        v = v.add(v.rearrange(X2));
+        v = v.add(v.rearrange(X1));
+        return v.lane(0);
     }
 
+    /** Half and quarter of a 16-lane vector: the kernels' written-out lane sums add halves (reinterpretShape). */
     static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256, F4 = FloatVector.SPECIES_128;
 
     /**
@@ -73,12 +77,7 @@ final class QuantSimd {
      * budget), and a vector passed to a call left out of line is boxed.
      */
     static void laneSums(float[] a, int n, float[] out, int r) {
-        for (int k = 0; k < n; k++) { // laneSum's steps in the loop (a call per vector cost Q8_0's two-token kernel 14%)
-            FloatVector v = FloatVector.fromArray(F, a, k * L);
-            if (L == 16) v = ((FloatVector) v.reinterpretShape(F8, 0)).add((FloatVector) v.reinterpretShape(F8, 1));
-            if (L >= 8) v = ((FloatVector) v.reinterpretShape(F4, 0)).add((FloatVector) v.reinterpretShape(F4, 1));
-            out[r + k] = (v.lane(0) + v.lane(2)) + (v.lane(1) + v.lane(3));
-        }
+        for (int k = 0; k < n; k++) out[r + k] = laneSum(a, k * L);
     }
 
     /** Per-thread room for a kernel's accumulators on their way to {@link #laneSums} (up to 16 vectors). */
