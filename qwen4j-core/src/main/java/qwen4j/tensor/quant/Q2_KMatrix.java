@@ -70,9 +70,7 @@ final class Q2_KMatrix extends QuantMatrix {
                 }
             }
         }
-        float[] s = QuantSimd.ACC.get();
-        a0.add(a1).intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
 }

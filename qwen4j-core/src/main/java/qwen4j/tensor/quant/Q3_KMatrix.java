@@ -81,9 +81,7 @@ final class Q3_KMatrix extends QuantMatrix {
                 }
             }
         }
-        float[] s = QuantSimd.ACC.get();
-        a0.add(a1).intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
     /** {@link #scale} from the 12 scale bytes held as a long (bytes 0..7) and an int (bytes 8..11). */

@@ -75,9 +75,7 @@ final class Q4_0Matrix extends QuantMatrix {
                     w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
             acc = t.fma(FloatVector.broadcast(F, d), acc);
         }
-        float[] s = QuantSimd.ACC.get();
-        acc.intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** L = 16, rows r .. r + 3; calls the Vector API directly (no helpers): near C2's node budget. */
@@ -110,24 +108,10 @@ final class Q4_0Matrix extends QuantMatrix {
             acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
             acc3 = t3.fma(FloatVector.broadcast(F, d3), acc3);
         }
-        // fixed-order lane sums (QuantSimd.laneSum's additions), written out here: a helper taking a vector,
-        // left out of line past C2's node budget, would box it; through an array they cost Q8_0 10% from memory
-        FloatVector s0 = acc0;
-        FloatVector s1 = acc1;
-        FloatVector s2 = acc2;
-        FloatVector s3 = acc3;
-        s0 = ((FloatVector) s0.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s0.reinterpretShape(QuantSimd.F8, 1));
-        s1 = ((FloatVector) s1.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s1.reinterpretShape(QuantSimd.F8, 1));
-        s2 = ((FloatVector) s2.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s2.reinterpretShape(QuantSimd.F8, 1));
-        s3 = ((FloatVector) s3.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s3.reinterpretShape(QuantSimd.F8, 1));
-        s0 = ((FloatVector) s0.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s0.reinterpretShape(QuantSimd.F4, 1));
-        s1 = ((FloatVector) s1.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s1.reinterpretShape(QuantSimd.F4, 1));
-        s2 = ((FloatVector) s2.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s2.reinterpretShape(QuantSimd.F4, 1));
-        s3 = ((FloatVector) s3.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s3.reinterpretShape(QuantSimd.F4, 1));
-        out[r] = (s0.lane(0) + s0.lane(2)) + (s0.lane(1) + s0.lane(3));
-        out[r + 1] = (s1.lane(0) + s1.lane(2)) + (s1.lane(1) + s1.lane(3));
-        out[r + 2] = (s2.lane(0) + s2.lane(2)) + (s2.lane(1) + s2.lane(3));
-        out[r + 3] = (s3.lane(0) + s3.lane(2)) + (s3.lane(1) + s3.lane(3));
+        out[r] = acc0.reduceLanes(VectorOperators.ADD);
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
     // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), L = 16: per
@@ -173,31 +157,10 @@ final class Q4_0Matrix extends QuantMatrix {
             a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
             b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
         }
-        // fixed-order lane sums, written out as in dotFourRows16
-        FloatVector h0 = ((FloatVector) a0.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) a0.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h1 = ((FloatVector) a1.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) a1.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h2 = ((FloatVector) a2.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) a2.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h3 = ((FloatVector) a3.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) a3.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h4 = ((FloatVector) b0.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) b0.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h5 = ((FloatVector) b1.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) b1.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h6 = ((FloatVector) b2.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) b2.reinterpretShape(QuantSimd.F8, 1));
-        FloatVector h7 = ((FloatVector) b3.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) b3.reinterpretShape(QuantSimd.F8, 1));
-        h0 = ((FloatVector) h0.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h0.reinterpretShape(QuantSimd.F4, 1));
-        h1 = ((FloatVector) h1.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h1.reinterpretShape(QuantSimd.F4, 1));
-        h2 = ((FloatVector) h2.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h2.reinterpretShape(QuantSimd.F4, 1));
-        h3 = ((FloatVector) h3.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h3.reinterpretShape(QuantSimd.F4, 1));
-        h4 = ((FloatVector) h4.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h4.reinterpretShape(QuantSimd.F4, 1));
-        h5 = ((FloatVector) h5.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h5.reinterpretShape(QuantSimd.F4, 1));
-        h6 = ((FloatVector) h6.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h6.reinterpretShape(QuantSimd.F4, 1));
-        h7 = ((FloatVector) h7.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) h7.reinterpretShape(QuantSimd.F4, 1));
-        o[0] = (h0.lane(0) + h0.lane(2)) + (h0.lane(1) + h0.lane(3));
-        o[1] = (h1.lane(0) + h1.lane(2)) + (h1.lane(1) + h1.lane(3));
-        o[2] = (h2.lane(0) + h2.lane(2)) + (h2.lane(1) + h2.lane(3));
-        o[3] = (h3.lane(0) + h3.lane(2)) + (h3.lane(1) + h3.lane(3));
-        o[4] = (h4.lane(0) + h4.lane(2)) + (h4.lane(1) + h4.lane(3));
-        o[5] = (h5.lane(0) + h5.lane(2)) + (h5.lane(1) + h5.lane(3));
-        o[6] = (h6.lane(0) + h6.lane(2)) + (h6.lane(1) + h6.lane(3));
-        o[7] = (h7.lane(0) + h7.lane(2)) + (h7.lane(1) + h7.lane(3));
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
+        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
+        o[4] = b0.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
     }
 
     @Override
@@ -237,12 +200,14 @@ final class Q4_0Matrix extends QuantMatrix {
             e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
             e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
         }
-        float[] s = QuantSimd.ACC.get();
-        a0.intoArray(s, 0); b0.intoArray(s, L); c0.intoArray(s, 2 * L); e0.intoArray(s, 3 * L);
-        a1.intoArray(s, 4 * L); b1.intoArray(s, 5 * L); c1.intoArray(s, 6 * L); e1.intoArray(s, 7 * L);
-        a2.intoArray(s, 8 * L); b2.intoArray(s, 9 * L); c2.intoArray(s, 10 * L); e2.intoArray(s, 11 * L);
-        a3.intoArray(s, 12 * L); b3.intoArray(s, 13 * L); c3.intoArray(s, 14 * L); e3.intoArray(s, 15 * L);
-        QuantSimd.laneSums(s, 16, o, 0);
+        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = b0.reduceLanes(VectorOperators.ADD);
+        o[2] = c0.reduceLanes(VectorOperators.ADD); o[3] = e0.reduceLanes(VectorOperators.ADD);
+        o[4] = a1.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
+        o[6] = c1.reduceLanes(VectorOperators.ADD); o[7] = e1.reduceLanes(VectorOperators.ADD);
+        o[8] = a2.reduceLanes(VectorOperators.ADD); o[9] = b2.reduceLanes(VectorOperators.ADD);
+        o[10] = c2.reduceLanes(VectorOperators.ADD); o[11] = e2.reduceLanes(VectorOperators.ADD);
+        o[12] = a3.reduceLanes(VectorOperators.ADD); o[13] = b3.reduceLanes(VectorOperators.ADD);
+        o[14] = c3.reduceLanes(VectorOperators.ADD); o[15] = e3.reduceLanes(VectorOperators.ADD);
     }
 
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints
@@ -271,9 +236,7 @@ final class Q4_0Matrix extends QuantMatrix {
             acc = t.fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, sums[blk], corr);
         }
-        float[] s = QuantSimd.ACC.get();
-        acc.intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0) - 8f * corr;
+        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
     }
 
     /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
@@ -324,27 +287,9 @@ final class Q4_0Matrix extends QuantMatrix {
             corr2 = Math.fma(d2, xs, corr2);
             corr3 = Math.fma(d3, xs, corr3);
         }
-        // fixed-order lane sums (QuantSimd.laneSum's additions), written out here: a helper taking a vector,
-        // left out of line past C2's node budget, would box it; through an array they cost Q8_0 10% from memory
-        FloatVector s0 = acc0;
-        FloatVector s1 = acc1;
-        FloatVector s2 = acc2;
-        FloatVector s3 = acc3;
-        if (L == 16) {
-            s0 = ((FloatVector) s0.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s0.reinterpretShape(QuantSimd.F8, 1));
-            s1 = ((FloatVector) s1.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s1.reinterpretShape(QuantSimd.F8, 1));
-            s2 = ((FloatVector) s2.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s2.reinterpretShape(QuantSimd.F8, 1));
-            s3 = ((FloatVector) s3.reinterpretShape(QuantSimd.F8, 0)).add((FloatVector) s3.reinterpretShape(QuantSimd.F8, 1));
-        }
-        if (L >= 8) {
-            s0 = ((FloatVector) s0.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s0.reinterpretShape(QuantSimd.F4, 1));
-            s1 = ((FloatVector) s1.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s1.reinterpretShape(QuantSimd.F4, 1));
-            s2 = ((FloatVector) s2.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s2.reinterpretShape(QuantSimd.F4, 1));
-            s3 = ((FloatVector) s3.reinterpretShape(QuantSimd.F4, 0)).add((FloatVector) s3.reinterpretShape(QuantSimd.F4, 1));
-        }
-        out[r] = (s0.lane(0) + s0.lane(2)) + (s0.lane(1) + s0.lane(3)) - 8f * corr0;
-        out[r + 1] = (s1.lane(0) + s1.lane(2)) + (s1.lane(1) + s1.lane(3)) - 8f * corr1;
-        out[r + 2] = (s2.lane(0) + s2.lane(2)) + (s2.lane(1) + s2.lane(3)) - 8f * corr2;
-        out[r + 3] = (s3.lane(0) + s3.lane(2)) + (s3.lane(1) + s3.lane(3)) - 8f * corr3;
+        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
+        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
     }
 }

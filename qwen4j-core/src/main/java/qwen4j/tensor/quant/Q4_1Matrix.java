@@ -51,8 +51,6 @@ final class Q4_1Matrix extends QuantMatrix {
                 }
             }
         }
-        float[] s = QuantSimd.ACC.get();
-        acc0.add(acc1).intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0);
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
     }
 }

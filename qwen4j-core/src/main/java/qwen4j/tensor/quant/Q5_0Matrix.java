@@ -60,8 +60,6 @@ final class Q5_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
-        float[] s = QuantSimd.ACC.get();
-        acc.intoArray(s, 0);
-        return QuantSimd.laneSum(s, 0);
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 }

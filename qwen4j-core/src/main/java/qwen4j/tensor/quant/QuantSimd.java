@@ -55,9 +55,9 @@ final class QuantSimd {
     /**
      * Sum of the L floats at a[off ..] in a fixed (pairwise) order, as the float kernels' {@code Simd.sum} and
      * C2's {@code reduceLanes(ADD)}: the Java fallback of reduceLanes (interpreter, C1) adds lane after lane, so
-     * a row's bits depended on which tier computed it (seen: Q6_K rows differing by their group in a test, one
-     * group's kernel compiled before the other's; JitTierTest). Takes an array, so that called out of line it
-     * boxes nothing.
+     * a row's bits would depend on which tier computed it (seen: Q6_K rows differing by their group in a test,
+     * one group's kernel compiled before the other's; JitTierTest). Takes an array, so that called out of line
+     * it boxes nothing.
      */
     static float laneSum(float[] a, int off) {
         FloatVector v = FloatVector.fromArray(F, a, off);
@@ -67,21 +67,6 @@ final class QuantSimd {
         v = v.add(v.rearrange(X1));
         return v.lane(0);
     }
-
-    /** Half and quarter of a 16-lane vector: the kernels' written-out lane sums add halves (reinterpretShape). */
-    static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256, F4 = FloatVector.SPECIES_128;
-
-    /**
-     * out[r + k] = laneSum(a, k * L) for k < n: how the kernels end, their accumulators stored to {@link #ACC}
-     * first. Arrays, not vectors, cross the call: C2 may leave it out of line in a large kernel (over its node
-     * budget), and a vector passed to a call left out of line is boxed.
-     */
-    static void laneSums(float[] a, int n, float[] out, int r) {
-        for (int k = 0; k < n; k++) out[r + k] = laneSum(a, k * L);
-    }
-
-    /** Per-thread room for a kernel's accumulators on their way to {@link #laneSums} (up to 16 vectors). */
-    static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * 16]);
 
     /** Bytes [L, Q) of a load moved to the front (P == 2): part 1 then converts as part 0 does. */
     static final VectorShuffle<Byte> UPPER = VectorShuffle.fromOp(B, i -> (i + L) % Q);
