@@ -42,28 +42,6 @@ class NoAllocationTest {
     }
 
     /**
-     * The matvecs of every quantized type, as decode runs them (one token, four-row kernels and the 1-3 rows
-     * left): Q6_K's once boxed its lane sums' vectors (1.7 MB per 7B-sized matvec) where the float and Q4_0
-     * checks above and below saw nothing.
-     */
-    @Test
-    void quantizedMatvecsAllocateNothing() {
-        try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {
-            int cols = 1024, rows = 66;
-            DType[] types = {DType.Q8_0, DType.Q4_0, DType.Q4_1, DType.Q5_0, DType.Q5_1, DType.Q2_K, DType.Q3_K, DType.Q4_K,
-                DType.Q5_K, DType.Q6_K};
-            Matrix[] ms = new Matrix[types.length];
-            for (int i = 0; i < types.length; i++) ms[i] = Matrices.of(TestData.randomWeights(arena, types[i], rows, cols), Kernels.SIMD);
-            float[] x = TestData.randomVector(cols, 5), o = new float[rows];
-            assertSteadyStateAllocatesNothing("1000 quantized matvec dispatches", () -> {
-                for (int i = 0; i < 300; i++) for (Matrix m : ms) pool.matvec(m, x, o);
-            }, () -> {
-                for (int i = 0; i < 100; i++) for (Matrix m : ms) pool.matvec(m, x, o);
-            });
-        }
-    }
-
-    /**
      * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
      * column pairs at 16 lanes), BF16, F16, Q4_0 and Q8_0 with 2, 4 and 8 tokens (their fused kernels at 16
      * lanes; matvecs over row chunks elsewhere).
