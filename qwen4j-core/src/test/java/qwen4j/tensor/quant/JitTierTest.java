@@ -14,14 +14,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 import qwen4j.tensor.DType;
 
 /**
- * A quantized product has the same bits whichever JIT tier computes it: the first call of a freshly loaded
+ * A quantized matvec has the same bits whichever JIT tier computes it: the first call of a freshly loaded
  * kernel class runs in the interpreter (each Vector API operation its Java fallback), later calls in C2's
  * code. A lane sum whose order differs between the two (reduceLanes(ADD): lane after lane in the fallback,
  * halves in C2) made a row's last bits depend on when the JIT got to its kernel. The kernels load here in
- * a class loader of their own, so that nothing has compiled them yet; the matvec and, where a type fuses
- * them, 2 and 4 tokens at once. The K-quants only: Q4_0, Q8_0 and the small types still end with reduceLanes
- * (written out, their fixed-order sums put the fused kernels past C2's node budget, which boxed them), and
- * fail this (7 of 10 types with f9f21e8's kernels).
+ * a class loader of their own, so that nothing has compiled them yet. The K-quants only: Q4_0, Q8_0 and the
+ * small types still end with reduceLanes (written out, their fixed-order sums put the fused kernels past C2's
+ * node budget, which boxed them), and fail this.
  */
 class JitTierTest {
     static final int ROWS = 11, COLS = 512, CALLS = 12_000;
@@ -30,25 +29,21 @@ class JitTierTest {
     @EnumSource(value = DType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
     void interpretedAndCompiledKernelsAgree(DType type) throws Throwable {
         MemorySegment w = RandomBlocks.allocate(type, ROWS, COLS, 31 + type.ordinal());
-        float[] x = RandomBlocks.vector(4 * COLS, 32);
+        float[] x = RandomBlocks.vector(COLS, 32);
         Fresh fresh = new Fresh(type, w);
-        for (int n : new int[] {1, 2, 4}) {
-            if (n > 1 && !fresh.fusesTokens(n)) continue;
-            float[] first = new float[n * ROWS], later = new float[n * ROWS];
-            fresh.matmul(x, n, first);
-            for (int i = 0; i < CALLS; i++) fresh.matmul(x, n, later);
-            for (int i = 0; i < later.length; i++) {
-                assertThat(Float.floatToRawIntBits(later[i])).as("%s, %d token(s), output %d: %s first, %s after %d calls",
-                        type, n, i, first[i], later[i], CALLS).isEqualTo(Float.floatToRawIntBits(first[i]));
-            }
+        float[] first = new float[ROWS], later = new float[ROWS];
+        fresh.matvec(x, first);
+        for (int i = 0; i < CALLS; i++) fresh.matvec(x, later);
+        for (int i = 0; i < ROWS; i++) {
+            assertThat(Float.floatToRawIntBits(later[i])).as("%s row %d: %s first, %s after %d calls", type, i, first[i], later[i], CALLS)
+                    .isEqualTo(Float.floatToRawIntBits(first[i]));
         }
     }
 
     /** The kernels of this build, loaded anew (none of their methods has run, so none is compiled). */
     private static final class Fresh {
         private final Object matrix;
-        private final MethodHandle matmul, fuses;
-        private final float[] scratch;
+        private final MethodHandle matvec;
 
         @SuppressWarnings({"unchecked", "rawtypes"})
         Fresh(DType type, MemorySegment w) throws Throwable {
@@ -61,23 +56,13 @@ class JitTierTest {
             matrix = qm.getMethod("of", dt, MemorySegment.class, int.class, int.class, kernels)
                     .invoke(null, Enum.valueOf((Class) dt, type.name()), w, ROWS, COLS, Enum.valueOf((Class) kernels, "SIMD"));
             var lookup = MethodHandles.privateLookupIn(qm, MethodHandles.lookup());
-            matmul = lookup.findVirtual(qm, "matmul", MethodType.methodType(void.class, float[].class, int.class, float[].class,
-                    int.class, int.class, float[].class));
-            fuses = lookup.findVirtual(qm, "fusesTokens", MethodType.methodType(boolean.class, int.class));
-            scratch = new float[(int) qm.getMethod("matmulScratch").invoke(matrix)];
+            matvec = lookup.findVirtual(qm, "matvec", MethodType.methodType(void.class, float[].class, float[].class, int.class, int.class));
         }
 
-        boolean fusesTokens(int n) throws Throwable {
-            return (boolean) fuses.invoke(matrix, n);
-        }
-
-        /**
-         * out = the n tokens of x times the matrix (n = 1: the matvec), rows 3 .. ROWS in fours and rows 0 .. 3
-         * as a pair and one alone (each range its own kernels).
-         */
-        void matmul(float[] x, int n, float[] out) throws Throwable {
-            matmul.invoke(matrix, x, n, out, 3, ROWS, scratch);
-            matmul.invoke(matrix, x, n, out, 0, 3, scratch);
+        /** out = the matrix times x: rows 3 .. ROWS in fours, rows 0 .. 3 as a pair and one alone (each its own kernel). */
+        void matvec(float[] x, float[] out) throws Throwable {
+            matvec.invoke(matrix, x, out, 3, ROWS);
+            matvec.invoke(matrix, x, out, 0, 3);
         }
     }
 }
