@@ -59,7 +59,6 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L == 16) dotFourRows16(base, stride, x, nb, out, r);
-        else if (L == 8) dotFourRows8(base, stride, x, nb, out, r);
         else dotFourRowsL(base, stride, x, nb, out, r);
     }
 
@@ -241,7 +240,13 @@ final class Q4_0Matrix extends QuantMatrix {
         return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
     }
 
-    /** Calls the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd). */
+    /**
+     * L = 8 or 4, rows r .. r + 3: per block and row, its two 8-byte halves zero-extended to int lanes (P
+     * parts of L each), t = sum q*x over the block, acc += t * d; the same operations per row in the same
+     * order as {@link #dotRowL}, written out (the first product a multiply, not an FMA onto zero): 8 lanes
+     * 1.10-1.19x the loop over halves and parts it replaces (KernelAB, one core, bit-identical). Calls
+     * the Vector API directly (no helpers): it is near C2's inlining node budget (see QuantSimd).
+     */
     private void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
@@ -249,95 +254,55 @@ final class Q4_0Matrix extends QuantMatrix {
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;
             int xo = blk * QK;
-            // scalars first: parsed early, inlined before the node budget runs out
             float xs = sums[blk];
             float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
             float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
-            FloatVector t0 = FloatVector.zero(F), t1 = t0, t2 = t0, t3 = t0;
-            for (int k = 0; k < 16; k += Q) {
-                ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 + k, QuantSimd.LE);
-                ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2 + k, QuantSimd.LE);
-                ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2 + k, QuantSimd.LE);
-                ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2 + k, QuantSimd.LE);
-                for (int p = 0; p < P; p++) {
-                    boolean first = P == 1 || p == 0;
-                    IntVector w0 = (IntVector) (first ? b0 : b0.rearrange(QuantSimd.UPPER))
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                    IntVector w1 = (IntVector) (first ? b1 : b1.rearrange(QuantSimd.UPPER))
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                    IntVector w2 = (IntVector) (first ? b2 : b2.rearrange(QuantSimd.UPPER))
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                    IntVector w3 = (IntVector) (first ? b3 : b3.rearrange(QuantSimd.UPPER))
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                    FloatVector xl = FloatVector.fromArray(F, x, xo + k + p * L);
-                    FloatVector xh = FloatVector.fromArray(F, x, xo + 16 + k + p * L);
-                    t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                            ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
-                    t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                            ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
-                    t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                            ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
-                    t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                            ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
-                }
-            }
-            acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
-            acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
-            acc3 = t3.fma(FloatVector.broadcast(F, d3), acc3);
-            corr0 = Math.fma(d0, xs, corr0);
-            corr1 = Math.fma(d1, xs, corr1);
-            corr2 = Math.fma(d2, xs, corr2);
-            corr3 = Math.fma(d3, xs, corr3);
-        }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
-        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD) - 8f * corr2;
-        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD) - 8f * corr3;
-    }
-
-    /**
-     * L = 8 (AVX2): {@link #dotFourRowsL}'s operations in the same order, a block's two 8-byte halves
-     * written out (the first product a multiply, not an FMA onto zero): 1.10-1.19x its speed (KernelAB,
-     * one core, 8 lanes; bit-identical).
-     */
-    private void dotFourRows8(long base, long stride, float[] x, int nb, float[] out, int r) {
-        float[] sums = BLOCK_SUMS.get();
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
-        for (int blk = 0; blk < nb; blk++) {
-            long off = base + (long) blk * BB;
-            int xo = blk * QK;
-            float xs = sums[blk];
-            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
-            FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
-            IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            IntVector w2 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            IntVector w3 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+            ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE);
+            ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE);
+            ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE);
+            ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE);
+            FloatVector xl, xh, t0, t1, t2, t3;
+            IntVector w0, w1, w2, w3;
+            xl = FloatVector.fromArray(F, x, xo);
+            xh = FloatVector.fromArray(F, x, xo + 16);
+            w0 = (IntVector) b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            FloatVector t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            FloatVector t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            FloatVector t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
+            if (P == 2) { // 4 lanes: the load's upper 4 bytes
+                xl = FloatVector.fromArray(F, x, xo + L);
+                xh = FloatVector.fromArray(F, x, xo + 16 + L);
+                w0 = (IntVector) b0.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
+                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
+                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
+                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+            }
+            b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 10, QuantSimd.LE);
+            b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 10, QuantSimd.LE);
+            b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 10, QuantSimd.LE);
+            b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 10, QuantSimd.LE);
             xl = FloatVector.fromArray(F, x, xo + 8);
             xh = FloatVector.fromArray(F, x, xo + 24);
-            w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 10, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 10, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w2 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 10, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w3 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 10, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w0 = (IntVector) b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
             t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
@@ -346,6 +311,22 @@ final class Q4_0Matrix extends QuantMatrix {
                     ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
             t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
                     ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+            if (P == 2) {
+                xl = FloatVector.fromArray(F, x, xo + 8 + L);
+                xh = FloatVector.fromArray(F, x, xo + 24 + L);
+                w0 = (IntVector) b0.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
+                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
+                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
+                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
+                        ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+            }
             acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
             acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
