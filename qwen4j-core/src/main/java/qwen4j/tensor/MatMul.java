@@ -153,9 +153,8 @@ public final class MatMul {
      * Weight bytes per row chunk of {@link #fused} past one pass (5-8 tokens; 3-8 below 16 lanes): the later
      * passes read the chunk again from cache. One core, {@code FewTokensCpuTime BF16 16384 3584 6,8} (Zen 4,
      * 16 lanes), ns per weight: 256 KB 0.237-0.246, 0.267-0.287; 128 KB 0.192-0.201, 0.219-0.224 (64 KB
-     * 0.216-0.220, 0.248; 512 KB 0.225, 0.252-0.258); Q4_0 and Q8_0 the same within 3%, BF16 at 8 and 4 lanes
-     * too.
-     * The matvecs' chunks stay at 256 KB: Q4_K's 2-3 tokens were 8-11% slower at 128.
+     * 0.216-0.220, 0.248; 512 KB 0.225, 0.252-0.258); Q4_0 and Q8_0 the same within 3%, and BF16 at 8 and
+     * 4 lanes. The matvecs' chunks stay at 256 KB: Q4_K's 2-3 tokens were 8-11% slower at 128.
      */
     static final long FUSED_CHUNK_BYTES = 128 * 1024;
     /** Tokens per block of the token-vector kernel: a whole number of pairs of L-lane vectors for L in 4, 8, 16. */
@@ -346,8 +345,7 @@ public final class MatMul {
      * tokens read memory at half the rate (one core, 16384 x 3584 from memory, ns per weight, Q4_0: 4
      * tokens 0.124 -> 0.076, 8 tokens 0.175 -> 0.155; Q8_0 0.134 -> 0.095, 0.276 -> 0.186). 5-8 tokens: per
      * chunk of rows that stays in L2 ({@link #FUSED_CHUNK_BYTES}), tokens 0-3 (weights from memory), then the
-     * rest (from cache); so too
-     * past 2 tokens below 16 lanes.
+     * rest (from cache); so too past 2 tokens below 16 lanes.
      */
     public static void fused(FourRowPass k, int rows, int cols, long rowBytes, float[] x, int n, float[] out, int from, int to) {
         java.util.Objects.checkFromToIndex(from, to, rows);

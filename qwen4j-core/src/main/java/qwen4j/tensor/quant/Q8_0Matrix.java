@@ -32,8 +32,9 @@ final class Q8_0Matrix extends QuantMatrix {
     @Override
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
-    // Two versions of each kernel: the tuned one for one part per load (L >= 8; the four-row one
-    // assumes 16-quant loads, so L = 16 only) and one for any L.
+    // Two versions of each kernel: the tuned one for one part per load (L >= 8; the four-row kernel has
+    // one for L = 16, with 16-quant loads, and one for L = 8, with 16-byte loads in two parts) and one for
+    // any L (the four-row one serving L = 4).
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
@@ -219,7 +220,7 @@ final class Q8_0Matrix extends QuantMatrix {
         out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Any L: one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
+    /** Any L (used at 4): one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
     private static void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         // One byte load of each row per iteration (Q quants, P parts), the scales applied after the
         // block's last: a loop body with fewer Vector API calls stays inside C2's inlining node
