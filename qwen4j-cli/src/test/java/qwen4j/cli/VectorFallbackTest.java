@@ -54,6 +54,30 @@ class VectorFallbackTest {
         assertThat(json.get("tg_tokens_per_s").asDouble()).isPositive();
     }
 
+    /**
+     * A JVM started without {@code --add-modules jdk.incubator.vector} (a bare {@code java -cp} or
+     * {@code java -jar}): every command, {@code --version} included, says in one line what to add and
+     * exits 2, instead of a NoClassDefFoundError's stack trace.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"--version", "generate"})
+    void withoutTheVectorModuleSaysWhatToAdd(String command) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), command));
+        if (command.equals("generate")) cmd.addAll(List.of("-m", Fixtures.tiny().resolve("tiny-Q4_0.gguf").toString(), "-p", "Hi", "-n", "2"));
+        Path err = Files.createTempFile("qwen4j-nomodule", ".err");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        List<String> stderr = Files.readAllLines(err);
+        Files.delete(err);
+        assertThat(p.exitValue()).as("stderr: %s", stderr).isEqualTo(Main.USER_ERROR);
+        assertThat(out).isEmpty();
+        assertThat(stderr).hasSize(1);
+        assertThat(stderr.get(0)).startsWith("qwen4j: error: ")
+                .contains("without the Vector API module").contains("--add-modules jdk.incubator.vector");
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void fallsBackToScalarOnceAndStaysExact(String flag, String file, String weights, String why) throws Exception {

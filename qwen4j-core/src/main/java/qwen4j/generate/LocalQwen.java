@@ -83,6 +83,7 @@ public final class LocalQwen implements Qwen {
     }
 
     public static LocalQwen open(Path path, LoadOptions o) {
+        qwen4j.JvmRequirements.requireVectorModule();
         Options options = Options.defaults().withThreads(o.threads()).withUbatch(o.ubatch())
                 .withPrompt(o.promptMode() == LoadOptions.PromptMode.SEQUENTIAL ? Options.Prompt.SEQUENTIAL : Options.Prompt.BATCHED)
                 .withKernels(o.kernels() == LoadOptions.Kernels.SCALAR ? Kernels.SCALAR : Kernels.SIMD)

@@ -11,7 +11,7 @@ public final class Preflight {
     private Preflight() {}
 
     /** What the engine needs on every Spark JVM, on top of Spark's own flags. */
-    public static final String ENGINE_OPTIONS = "--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED";
+    public static final String ENGINE_OPTIONS = qwen4j.JvmRequirements.JVM_OPTIONS;
 
     /** The {@code --add-opens} list Spark's launcher adds on JDK 17+ (what a JVM started without spark-submit lacks). */
     public static String sparkModuleOptions() {
@@ -30,7 +30,7 @@ public final class Preflight {
 
     /** Throws a one-line error naming the settings to add when this JVM lacks the Vector API or native access. */
     public static void check(String where) {
-        boolean vector = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+        boolean vector = qwen4j.JvmRequirements.vectorModulePresent();
         boolean nativeAccess = Preflight.class.getModule().isNativeAccessEnabled();
         if (vector && nativeAccess) return;
         String missing = !vector && !nativeAccess ? "the Vector API module and native access"
