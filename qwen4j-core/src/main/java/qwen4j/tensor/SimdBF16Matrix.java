@@ -74,7 +74,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     private float row1(float[] x, int r) {
         long b = r * rowBytes;
         FloatVector a = FloatVector.zero(F);
-        for (int j = 0; j + L <= cols; j += L) {
+        for (int j = 0, end = cols / L * L; j < end; j += L) {
             a = load(b + (long) j * BYTES).fma(FloatVector.fromArray(F, x, j), a);
         }
         return tail(Simd.sum(a), x, 0, b);
@@ -85,7 +85,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         long step = q * rowBytes;
         long b0 = r * rowBytes, b1 = b0 + step, b2 = b1 + step, b3 = b2 + step;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
-        for (int j = 0; j + L <= cols; j += L) {
+        for (int j = 0, end = cols / L * L; j < end; j += L) {
             FloatVector xj = FloatVector.fromArray(F, x, j);
             long o = (long) j * BYTES;
             a0 = load(b0 + o).fma(xj, a0);
@@ -115,7 +115,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     public void row(int r, float[] dst, int dstOff) {
         long b = r * rowBytes;
         int j = 0;
-        for (; j + L <= cols; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
+        for (int end = cols / L * L; j < end; j += L) load(b + (long) j * BYTES).intoArray(dst, dstOff + j);
         for (; j < cols; j++) dst[dstOff + j] = scalar(b + (long) j * BYTES);
     }
 
@@ -125,7 +125,7 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
     public void decodeRange(int r, int k0, int n, float[] dst, int off) {
         long b = r * rowBytes + (long) k0 * BYTES;
         int j = 0;
-        for (; j + L <= n; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
+        for (int end = n / L * L; j < end; j += L) load(b + (long) j * BYTES).intoArray(dst, off + j);
         for (; j < n; j++) dst[off + j] = scalar(b + (long) j * BYTES);
     }
 
