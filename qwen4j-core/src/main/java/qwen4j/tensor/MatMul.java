@@ -427,7 +427,7 @@ public final class MatMul {
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
         FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         int j = 0;
-        for (; j + L <= k; j += L) {
+        for (int end = k / L * L; j < end; j += L) {
             FloatVector v0 = FloatVector.fromArray(F, x, x0 + j);
             FloatVector v1 = FloatVector.fromArray(F, x, x1 + j);
             FloatVector v2 = FloatVector.fromArray(F, x, x2 + j);
@@ -480,7 +480,7 @@ public final class MatMul {
         int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
-        for (; j + L <= k; j += L) {
+        for (int end = k / L * L; j < end; j += L) {
             FloatVector u = FloatVector.fromArray(F, w, w0 + j);
             a0 = u.fma(FloatVector.fromArray(F, x, x0 + j), a0);
             a1 = u.fma(FloatVector.fromArray(F, x, x1 + j), a1);
@@ -496,7 +496,7 @@ public final class MatMul {
         int w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
         int j = 0;
-        for (; j + L <= k; j += L) {
+        for (int end = k / L * L; j < end; j += L) {
             FloatVector v = FloatVector.fromArray(F, x, x0 + j);
             a0 = FloatVector.fromArray(F, w, w0 + j).fma(v, a0);
             a1 = FloatVector.fromArray(F, w, w1 + j).fma(v, a1);
@@ -518,7 +518,7 @@ public final class MatMul {
     private static float k1x1(float[] w, int w0, float[] x, int x0, int k) {
         FloatVector a = FloatVector.zero(F);
         int j = 0;
-        for (; j + L <= k; j += L) a = FloatVector.fromArray(F, w, w0 + j).fma(FloatVector.fromArray(F, x, x0 + j), a);
+        for (int end = k / L * L; j < end; j += L) a = FloatVector.fromArray(F, w, w0 + j).fma(FloatVector.fromArray(F, x, x0 + j), a);
         return tail(sum(a), w, w0, x, x0, j, k);
     }
 
