@@ -39,7 +39,10 @@ public final class KernelCpuTime {
                 seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (Float.floatToIntBits((float) rnd.nextGaussian()) >>> 16));
             }
         }
-        Matrix m = t == DType.BF16
+        if (t == DType.F16) { // random finite halves
+            for (long i = 0; i < seg.byteSize(); i += 2) seg.set(ValueLayout.JAVA_SHORT_UNALIGNED, i, Float.floatToFloat16((float) rnd.nextGaussian()));
+        }
+        Matrix m = t == DType.BF16 || t == DType.F16
                 ? qwen4j.tensor.Matrices.of(new qwen4j.tensor.Tensor("w", t, new long[] {rows, cols}, seg, "bench"), Kernels.SIMD)
                 : QuantMatrix.of(t, seg, rows, cols, Kernels.SIMD);
         float[] x = new float[cols], out = new float[rows];
