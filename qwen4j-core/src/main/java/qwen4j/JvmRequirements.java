@@ -17,11 +17,12 @@ public final class JvmRequirements {
         return ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
     }
 
-    /** Throws a one-line {@link Qwen4jException} naming the options to add when the Vector API module is missing. */
+    /** What is wrong, and what to add, when the Vector API module is missing (one line). */
+    public static final String MISSING_VECTOR_MODULE = "this JVM was started without the Vector API module"
+            + " (jdk.incubator.vector): start it with " + JVM_OPTIONS + " (bin/qwen4j does)";
+
+    /** Throws {@link #MISSING_VECTOR_MODULE} as a {@link Qwen4jException} when the Vector API module is missing. */
     public static void requireVectorModule() {
-        if (!vectorModulePresent()) {
-            throw new Qwen4jException("this JVM was started without the Vector API module (jdk.incubator.vector): start it with "
-                    + JVM_OPTIONS + " (bin/qwen4j does)");
-        }
+        if (!vectorModulePresent()) throw new Qwen4jException(MISSING_VECTOR_MODULE);
     }
 }

@@ -51,13 +51,9 @@ public final class Main {
     /** Runs a command line with the given output streams (tests capture them); returns the exit code. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         if (!qwen4j.JvmRequirements.vectorModulePresent()) { // every command (and --version) needs it
-            try {
-                qwen4j.JvmRequirements.requireVectorModule();
-            } catch (Qwen4jException e) {
-                err.println("qwen4j: error: " + e.getMessage());
-                err.flush();
-                return USER_ERROR;
-            }
+            err.println("qwen4j: error: " + qwen4j.JvmRequirements.MISSING_VECTOR_MODULE);
+            err.flush();
+            return USER_ERROR;
         }
         return execute(commandLine(out, err), args);
     }

@@ -13,8 +13,9 @@ import java.nio.file.Path;
 import java.util.SplittableRandom;
 
 /**
- * A matvec (or, with TOKENS, the few-token product {@code Matrix.matmul}) of two builds in one JVM, call for call in turn: each build's classes load in a
- * class loader of their own, both read the same weights. On this shared machine whole runs move by
+ * A matvec (or, with TOKENS, the few-token product {@code Matrix.matmul}) of two builds in one JVM,
+ * call for call in turn: each build's classes load in a class loader of their own, both read the same
+ * weights. On this shared machine whole runs move by
  * 20% (neighbours, the kernel's page scanning), so two builds timed in separate runs can swap places;
  * alternating in one process compares them under the same conditions. Prints best and mean thread-CPU
  * throughput per build after a few seconds, their ratio B/A, and the largest relative difference of
