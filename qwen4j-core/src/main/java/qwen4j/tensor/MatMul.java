@@ -22,8 +22,8 @@ import jdk.incubator.vector.VectorOperators;
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
  * each token gets the values of its matvec alone. BF16 and F16 (finite), and at 16 lanes Q4_0 and
- * Q8_0, fuse 2-8 tokens instead ({@link #fused}): the same steps per token, each weight decoded once
- * per four tokens (two below 16 lanes).</li>
+ * Q8_0, fuse 2 to {@link #FUSED_TOKENS_MAX} tokens instead ({@link #fused}): the same steps per token,
+ * each weight decoded once per four tokens (two below 16 lanes).</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -137,7 +137,7 @@ public final class MatMul {
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). (BF16, finite F16, and at 16 lanes Q4_0 and Q8_0 take 2-8 tokens through
+     * ns/weight from memory). (BF16, finite F16, and at 16 lanes Q4_0 and Q8_0 take 2 to FUSED_TOKENS_MAX tokens through
      * {@link #fused} instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
@@ -150,7 +150,7 @@ public final class MatMul {
     /** Weight bytes per row chunk of those products: a fraction of L2, with room for x and the rest. */
     static final long MATVEC_CHUNK_BYTES = 256 * 1024;
     /**
-     * Weight bytes per row chunk of {@link #fused} past one pass (5-8 tokens; 3-8 below 16 lanes): the later
+     * Weight bytes per row chunk of {@link #fused} past one pass (5+ tokens; 3+ below 16 lanes): the later
      * passes read the chunk again from cache. One core, {@code FewTokensCpuTime BF16 16384 3584 6,8} (Zen 4,
      * 16 lanes), ns per weight: 256 KB 0.237-0.246, 0.267-0.287; 128 KB 0.192-0.201, 0.219-0.224 (64 KB
      * 0.216-0.220, 0.248; 512 KB 0.225, 0.252-0.258); Q4_0 and Q8_0 the same within 3%, and BF16 at 8 and
@@ -327,8 +327,15 @@ public final class MatMul {
         void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o);
     }
 
-    /** Fewest and most tokens of {@link #fused}. */
-    public static final int FUSED_TOKENS_MIN = 2, FUSED_TOKENS_MAX = 8;
+    /** Fewest tokens of {@link #fused}. */
+    public static final int FUSED_TOKENS_MIN = 2;
+    /**
+     * Most tokens of {@link #fused} (BF16 and finite F16 use it up to here, the tile kernels past it): one
+     * core, {@code FewTokensCpuTime BF16 16384 3584}, ns per weight, fused / tiles: 16 lanes 12 tokens
+     * 0.304 / 0.437, 16 tokens 0.384 / 0.581 (F16 0.447 / 0.583); 8 lanes 12 tokens 0.504 / 0.671, 16
+     * tokens 0.637 / 0.638, 24 tokens 0.915 / 0.845; 4 lanes 12 tokens 0.811 / 0.651.
+     */
+    public static final int FUSED_TOKENS_MAX = L >= 16 ? 16 : L == 8 ? 12 : 8;
     /**
      * Most tokens per pass: 4 at 16 lanes (16 accumulators of 32 registers); 2 below, where AVX2 has 16
      * vector registers and four rows x 4 tokens would spill (the passes then take tokens in pairs).
@@ -338,18 +345,20 @@ public final class MatMul {
     private static final ThreadLocal<float[]> FUSED_OUT = ThreadLocal.withInitial(() -> new float[16]);
 
     /**
-     * out[t * rows + r] for r in [from, to), t in [0, n) (n in 2..8), x rows of cols floats: four rows x 2
+     * out[t * rows + r] for r in [from, to), t in [0, n) (n from FUSED_TOKENS_MIN to _MAX), x rows of cols floats: four rows x 2
      * or 4 tokens per pass of k (past n, the last token again; 2 only below 16 lanes, {@link #FUSED_GROUP}),
      * so each weight is decoded once per 4 (2) tokens. Four rows in long streams, as the matvecs take
      * them (row i of each quarter of the range): one core's read rate grows with the memory streams in flight, and kernels of two rows x 4 or 8
      * tokens read memory at half the rate (one core, 16384 x 3584 from memory, ns per weight, Q4_0: 4
-     * tokens 0.124 -> 0.076, 8 tokens 0.175 -> 0.155; Q8_0 0.134 -> 0.095, 0.276 -> 0.186). 5-8 tokens: per
+     * tokens 0.124 -> 0.076, 8 tokens 0.175 -> 0.155; Q8_0 0.134 -> 0.095, 0.276 -> 0.186). Past 4 tokens: per
      * chunk of rows that stays in L2 ({@link #FUSED_CHUNK_BYTES}), tokens 0-3 (weights from memory), then the
-     * rest (from cache); so too past 2 tokens below 16 lanes.
+     * rest, 4 at a time (from cache); so too past 2 tokens below 16 lanes.
      */
     public static void fused(FourRowPass k, int rows, int cols, long rowBytes, float[] x, int n, float[] out, int from, int to) {
         java.util.Objects.checkFromToIndex(from, to, rows);
-        if (n < FUSED_TOKENS_MIN || n > FUSED_TOKENS_MAX) throw new IllegalArgumentException("fused products take 2-8 tokens, not " + n);
+        if (n < FUSED_TOKENS_MIN || n > FUSED_TOKENS_MAX) {
+            throw new IllegalArgumentException("fused products take " + FUSED_TOKENS_MIN + "-" + FUSED_TOKENS_MAX + " tokens, not " + n);
+        }
         if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
         if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
         float[] o = FUSED_OUT.get();

@@ -111,13 +111,14 @@ class MatmulKernelsTest {
     }
 
     /**
-     * BF16 and finite F16 at 16 lanes fuse 2-8 tokens into four-row passes (5-8 in two passes per row
-     * chunk): each token's products are bit for bit its matvec's. Columns off the vector width (tails),
+     * BF16 and finite F16 fuse 2 to MatMul.FUSED_TOKENS_MAX tokens into four-row passes (past 4, passes of
+     * 4 per row chunk): each token's products are bit for bit its matvec's. Columns off the vector width (tails),
      * a row range off the quarters and chunks, and one of fewer than four rows.
      */
     @ParameterizedTest(name = "{0} {1} tokens")
     @org.junit.jupiter.params.provider.CsvSource({"BF16, 2", "BF16, 3", "BF16, 4", "BF16, 5", "BF16, 6", "BF16, 7", "BF16, 8",
-            "F16, 2", "F16, 3", "F16, 4", "F16, 5", "F16, 6", "F16, 7", "F16, 8"})
+            "BF16, 9", "BF16, 12", "BF16, 13", "BF16, 16",
+            "F16, 2", "F16, 3", "F16, 4", "F16, 5", "F16, 6", "F16, 7", "F16, 8", "F16, 11", "F16, 16"})
     void fusedHalfTokensAreTheirMatvecs(DType type, int n) {
         try (Arena arena = Arena.ofConfined()) {
             int rows = 301, cols = 2055;
