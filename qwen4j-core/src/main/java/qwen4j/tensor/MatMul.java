@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorOperators;
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
  * each token gets the values of its matvec alone. BF16 and F16 (finite), and at 16 lanes Q4_0 and
- * Q8_0, fuse 2 to {@link #FUSED_TOKENS_MAX} tokens instead ({@link #fused}): the same steps per token,
+ * Q8_0, fuse 2 to {@link #FUSED_TOKENS_MAX} ({@link #FUSED_QUANT_TOKENS_MAX}) tokens instead ({@link #fused}): the same steps per token,
  * each weight decoded once per four tokens (two below 16 lanes).</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
@@ -336,6 +336,12 @@ public final class MatMul {
      * tokens 0.637 / 0.638, 24 tokens 0.915 / 0.845; 4 lanes 12 tokens 0.811 / 0.651.
      */
     public static final int FUSED_TOKENS_MAX = L >= 16 ? 16 : L == 8 ? 12 : 8;
+    /**
+     * Most tokens of the quantized fused kernels (Q4_0, Q8_0 at 16 lanes): 12 and 16 tokens ran within 3% of
+     * the tiles, and a perplexity run through 9-16-token Q8_0 passes gave other bits with C2 only than with
+     * tiered compilation (ReproducibleScoringTest), so they stop at 8 as before.
+     */
+    public static final int FUSED_QUANT_TOKENS_MAX = 8;
     /**
      * Most tokens per pass: 4 at 16 lanes (16 accumulators of 32 registers); 2 below, where AVX2 has 16
      * vector registers and four rows x 4 tokens would spill (the passes then take tokens in pairs).

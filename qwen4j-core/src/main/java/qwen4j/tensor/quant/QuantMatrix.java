@@ -270,7 +270,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      * a matvec per token.
      */
     final boolean fusesTokens(int n) {
-        return simd && hasFusedKernels() && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_TOKENS_MAX;
+        return simd && hasFusedKernels() && n >= MatMul.FUSED_TOKENS_MIN && n <= MatMul.FUSED_QUANT_TOKENS_MAX;
     }
 
     /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
