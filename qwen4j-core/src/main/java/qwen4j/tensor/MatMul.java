@@ -21,9 +21,9 @@ import jdk.incubator.vector.VectorOperators;
  * token after token, so the weights come from memory once and from cache for the other tokens.
  * Converting a tile to float32 and storing it costs more per weight than a whole fused matvec
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
- * each token gets the values of its matvec alone. BF16 and F16 (finite), and at 16 lanes Q4_0 and
- * Q8_0, fuse 2 to {@link #FUSED_TOKENS_MAX} ({@link #FUSED_QUANT_TOKENS_MAX}) tokens instead ({@link #fused}): the same steps per token,
- * each weight decoded once per four tokens (two below 16 lanes).</li>
+ * each token gets the values of its matvec alone. BF16 and F16 (finite) fuse 2 to {@link #FUSED_TOKENS_MAX}
+ * tokens instead, and at 16 lanes Q4_0 and Q8_0 2 to {@link #FUSED_QUANT_TOKENS_MAX} ({@link #fused}): the
+ * same steps per token, each weight decoded once per four tokens (two below 16 lanes).</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -137,7 +137,7 @@ public final class MatMul {
     /**
      * The same for BF16, whose tile conversion and dot-product kernel cost more per weight than a
      * quantized type's against a matvec that is memory-bound (FewTokensCpuTime: 8 tokens 0.27 vs 0.33
-     * ns/weight from memory). (BF16, finite F16, and at 16 lanes Q4_0 and Q8_0 take 2 to FUSED_TOKENS_MAX tokens through
+     * ns/weight from memory). (BF16, finite F16, and at 16 lanes Q4_0 and Q8_0 take their fused tokens through
      * {@link #fused} instead.)
      */
     public static final int MATVEC_TOKENS_BF16 = 8;
@@ -351,7 +351,8 @@ public final class MatMul {
     private static final ThreadLocal<float[]> FUSED_OUT = ThreadLocal.withInitial(() -> new float[16]);
 
     /**
-     * out[t * rows + r] for r in [from, to), t in [0, n) (n from FUSED_TOKENS_MIN to _MAX), x rows of cols floats: four rows x 2
+     * out[t * rows + r] for r in [from, to), t in [0, n) (n from FUSED_TOKENS_MIN to FUSED_TOKENS_MAX), x rows of cols
+     * floats: four rows x 2
      * or 4 tokens per pass of k (past n, the last token again; 2 only below 16 lanes, {@link #FUSED_GROUP}),
      * so each weight is decoded once per 4 (2) tokens. Four rows in long streams, as the matvecs take
      * them (row i of each quarter of the range): one core's read rate grows with the memory streams in flight, and kernels of two rows x 4 or 8

@@ -148,8 +148,8 @@ final class SimdBF16Matrix implements Matrix, MatMul.Rows {
         else MatMul.tiled(this, x, out, from, to, scratch);
     }
 
-    // A few tokens at once (batched decode of 2 to MatMul.FUSED_TOKENS_MAX sequences, MatMul.fused): each weight vector is loaded
-    // and widened once for 2 or 4 tokens (2 below 16 lanes: MatMul.FUSED_GROUP), and every (row, token)
+    // A few tokens at once (batched decode of 2 to MatMul.FUSED_TOKENS_MAX sequences, MatMul.fused): each
+    // weight vector is loaded and widened once for 2 or 4 tokens (2 below 16 lanes: MatMul.FUSED_GROUP), and every (row, token)
     // takes its matvec's steps (one accumulator fed by FMA in column order, the same lane sum, the same
     // tail), so a token's values are its matvec's. The accumulators go through an array to LaneSums: 16
     // lane sums inlined put the kernel past C2's node budget (boxing).

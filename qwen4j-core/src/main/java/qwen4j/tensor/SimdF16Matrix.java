@@ -124,8 +124,8 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
         return sum;
     }
 
-    // A few tokens at once (batched decode of 2 to MatMul.FUSED_TOKENS_MAX sequences), finite weights: the fused kernels shared with
-    // BF16 (SimdHalfFused) with the finite half conversion. Each weight vector is converted once for 2 or 4
+    // A few tokens at once (batched decode of 2 to MatMul.FUSED_TOKENS_MAX sequences), finite weights: the
+    // fused kernels shared with BF16 (SimdHalfFused) with the finite half conversion. Each weight vector is converted once for 2 or 4
     // tokens, and every (row, token) takes rows2Finite's steps (one accumulator fed by FMA in column order,
     // the same lane sum, the same tail), so a token's values are its matvec's.
 
