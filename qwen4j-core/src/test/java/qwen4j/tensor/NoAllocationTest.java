@@ -22,12 +22,15 @@ class NoAllocationTest {
                 Matrices.of(TestData.randomTensor(arena, DType.BF16, 256, cols, 1), Kernels.SIMD),
                 Matrices.of(TestData.randomTensor(arena, DType.F16, 128, cols, 2), Kernels.SIMD),
                 Matrices.of(TestData.randomTensor(arena, DType.F32, 64, cols, 3), Kernels.SIMD),
+                // quantized, with rows left over after the four-row passes (the one- and two-row kernels)
+                Matrices.of(TestData.randomWeights(arena, DType.Q4_0, 67, cols), Kernels.SIMD),
+                Matrices.of(TestData.randomWeights(arena, DType.Q8_0, 66, cols), Kernels.SIMD),
             };
             float[] x = TestData.randomVector(cols, 4);
-            float[] o0 = new float[256], o1 = new float[128], o2 = new float[64];
-            assertSteadyStateAllocatesNothing("4000 dispatches", () -> {
+            float[] o0 = new float[256], o1 = new float[128], o2 = new float[64], o3 = new float[67], o4 = new float[66];
+            assertSteadyStateAllocatesNothing("6000 dispatches", () -> {
                 for (int i = 0; i < 2000; i++) {
-                    pool.matvec(ms[i % 3], x, i % 3 == 0 ? o0 : i % 3 == 1 ? o1 : o2);
+                    pool.matvec(ms[i % 5], x, i % 5 == 0 ? o0 : i % 5 == 1 ? o1 : i % 5 == 2 ? o2 : i % 5 == 3 ? o3 : o4);
                     pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
                 }
             }, () -> {
@@ -35,6 +38,8 @@ class NoAllocationTest {
                     pool.matvec(ms[0], x, o0);
                     pool.matvec(ms[1], x, o1);
                     pool.matvec(ms[2], x, o2);
+                    pool.matvec(ms[3], x, o3);
+                    pool.matvec(ms[4], x, o4);
                     pool.matvec3(ms[0], o0, ms[1], o1, ms[2], o2, x);
                 }
             });

@@ -43,6 +43,7 @@ final class Q2_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
+        float[] lanes = ACC.get(); // before the loop: no call while the accumulators are live
         // Loop bodies hold each vector operation once (C2 unrolls the constant-trip loops); fully
         // hand-unrolled code exceeds C2's inlining node cutoff and the vector ops then box.
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
@@ -70,7 +71,8 @@ final class Q2_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        a0.add(a1).intoArray(lanes, 0);
+        return QuantSimd.laneSum(lanes, 0);
     }
 
 }

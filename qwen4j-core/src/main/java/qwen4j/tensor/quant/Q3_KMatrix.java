@@ -53,6 +53,7 @@ final class Q3_KMatrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
+        float[] lanes = ACC.get(); // before the loop: no call while the accumulators are live
         FloatVector a0 = FloatVector.zero(F), a1 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
@@ -81,7 +82,8 @@ final class Q3_KMatrix extends QuantMatrix {
                 }
             }
         }
-        return a0.add(a1).reduceLanes(VectorOperators.ADD);
+        a0.add(a1).intoArray(lanes, 0);
+        return QuantSimd.laneSum(lanes, 0);
     }
 
     /** {@link #scale} from the 12 scale bytes held as a long (bytes 0..7) and an int (bytes 8..11). */

@@ -42,6 +42,7 @@ final class Q5_0Matrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
+        float[] lanes = ACC.get(); // before the loop: no call while the accumulators are live
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
@@ -60,6 +61,7 @@ final class Q5_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        acc.intoArray(lanes, 0);
+        return QuantSimd.laneSum(lanes, 0);
     }
 }

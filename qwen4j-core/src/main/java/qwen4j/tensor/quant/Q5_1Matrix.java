@@ -39,6 +39,7 @@ final class Q5_1Matrix extends QuantMatrix {
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
+        float[] lanes = ACC.get(); // before the loop: no call while the accumulators are live
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;
@@ -59,6 +60,7 @@ final class Q5_1Matrix extends QuantMatrix {
                 }
             }
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        acc0.add(acc1).intoArray(lanes, 0);
+        return QuantSimd.laneSum(lanes, 0);
     }
 }

@@ -4,6 +4,10 @@ import static qwen4j.tensor.quant.QuantSimd.F;
 import static qwen4j.tensor.quant.QuantSimd.L;
 import static qwen4j.tensor.quant.QuantSimd.P;
 import static qwen4j.tensor.quant.QuantSimd.Q;
+import static qwen4j.tensor.quant.QuantSimd.X1;
+import static qwen4j.tensor.quant.QuantSimd.X2;
+import static qwen4j.tensor.quant.QuantSimd.X4;
+import static qwen4j.tensor.quant.QuantSimd.X8;
 
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
@@ -73,7 +77,11 @@ final class Q8_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) acc = acc.add(acc.rearrange(X8));
+        if (L >= 8) acc = acc.add(acc.rearrange(X4));
+        acc = acc.add(acc.rearrange(X2));
+        acc = acc.add(acc.rearrange(X1));
+        return acc.lane(0);
     }
 
     private static float dotRowL(long base, float[] x, int nb) {
@@ -92,7 +100,11 @@ final class Q8_0Matrix extends QuantMatrix {
             }
             acc = t.fma(FloatVector.broadcast(F, f16(ALL, off)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) acc = acc.add(acc.rearrange(X8));
+        if (L >= 8) acc = acc.add(acc.rearrange(X4));
+        acc = acc.add(acc.rearrange(X2));
+        acc = acc.add(acc.rearrange(X1));
+        return acc.lane(0);
     }
 
     private static void dotTwoRowsWide(long base, long stride, float[] x, int nb, float[] out, int r) {
@@ -110,8 +122,16 @@ final class Q8_0Matrix extends QuantMatrix {
             acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, off + stride)), acc1);
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) {
+            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+        }
+        if (L >= 8) {
+            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+        }
+        acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
+        acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
+        out[r] = acc0.lane(0);
+        out[r + 1] = acc1.lane(0);
     }
 
     private static void dotTwoRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
@@ -139,8 +159,16 @@ final class Q8_0Matrix extends QuantMatrix {
             acc0 = t0.fma(FloatVector.broadcast(F, f16(ALL, off)), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, f16(ALL, off + stride)), acc1);
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) {
+            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+        }
+        if (L >= 8) {
+            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+        }
+        acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
+        acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
+        out[r] = acc0.lane(0);
+        out[r + 1] = acc1.lane(0);
     }
 
     /** L = 16 only: one 16-quant half block per iteration. */
@@ -172,10 +200,22 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += L + 2;
             }
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
-        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
-        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) {
+            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+            acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
+        }
+        if (L >= 8) {
+            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
+        }
+        acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
+        acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
+        acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
+        acc2 = acc2.add(acc2.rearrange(X1)); acc3 = acc3.add(acc3.rearrange(X1));
+        out[r] = acc0.lane(0);
+        out[r + 1] = acc1.lane(0);
+        out[r + 2] = acc2.lane(0);
+        out[r + 3] = acc3.lane(0);
     }
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
@@ -214,10 +254,22 @@ final class Q8_0Matrix extends QuantMatrix {
             acc2 = t2.fma(FloatVector.broadcast(F, f16(ALL, off + 2 * stride)), acc2);
             acc3 = t3.fma(FloatVector.broadcast(F, f16(ALL, off + 3 * stride)), acc3);
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
-        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
-        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) {
+            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+            acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
+        }
+        if (L >= 8) {
+            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
+        }
+        acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
+        acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
+        acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
+        acc2 = acc2.add(acc2.rearrange(X1)); acc3 = acc3.add(acc3.rearrange(X1));
+        out[r] = acc0.lane(0);
+        out[r + 1] = acc1.lane(0);
+        out[r + 2] = acc2.lane(0);
+        out[r + 3] = acc3.lane(0);
     }
 
     /** Any L (used at 4): one Q-quant load of each row per iteration (P parts), the scales applied after the block's last. */
@@ -253,10 +305,22 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += Q + 2;
             }
         }
-        out[r] = acc0.reduceLanes(VectorOperators.ADD);
-        out[r + 1] = acc1.reduceLanes(VectorOperators.ADD);
-        out[r + 2] = acc2.reduceLanes(VectorOperators.ADD);
-        out[r + 3] = acc3.reduceLanes(VectorOperators.ADD);
+        if (L >= 16) {
+            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+            acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
+        }
+        if (L >= 8) {
+            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
+        }
+        acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
+        acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
+        acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
+        acc2 = acc2.add(acc2.rearrange(X1)); acc3 = acc3.add(acc3.rearrange(X1));
+        out[r] = acc0.lane(0);
+        out[r + 1] = acc1.lane(0);
+        out[r + 2] = acc2.lane(0);
+        out[r + 3] = acc3.lane(0);
     }
 
     // A few tokens at once (batched decode of 2-8 sequences, MatMul.fused), L = 16: per
@@ -267,7 +331,7 @@ final class Q8_0Matrix extends QuantMatrix {
     @Override boolean hasFusedKernels() { return L == 16; }
 
     @Override
-    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] o) {
+    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
@@ -296,14 +360,12 @@ final class Q8_0Matrix extends QuantMatrix {
             a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
             b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
         }
-        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = a1.reduceLanes(VectorOperators.ADD);
-        o[2] = a2.reduceLanes(VectorOperators.ADD); o[3] = a3.reduceLanes(VectorOperators.ADD);
-        o[4] = b0.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
-        o[6] = b2.reduceLanes(VectorOperators.ADD); o[7] = b3.reduceLanes(VectorOperators.ADD);
+        a0.intoArray(acc, 0); a1.intoArray(acc, L); a2.intoArray(acc, 2 * L); a3.intoArray(acc, 3 * L);
+        b0.intoArray(acc, 4 * L); b1.intoArray(acc, 5 * L); b2.intoArray(acc, 6 * L); b3.intoArray(acc, 7 * L);
     }
 
     @Override
-    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) {
+    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
         long off = base;
@@ -333,13 +395,9 @@ final class Q8_0Matrix extends QuantMatrix {
             e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
             e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
         }
-        o[0] = a0.reduceLanes(VectorOperators.ADD); o[1] = b0.reduceLanes(VectorOperators.ADD);
-        o[2] = c0.reduceLanes(VectorOperators.ADD); o[3] = e0.reduceLanes(VectorOperators.ADD);
-        o[4] = a1.reduceLanes(VectorOperators.ADD); o[5] = b1.reduceLanes(VectorOperators.ADD);
-        o[6] = c1.reduceLanes(VectorOperators.ADD); o[7] = e1.reduceLanes(VectorOperators.ADD);
-        o[8] = a2.reduceLanes(VectorOperators.ADD); o[9] = b2.reduceLanes(VectorOperators.ADD);
-        o[10] = c2.reduceLanes(VectorOperators.ADD); o[11] = e2.reduceLanes(VectorOperators.ADD);
-        o[12] = a3.reduceLanes(VectorOperators.ADD); o[13] = b3.reduceLanes(VectorOperators.ADD);
-        o[14] = c3.reduceLanes(VectorOperators.ADD); o[15] = e3.reduceLanes(VectorOperators.ADD);
+        a0.intoArray(acc, 0); b0.intoArray(acc, L); c0.intoArray(acc, 2 * L); e0.intoArray(acc, 3 * L);
+        a1.intoArray(acc, 4 * L); b1.intoArray(acc, 5 * L); c1.intoArray(acc, 6 * L); e1.intoArray(acc, 7 * L);
+        a2.intoArray(acc, 8 * L); b2.intoArray(acc, 9 * L); c2.intoArray(acc, 10 * L); e2.intoArray(acc, 11 * L);
+        a3.intoArray(acc, 12 * L); b3.intoArray(acc, 13 * L); c3.intoArray(acc, 14 * L); e3.intoArray(acc, 15 * L);
     }
 }

@@ -255,6 +255,13 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      */
     static final ThreadLocal<float[]> BLOCK_SUMS = ThreadLocal.withInitial(() -> new float[0]);
 
+    /**
+     * Per-thread room for 16 accumulator vectors, where a kernel stores its accumulators for {@link
+     * QuantSimd#laneSum}: lane sums in one fixed order in every JIT tier (reduceLanes(ADD) adds lane after lane
+     * in the interpreter and C1, by halves in C2, so a row's last bits depended on when C2 compiled its kernel).
+     */
+    static final ThreadLocal<float[]> ACC = ThreadLocal.withInitial(() -> new float[16 * QuantSimd.L]);
+
     /** A one-float output, per thread, for types whose one-row kernel is their n-row kernel with n = 1. */
     static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
 
@@ -276,17 +283,25 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
     private final MatMul.FourRowPass fusedPass = this::pass;
 
-    /** Four rows x 2 or 4 tokens for {@link MatMul#fused}. */
+    /**
+     * Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, then their lane sums
+     * here, out of the kernel (16 sums inlined into it would put it past C2's node budget).
+     */
     private void pass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
-        if (g == 2) fourRowsTwoTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, blocksPerRow, o);
-        else fourRowsFourTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, xc, xd, blocksPerRow, o);
+        float[] acc = ACC.get();
+        if (g == 2) fourRowsTwoTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, blocksPerRow, acc);
+        else fourRowsFourTokens(address + r0 * rowBytes, step * rowBytes, x, xa, xb, xc, xd, blocksPerRow, acc);
+        QuantSimd.laneSums(acc, 4 * g, o, 0);
     }
 
-    /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 and x1: o[k] token x0, o[4 + k] token x1. */
-    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] o) { throw noFusedKernels(); }
+    /**
+     * Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 and x1; stores the accumulator of
+     * token u and row k as the L floats at acc[(4 u + k) L].
+     */
+    void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] acc) { throw noFusedKernels(); }
 
-    /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 .. x3: o[4 t + k]. */
-    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] o) { throw noFusedKernels(); }
+    /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 .. x3: accumulators as above. */
+    void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] acc) { throw noFusedKernels(); }
 
     private IllegalStateException noFusedKernels() {
         return new IllegalStateException("bug: " + type() + " has no fused multi-token kernel at " + QuantSimd.L + " lanes");

@@ -48,7 +48,7 @@ final class QuantSimd {
     }
 
     // Butterfly shuffles for laneSum: lane i takes lane i ^ k (identities for k >= L).
-    private static final VectorShuffle<Float> X8 = butterfly(8), X4 = butterfly(4), X2 = butterfly(2), X1 = butterfly(1);
+    static final VectorShuffle<Float> X8 = butterfly(8), X4 = butterfly(4), X2 = butterfly(2), X1 = butterfly(1);
 
     private static VectorShuffle<Float> butterfly(int k) { return VectorShuffle.fromOp(F, i -> k < L ? i ^ k : i); }
 
@@ -57,7 +57,8 @@ final class QuantSimd {
      * C2's {@code reduceLanes(ADD)}: the Java fallback of reduceLanes (interpreter, C1) adds lane after lane, so
      * a row's bits would depend on which tier computed it (seen: Q6_K rows differing by their group in a test,
      * one group's kernel compiled before the other's; JitTierTest). Takes an array, so that called out of line
-     * it boxes nothing.
+     * it boxes nothing. The matvec kernels of Q4_0 and Q8_0 write the same steps out on their accumulators
+     * with X8 .. X1 (no array and call: at 8 lanes those cost Q4_0's four-row kernel 10% on 256-column rows).
      */
     static float laneSum(float[] a, int off) {
         FloatVector v = FloatVector.fromArray(F, a, off);
@@ -66,6 +67,15 @@ final class QuantSimd {
         v = v.add(v.rearrange(X2));
         v = v.add(v.rearrange(X1));
         return v.lane(0);
+    }
+
+    /**
+     * out[r + k] = laneSum(a, k L) for k in [0, n): the sums of n accumulators a kernel stored into a, its last
+     * step instead of reduceLanes. Arrays in and out, so that left out of line (the kernels are near C2's node
+     * budget) it boxes nothing.
+     */
+    static void laneSums(float[] a, int n, float[] out, int r) {
+        for (int k = 0; k < n; k++) out[r + k] = laneSum(a, k * L);
     }
 
     /** Bytes [L, Q) of a load moved to the front (P == 2): part 1 then converts as part 0 does. */

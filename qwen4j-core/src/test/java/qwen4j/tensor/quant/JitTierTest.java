@@ -14,19 +14,18 @@ import org.junit.jupiter.params.provider.EnumSource;
 import qwen4j.tensor.DType;
 
 /**
- * A quantized matvec has the same bits whichever JIT tier computes it: the first call of a freshly loaded
- * kernel class runs in the interpreter (each Vector API operation its Java fallback), later calls in C2's
- * code. A lane sum whose order differs between the two (reduceLanes(ADD): lane after lane in the fallback,
- * halves in C2) made a row's last bits depend on when the JIT got to its kernel. The kernels load here in
- * a class loader of their own, so that nothing has compiled them yet. The K-quants only: Q4_0, Q8_0 and the
- * small types still end with reduceLanes (written out, their fixed-order sums put the fused kernels past C2's
- * node budget, which boxed them), and fail this.
+ * A quantized matvec, and a few tokens' product (batched decode: the fused kernels at 16 lanes), have the same
+ * bits whichever JIT tier computes them: the first call of a freshly loaded kernel class runs in the
+ * interpreter (each Vector API operation its Java fallback), later calls in C2's code. A lane sum whose order
+ * differs between the two (reduceLanes(ADD): lane after lane in the fallback, halves in C2) made a row's last
+ * bits depend on when the JIT got to its kernel. The kernels load here in a class loader of their own, so that
+ * nothing has compiled them yet.
  */
 class JitTierTest {
     static final int ROWS = 11, COLS = 512, CALLS = 12_000;
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void interpretedAndCompiledKernelsAgree(DType type) throws Throwable {
         MemorySegment w = RandomBlocks.allocate(type, ROWS, COLS, 31 + type.ordinal());
         float[] x = RandomBlocks.vector(COLS, 32);
@@ -40,10 +39,29 @@ class JitTierTest {
         }
     }
 
+    /** 2, 3, 4 and 8 tokens: the fused kernel's pairs and fours, and two groups of four. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q8_0"})
+    void interpretedAndCompiledFewTokenProductsAgree(DType type) throws Throwable {
+        MemorySegment w = RandomBlocks.allocate(type, ROWS, COLS, 41 + type.ordinal());
+        Fresh fresh = new Fresh(type, w);
+        for (int n : new int[] {2, 3, 4, 8}) {
+            float[] x = RandomBlocks.vector(n * COLS, 42 + n);
+            float[] first = new float[n * ROWS], later = new float[n * ROWS];
+            fresh.matmul(x, n, first);
+            for (int i = 0; i < CALLS / n; i++) fresh.matmul(x, n, later);
+            for (int i = 0; i < n * ROWS; i++) {
+                assertThat(Float.floatToRawIntBits(later[i])).as("%s x %d tokens, token %d row %d: %s first, %s after %d calls",
+                        type, n, i / ROWS, i % ROWS, first[i], later[i], CALLS / n).isEqualTo(Float.floatToRawIntBits(first[i]));
+            }
+        }
+    }
+
     /** The kernels of this build, loaded anew (none of their methods has run, so none is compiled). */
     private static final class Fresh {
         private final Object matrix;
-        private final MethodHandle matvec;
+        private final MethodHandle matvec, matmul;
+        private final float[] scratch;
 
         @SuppressWarnings({"unchecked", "rawtypes"})
         Fresh(DType type, MemorySegment w) throws Throwable {
@@ -57,6 +75,15 @@ class JitTierTest {
                     .invoke(null, Enum.valueOf((Class) dt, type.name()), w, ROWS, COLS, Enum.valueOf((Class) kernels, "SIMD"));
             var lookup = MethodHandles.privateLookupIn(qm, MethodHandles.lookup());
             matvec = lookup.findVirtual(qm, "matvec", MethodType.methodType(void.class, float[].class, float[].class, int.class, int.class));
+            matmul = lookup.findVirtual(qm, "matmul",
+                    MethodType.methodType(void.class, float[].class, int.class, float[].class, int.class, int.class, float[].class));
+            scratch = new float[(int) qm.getMethod("matmulScratch").invoke(matrix)];
+        }
+
+        /** out = the matrix times n tokens' x (row-major, token after token): rows 3 .. ROWS, then 0 .. 3. */
+        void matmul(float[] x, int n, float[] out) throws Throwable {
+            matmul.invoke(matrix, x, n, out, 3, ROWS, scratch);
+            matmul.invoke(matrix, x, n, out, 0, 3, scratch);
         }
 
         /** out = the matrix times x: rows 3 .. ROWS in fours, rows 0 .. 3 as a pair and one alone (each its own kernel). */
