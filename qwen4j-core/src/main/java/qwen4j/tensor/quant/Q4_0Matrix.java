@@ -239,8 +239,8 @@ final class Q4_0Matrix extends QuantMatrix {
                     IntVector w = (IntVector) (P == 1 || p == 0 ? b : b.rearrange(QuantSimd.UPPER))
                             .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                     FloatVector xl = QuantSimd.x(x, xo + k + p * L), xh = QuantSimd.x(x, xo + 16 + k + p * L);
-                    t = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                            ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t));
+                    t = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                            ((FloatVector) w.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t));
                 }
             }
             float d = f16(ALL, off);
@@ -285,14 +285,14 @@ final class Q4_0Matrix extends QuantMatrix {
             w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
-            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).mul(xl));
+            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
+            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
+            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
+            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
             if (P == 2) { // 4 lanes: the load's upper 4 bytes
                 xl = FloatVector.fromArray(F, x, xo + L);
                 xh = FloatVector.fromArray(F, x, xo + 16 + L);
@@ -300,14 +300,14 @@ final class Q4_0Matrix extends QuantMatrix {
                 w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
-                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
-                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
-                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
+                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
+                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
+                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             }
             b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 10, QuantSimd.LE);
             b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 10, QuantSimd.LE);
@@ -319,14 +319,14 @@ final class Q4_0Matrix extends QuantMatrix {
             w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
-            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
-            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
-            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                    ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
+            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
+            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
+            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                    ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             if (P == 2) {
                 xl = FloatVector.fromArray(F, x, xo + 8 + L);
                 xh = FloatVector.fromArray(F, x, xo + 24 + L);
@@ -334,14 +334,14 @@ final class Q4_0Matrix extends QuantMatrix {
                 w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t0));
-                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t1));
-                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w2.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t2));
-                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh,
-                        ((FloatVector) w3.and(15).convert(VectorOperators.I2F, 0)).fma(xl, t3));
+                t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
+                t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
+                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
+                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+                        ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             }
             acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);

@@ -112,10 +112,10 @@ final class Q4_KMatrix extends QuantMatrix {
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                         IntVector w1 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + pair + h, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        tl0 = ((FloatVector) w0.and(15).convert(VectorOperators.I2F, 0)).fma(xl, tl0);
-                        th0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh, th0);
-                        tl1 = ((FloatVector) w1.and(15).convert(VectorOperators.I2F, 0)).fma(xl, tl1);
-                        th1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh, th1);
+                        tl0 = ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, tl0);
+                        th0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh, th0);
+                        tl1 = ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, tl1);
+                        th1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh, th1);
                     }
                     FloatVector acc0 = FloatVector.fromArray(F, t, 64 + 16 * k), acc1 = FloatVector.fromArray(F, t, 80 + 16 * k);
                     acc0 = th0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 1]), tl0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c]), acc0));
@@ -196,8 +196,8 @@ final class Q4_KMatrix extends QuantMatrix {
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                             FloatVector xl = FloatVector.fromArray(F, x, xo + h + p * L);
                             FloatVector xh = FloatVector.fromArray(F, x, xo + 32 + h + p * L);
-                            tl = ((FloatVector) w.and(15).convert(VectorOperators.I2F, 0)).fma(xl, tl);
-                            th = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).fma(xh, th);
+                            tl = ((FloatVector) w.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, tl);
+                            th = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh, th);
                         }
                     }
                     FloatVector acc = FloatVector.fromArray(F, t, 64 + 16 * k);

@@ -149,13 +149,13 @@ final class Q6_KMatrix extends QuantMatrix {
                         IntVector q1 = a1.and(15).or(hh.lanewise(VectorOperators.LSHL, 2).and(0x30));
                         IntVector q2 = a0.lanewise(VectorOperators.LSHR, 4).or(hh.and(0x30));
                         IntVector q3 = a1.lanewise(VectorOperators.LSHR, 4).or(hh.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                        acc0 = ((FloatVector) q0.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, e))
+                        acc0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e))
                                 .fma(FloatVector.broadcast(F, t[si]), acc0);
-                        acc1 = ((FloatVector) q1.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, e + 32))
+                        acc1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 32))
                                 .fma(FloatVector.broadcast(F, t[si + 2]), acc1);
-                        acc0 = ((FloatVector) q2.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, e + 64))
+                        acc0 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 64))
                                 .fma(FloatVector.broadcast(F, t[si + 4]), acc0);
-                        acc1 = ((FloatVector) q3.convert(VectorOperators.I2F, 0)).mul(FloatVector.fromArray(F, x, e + 96))
+                        acc1 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 96))
                                 .fma(FloatVector.broadcast(F, t[si + 6]), acc1);
                     }
                 }

@@ -78,8 +78,8 @@ final class QuantDecode {
                     for (int l = 0; l < 32; l += L) {
                         IntVector q = (IntVector) QuantSimd.load(ALL, o + 16 + 32 * c + l)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        ((FloatVector) q.and(15).convert(VectorOperators.I2F, 0)).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l);
-                        ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convert(VectorOperators.I2F, 0)).mul(d2).sub(m2)
+                        ((FloatVector) q.and(15).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, off + 64 * c + l);
+                        ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2)
                                 .intoArray(dst, off + 64 * c + 32 + l);
                     }
                     continue;
@@ -143,10 +143,10 @@ final class QuantDecode {
                     IntVector q3 = ql1.lanewise(VectorOperators.LSHR, 4).or(qh.lanewise(VectorOperators.LSHR, 2).and(0x30));
                     int e = off + 128 * h + l;
                     long sc = o + 192 + (128 * h + l) / 16; // the scale of quant k's 16 at sc + 2k
-                    ((FloatVector) q0.sub(32).convert(VectorOperators.I2F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc)).intoArray(dst, e);
-                    ((FloatVector) q1.sub(32).convert(VectorOperators.I2F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 2)).intoArray(dst, e + 32);
-                    ((FloatVector) q2.sub(32).convert(VectorOperators.I2F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 4)).intoArray(dst, e + 64);
-                    ((FloatVector) q3.sub(32).convert(VectorOperators.I2F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 6)).intoArray(dst, e + 96);
+                    ((FloatVector) q0.sub(32).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc)).intoArray(dst, e);
+                    ((FloatVector) q1.sub(32).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 2)).intoArray(dst, e + 32);
+                    ((FloatVector) q2.sub(32).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 4)).intoArray(dst, e + 64);
+                    ((FloatVector) q3.sub(32).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d * ALL.get(QuantMatrix.BYTE, sc + 6)).intoArray(dst, e + 96);
                 }
             }
         }
