@@ -774,21 +774,21 @@ public final class MatMul {
         for (int j = 0, xo = x0; j < kc; j += 2, xo += 2 * L) {
             FloatVector v0 = FloatVector.fromArray(F, xt, xo), v1 = FloatVector.fromArray(F, xt, xo + L);
             long o = 4L * j;
-            FloatVector b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r0 + o)).reinterpretAsFloats();
+            FloatVector b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r0 + o)).reinterpretShape(F, 0);
             a00 = v0.fma(b, a00); a01 = v1.fma(b, a01);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r1 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r1 + o)).reinterpretShape(F, 0);
             a10 = v0.fma(b, a10); a11 = v1.fma(b, a11);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r2 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r2 + o)).reinterpretShape(F, 0);
             a20 = v0.fma(b, a20); a21 = v1.fma(b, a21);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r3 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r3 + o)).reinterpretShape(F, 0);
             a30 = v0.fma(b, a30); a31 = v1.fma(b, a31);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r4 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r4 + o)).reinterpretShape(F, 0);
             a40 = v0.fma(b, a40); a41 = v1.fma(b, a41);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r5 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r5 + o)).reinterpretShape(F, 0);
             a50 = v0.fma(b, a50); a51 = v1.fma(b, a51);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r6 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r6 + o)).reinterpretShape(F, 0);
             a60 = v0.fma(b, a60); a61 = v1.fma(b, a61);
-            b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r7 + o)).reinterpretAsFloats();
+            b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, r7 + o)).reinterpretShape(F, 0);
             a70 = v0.fma(b, a70); a71 = v1.fma(b, a71);
         }
         a00.intoArray(c, c0); a01.intoArray(c, c0 + L); a10.intoArray(c, c0 + 32); a11.intoArray(c, c0 + 32 + L);
@@ -802,7 +802,7 @@ public final class MatMul {
         FloatVector a0 = add ? FloatVector.fromArray(F, c, c0) : FloatVector.zero(F);
         FloatVector a1 = add ? FloatVector.fromArray(F, c, c0 + L) : FloatVector.zero(F);
         for (int j = 0, xo = x0; j < kc; j += 2, xo += 2 * L) {
-            FloatVector b = DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 4L * (w0 + j))).reinterpretAsFloats();
+            FloatVector b = (FloatVector) DoubleVector.broadcast(D, ws.get(ValueLayout.JAVA_DOUBLE_UNALIGNED, 4L * (w0 + j))).reinterpretShape(F, 0);
             a0 = FloatVector.fromArray(F, xt, xo).fma(b, a0);
             a1 = FloatVector.fromArray(F, xt, xo + L).fma(b, a1);
         }

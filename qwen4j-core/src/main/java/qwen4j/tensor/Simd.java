@@ -65,7 +65,7 @@ final class Simd {
     /** L bfloat16 values at byte offset {@code off}, widened exactly: bits << 16. */
     static FloatVector bf16(MemorySegment seg, long off) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return (FloatVector) h.lanewise(VectorOperators.LSHL, 16).reinterpretShape(F, 0);
     }
 
     /**
@@ -77,7 +77,7 @@ final class Simd {
      */
     static FloatVector f16Finite(MemorySegment seg, long off) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(S, seg, off, LE).convertShape(VectorOperators.S2I, I, 0);
-        return h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f);
+        return ((FloatVector) h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretShape(F, 0)).mul(0x1p112f);
     }
 
     /** Whether no 16-bit value in seg has the half-float exponent 31 (Inf or NaN). Reads the whole segment once. */

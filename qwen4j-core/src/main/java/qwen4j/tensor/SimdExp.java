@@ -41,8 +41,8 @@ final class SimdExp {
         p = p.fma(r, FloatVector.broadcast(f, 1f));
         IntVector k = (IntVector) n.convertShape(VectorOperators.F2I, Simd.I, 0); // x has Simd.F's lanes
         IntVector k1 = k.lanewise(VectorOperators.ASHR, 1), k2 = k.sub(k1);
-        FloatVector s1 = k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        FloatVector s2 = k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector s1 = (FloatVector) k1.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretShape(Simd.F, 0);
+        FloatVector s2 = (FloatVector) k2.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretShape(Simd.F, 0);
         return p.mul(s1).mul(s2).blend(0f, x.lt(UNDERFLOW));
     }
 

@@ -36,8 +36,8 @@ final class SimdHalfFused {
     /** L halves at an absolute address as floats: F16 with finite values ({@link Simd#f16Finite}) or BF16. */
     static FloatVector load(boolean f16, long addr) {
         IntVector h = (IntVector) ShortVector.fromMemorySegment(Simd.S, ALL, addr, Simd.LE).convertShape(VectorOperators.S2I, Simd.I, 0);
-        return f16 ? h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretAsFloats().mul(0x1p112f)
-                : h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+        return f16 ? ((FloatVector) h.lanewise(VectorOperators.LSHL, 13).and(0x8FFF_E000).reinterpretShape(Simd.F, 0)).mul(0x1p112f)
+                : (FloatVector) h.lanewise(VectorOperators.LSHL, 16).reinterpretShape(Simd.F, 0);
     }
 
     /** Accumulators of the rows at addresses a, a + step, ... times tokens at x0, x1 (cols columns, whole vectors): acc vector 2k + t. */

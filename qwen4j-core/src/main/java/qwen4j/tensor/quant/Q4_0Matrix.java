@@ -74,9 +74,9 @@ final class Q4_0Matrix extends QuantMatrix {
             float d = Float.float16ToFloat(ALL.get(LE_SHORT, off));
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector t = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS).fma(
+            FloatVector t = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).fma(
                     FloatVector.fromArray(F, x, xo + 16),
-                    w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
+                    ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
             acc = t.fma(FloatVector.broadcast(F, d), acc);
         }
         if (L >= 16) acc = acc.add(acc.rearrange(X8));
@@ -104,14 +104,14 @@ final class Q4_0Matrix extends QuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             IntVector w3 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector t0 = w0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
-                    .fma(xh, w0.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
-            FloatVector t1 = w1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
-                    .fma(xh, w1.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
-            FloatVector t2 = w2.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
-                    .fma(xh, w2.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
-            FloatVector t3 = w3.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS)
-                    .fma(xh, w3.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS).mul(xl));
+            FloatVector t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+                    .fma(xh, ((FloatVector) w0.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
+            FloatVector t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+                    .fma(xh, ((FloatVector) w1.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
+            FloatVector t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+                    .fma(xh, ((FloatVector) w2.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
+            FloatVector t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+                    .fma(xh, ((FloatVector) w3.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
             acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
             acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
@@ -151,25 +151,25 @@ final class Q4_0Matrix extends QuantMatrix {
             FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS), wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            FloatVector wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS), wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             FloatVector d = FloatVector.broadcast(F, d0);
             a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
             b0 = wh.fma(yh, wl.mul(yl)).fma(d, b0);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             d = FloatVector.broadcast(F, d1);
             a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
             b1 = wh.fma(yh, wl.mul(yl)).fma(d, b1);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             d = FloatVector.broadcast(F, d2);
             a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
             b2 = wh.fma(yh, wl.mul(yl)).fma(d, b2);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             d = FloatVector.broadcast(F, d3);
             a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
             b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
@@ -193,25 +193,25 @@ final class Q4_0Matrix extends QuantMatrix {
             d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             a0 = wh.fma(xh0, wl.mul(xl0)).fma(d, a0); a1 = wh.fma(xh1, wl.mul(xl1)).fma(d, a1);
             a2 = wh.fma(xh2, wl.mul(xl2)).fma(d, a2); a3 = wh.fma(xh3, wl.mul(xl3)).fma(d, a3);
             d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             b0 = wh.fma(xh0, wl.mul(xl0)).fma(d, b0); b1 = wh.fma(xh1, wl.mul(xl1)).fma(d, b1);
             b2 = wh.fma(xh2, wl.mul(xl2)).fma(d, b2); b3 = wh.fma(xh3, wl.mul(xl3)).fma(d, b3);
             d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)));
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             c0 = wh.fma(xh0, wl.mul(xl0)).fma(d, c0); c1 = wh.fma(xh1, wl.mul(xl1)).fma(d, c1);
             c2 = wh.fma(xh2, wl.mul(xl2)).fma(d, c2); c3 = wh.fma(xh3, wl.mul(xl3)).fma(d, c3);
             d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride)));
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = w.and(15).or(MAGIC).reinterpretAsFloats().sub(BIAS); wh = w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretAsFloats().sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
             e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
             e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
         }

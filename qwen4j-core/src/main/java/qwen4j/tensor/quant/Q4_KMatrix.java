@@ -140,9 +140,9 @@ final class Q4_KMatrix extends QuantMatrix {
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
             long sa = seg.get(LE_LONG, at + 4);
             int sbits = seg.get(LE_INT, at + 12);
-            FloatVector sc = (FloatVector) LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretAsBytes()
+            FloatVector sc = (FloatVector) ((ByteVector) LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0))
                     .convertShape(VectorOperators.B2F, F8, 0);
-            FloatVector mn = (FloatVector) LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretAsBytes()
+            FloatVector mn = (FloatVector) ((ByteVector) LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0))
                     .convertShape(VectorOperators.B2F, F8, 0);
             sc.mul(d).intoArray(t, 8 * k);
             mn.mul(dmin).fma(xs, FloatVector.fromArray(F8, t, 32 + 8 * k)).intoArray(t, 32 + 8 * k);
@@ -226,8 +226,8 @@ final class Q4_KMatrix extends QuantMatrix {
             float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
             long sa = seg.get(LE_LONG, at + 4);
             int sbits = seg.get(LE_INT, at + 12);
-            ByteVector sc = LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretAsBytes();
-            ByteVector mn = LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretAsBytes();
+            ByteVector sc = ((ByteVector) LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0));
+            ByteVector mn = ((ByteVector) LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0));
             for (int s = 0; s < 8; s += L) {
                 ((FloatVector) sc.convertShape(VectorOperators.B2F, F, s / L)).mul(d).intoArray(t, 8 * k + s);
                 ((FloatVector) mn.convertShape(VectorOperators.B2F, F, s / L)).mul(dmin)

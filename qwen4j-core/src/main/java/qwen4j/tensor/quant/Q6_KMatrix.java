@@ -182,6 +182,7 @@ final class Q6_KMatrix extends QuantMatrix {
     /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */
     private static final int QB = 2 * Math.min(L, 8);
     private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(8 * QB));
+    private static final VectorSpecies<Integer> BLI = VectorSpecies.of(int.class, BL.vectorShape());
     /** The load's second half moved to the front. */
     private static final jdk.incubator.vector.VectorShuffle<Byte> UP = jdk.incubator.vector.VectorShuffle.fromOp(BL, i -> (i + L) % QB);
 
@@ -208,13 +209,13 @@ final class Q6_KMatrix extends QuantMatrix {
                         ByteVector a1 = ByteVector.fromMemorySegment(BL, ALL, off + 64 * h + 32 + l, QuantSimd.LE);
                         ByteVector hh = ByteVector.fromMemorySegment(BL, ALL, off + 128 + 32 * h + l, QuantSimd.LE);
                         ByteVector q0 = a0.and((byte) 15)
-                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 4).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                                .or(((ByteVector) ((IntVector) hh.reinterpretShape(BLI, 0)).lanewise(VectorOperators.LSHL, 4).reinterpretShape(BL, 0)).and((byte) 0x30)).sub((byte) 32);
                         ByteVector q1 = a1.and((byte) 15)
-                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHL, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
-                        ByteVector q2 = a0.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 15)
+                                .or(((ByteVector) ((IntVector) hh.reinterpretShape(BLI, 0)).lanewise(VectorOperators.LSHL, 2).reinterpretShape(BL, 0)).and((byte) 0x30)).sub((byte) 32);
+                        ByteVector q2 = ((ByteVector) ((IntVector) a0.reinterpretShape(BLI, 0)).lanewise(VectorOperators.LSHR, 4).reinterpretShape(BL, 0)).and((byte) 15)
                                 .or(hh.and((byte) 0x30)).sub((byte) 32);
-                        ByteVector q3 = a1.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 15)
-                                .or(hh.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and((byte) 0x30)).sub((byte) 32);
+                        ByteVector q3 = ((ByteVector) ((IntVector) a1.reinterpretShape(BLI, 0)).lanewise(VectorOperators.LSHR, 4).reinterpretShape(BL, 0)).and((byte) 15)
+                                .or(((ByteVector) ((IntVector) hh.reinterpretShape(BLI, 0)).lanewise(VectorOperators.LSHR, 2).reinterpretShape(BL, 0)).and((byte) 0x30)).sub((byte) 32);
                         int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
                         FloatVector ds0 = FloatVector.broadcast(F, t[si]), ds1 = FloatVector.broadcast(F, t[si + 2]);
                         FloatVector ds2 = FloatVector.broadcast(F, t[si + 4]), ds3 = FloatVector.broadcast(F, t[si + 6]);

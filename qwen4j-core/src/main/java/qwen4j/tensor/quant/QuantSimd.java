@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
@@ -34,6 +35,8 @@ final class QuantSimd {
     static final int Q, P;
     /** The byte species of a load: Q lanes. */
     static final VectorSpecies<Byte> B;
+    /** The int species of a load's shape (Q / 4 lanes), for int-lane shifts of its bytes. */
+    static final VectorSpecies<Integer> BI;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     static {
@@ -45,6 +48,7 @@ final class QuantSimd {
         Q = Math.max(L, 8);
         P = Q / L;
         B = VectorSpecies.of(byte.class, VectorShape.forBitSize(Q * 8));
+        BI = VectorSpecies.of(int.class, B.vectorShape());
     }
 
     // Butterfly shuffles for laneSum: lane i takes lane i ^ k (identities for k >= L).
@@ -118,11 +122,11 @@ final class QuantSimd {
 
     /** (b >>> shift) & mask per byte, via an int-lane shift (x86 has no byte shifts). */
     static ByteVector shr(ByteVector b, int shift, int mask) {
-        return b.reinterpretAsInts().lanewise(VectorOperators.LSHR, shift).reinterpretAsBytes().and((byte) mask);
+        return ((ByteVector) ((IntVector) b.reinterpretShape(BI, 0)).lanewise(VectorOperators.LSHR, shift).reinterpretShape(B, 0)).and((byte) mask);
     }
 
     /** (b << shift) & mask per byte, via an int-lane shift. */
     static ByteVector shl(ByteVector b, int shift, int mask) {
-        return b.reinterpretAsInts().lanewise(VectorOperators.LSHL, shift).reinterpretAsBytes().and((byte) mask);
+        return ((ByteVector) ((IntVector) b.reinterpretShape(BI, 0)).lanewise(VectorOperators.LSHL, shift).reinterpretShape(B, 0)).and((byte) mask);
     }
 }
