@@ -79,8 +79,8 @@ final class Q4_0Matrix extends QuantMatrix {
                     ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
             acc = t.fma(FloatVector.broadcast(F, d), acc);
         }
-        if (L >= 16) acc = acc.add(acc.rearrange(X8));
-        if (L >= 8) acc = acc.add(acc.rearrange(X4));
+        acc = acc.add(acc.rearrange(X8));
+        acc = acc.add(acc.rearrange(X4));
         acc = acc.add(acc.rearrange(X2));
         acc = acc.add(acc.rearrange(X1));
         return acc.lane(0);
@@ -247,7 +247,6 @@ final class Q4_0Matrix extends QuantMatrix {
             acc = t.fma(FloatVector.broadcast(F, d), acc);
             corr = Math.fma(d, sums[blk], corr);
         }
-        if (L >= 16) acc = acc.add(acc.rearrange(X8));
         if (L >= 8) acc = acc.add(acc.rearrange(X4));
         acc = acc.add(acc.rearrange(X2));
         acc = acc.add(acc.rearrange(X1));

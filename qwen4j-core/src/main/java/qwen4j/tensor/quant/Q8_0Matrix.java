@@ -12,7 +12,6 @@ import static qwen4j.tensor.quant.QuantSimd.X8;
 import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -200,14 +199,10 @@ final class Q8_0Matrix extends QuantMatrix {
                 off += L + 2;
             }
         }
-        if (L >= 16) {
-            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
-            acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
-        }
-        if (L >= 8) {
-            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
-            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
-        }
+        acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
+        acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
+        acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+        acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
         acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
         acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
         acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
@@ -254,14 +249,8 @@ final class Q8_0Matrix extends QuantMatrix {
             acc2 = t2.fma(FloatVector.broadcast(F, f16(ALL, off + 2 * stride)), acc2);
             acc3 = t3.fma(FloatVector.broadcast(F, f16(ALL, off + 3 * stride)), acc3);
         }
-        if (L >= 16) {
-            acc0 = acc0.add(acc0.rearrange(X8)); acc1 = acc1.add(acc1.rearrange(X8));
-            acc2 = acc2.add(acc2.rearrange(X8)); acc3 = acc3.add(acc3.rearrange(X8));
-        }
-        if (L >= 8) {
-            acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
-            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
-        }
+        acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
+        acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
         acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
         acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
         acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
