@@ -223,8 +223,7 @@ final class Q4_0Matrix extends QuantMatrix {
 
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints
     // (P parts per load), nibbles split on the int lanes, t = sum q*x over the block, acc += t * d.
-    // Two rows run as two single rows (that kernel only serves calls of 2 or 3 rows); the four-row
-    // kernel does each row's operations in the same order as dotRowL.
+    // The two- and four-row kernels do each row's operations in the same order as dotRowL.
 
     private float dotRowL(long base, float[] x, int nb) {
         float[] sums = BLOCK_SUMS.get();
@@ -253,115 +252,85 @@ final class Q4_0Matrix extends QuantMatrix {
         return acc.lane(0) - 8f * corr;
     }
 
-    /**
-     * L = 8 or 4, rows r .. r + 3: per block and row, its two 8-byte halves zero-extended to int lanes (P
-     * parts of L each), t = sum q*x over the block, acc += t * d; the same operations per row in the same
-     * order as {@link #dotRowL}, written out (the first product a multiply, not an FMA onto zero): 8 lanes
-     * 1.10-1.19x the loop over halves and parts it replaces (KernelAB, one core, bit-identical); a loop over
-     * the two halves with only the parts written out ran at 0.75-0.78 (8 lanes) and 0.86-0.92 (4 lanes) of
-     * this, so the four steps stay spelled out. Calls the Vector API directly (no helpers): it is near
-     * C2's inlining node budget (see QuantSimd).
-     */
+    /** L = 8 or 4, rows r .. r + 3: two calls of the two-row kernel (see there). */
     private void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
+        dotTwoRowsL(base, stride, x, nb, out, r);
+        dotTwoRowsL(base + 2 * stride, stride, x, nb, out, r + 2);
+    }
+
+    @Override
+    void dotTwoRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
+        if (L == 16) super.dotTwoRowsSimd(base, stride, x, nb, out, r);
+        else dotTwoRowsL(base, stride, x, nb, out, r);
+    }
+
+    /**
+     * L = 8 or 4, rows r and r + 1: per block and row, its two 8-byte halves zero-extended to int lanes (P
+     * parts of L each), t = sum q*x over the block, acc += t * d; the same operations per row in the same
+     * order as {@link #dotRowL}, written out (the first product a multiply, not an FMA onto zero). Two rows,
+     * not four: the four-row form (2085 bytes of bytecode) compiled in some JVMs with conversions left to the
+     * Vector API's Java code (boxed vectors, 20 GB/s allocated at 8 lanes). Calls the Vector API directly (no
+     * helpers): C2's inlining node budget (see QuantSimd).
+     */
+    private void dotTwoRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get();
-        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-        float corr0 = 0f, corr1 = 0f, corr2 = 0f, corr3 = 0f;
+        FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
+        float corr0 = 0f, corr1 = 0f;
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;
             int xo = blk * QK;
             float xs = sums[blk];
             float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
             ByteVector b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE);
             ByteVector b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE);
-            ByteVector b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE);
-            ByteVector b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE);
-            FloatVector xl, xh, t0, t1, t2, t3;
-            IntVector w0, w1, w2, w3;
-            xl = FloatVector.fromArray(F, x, xo);
-            xh = FloatVector.fromArray(F, x, xo + 16);
-            w0 = (IntVector) b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+            FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
+            IntVector w0 = (IntVector) b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            IntVector w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            FloatVector t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                     ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
-            t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
+            FloatVector t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                     ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
-            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                    ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
-            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                    ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).mul(xl));
             if (P == 2) { // 4 lanes: the load's upper 4 bytes
                 xl = FloatVector.fromArray(F, x, xo + L);
                 xh = FloatVector.fromArray(F, x, xo + 16 + L);
                 w0 = (IntVector) b0.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                         ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
                 t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                         ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
-                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
-                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             }
             b0 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 10, QuantSimd.LE);
             b1 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 10, QuantSimd.LE);
-            b2 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 10, QuantSimd.LE);
-            b3 = ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 10, QuantSimd.LE);
             xl = FloatVector.fromArray(F, x, xo + 8);
             xh = FloatVector.fromArray(F, x, xo + 24);
             w0 = (IntVector) b0.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             w1 = (IntVector) b1.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w2 = (IntVector) b2.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            w3 = (IntVector) b3.convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                     ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
             t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                     ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
-            t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                    ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
-            t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                    ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             if (P == 2) {
                 xl = FloatVector.fromArray(F, x, xo + 8 + L);
                 xh = FloatVector.fromArray(F, x, xo + 24 + L);
                 w0 = (IntVector) b0.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 w1 = (IntVector) b1.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                w2 = (IntVector) b2.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                w3 = (IntVector) b3.rearrange(QuantSimd.UPPER).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                 t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                         ((FloatVector) w0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t0));
                 t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
                         ((FloatVector) w1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t1));
-                t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) w2.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t2));
-                t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, F, 0)).fma(xh,
-                        ((FloatVector) w3.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xl, t3));
             }
             acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
-            acc2 = t2.fma(FloatVector.broadcast(F, d2), acc2);
-            acc3 = t3.fma(FloatVector.broadcast(F, d3), acc3);
             corr0 = Math.fma(d0, xs, corr0);
             corr1 = Math.fma(d1, xs, corr1);
-            corr2 = Math.fma(d2, xs, corr2);
-            corr3 = Math.fma(d3, xs, corr3);
         }
         if (L >= 8) {
             acc0 = acc0.add(acc0.rearrange(X4)); acc1 = acc1.add(acc1.rearrange(X4));
-            acc2 = acc2.add(acc2.rearrange(X4)); acc3 = acc3.add(acc3.rearrange(X4));
         }
         acc0 = acc0.add(acc0.rearrange(X2)); acc1 = acc1.add(acc1.rearrange(X2));
-        acc2 = acc2.add(acc2.rearrange(X2)); acc3 = acc3.add(acc3.rearrange(X2));
         acc0 = acc0.add(acc0.rearrange(X1)); acc1 = acc1.add(acc1.rearrange(X1));
-        acc2 = acc2.add(acc2.rearrange(X1)); acc3 = acc3.add(acc3.rearrange(X1));
         out[r] = acc0.lane(0) - 8f * corr0;
         out[r + 1] = acc1.lane(0) - 8f * corr1;
-        out[r + 2] = acc2.lane(0) - 8f * corr2;
-        out[r + 3] = acc3.lane(0) - 8f * corr3;
     }
 }
