@@ -59,11 +59,14 @@ final class Q4_0Matrix extends QuantMatrix {
         return L == 16 ? dotRow16(base, x, nb) : dotRowL(base, x, nb);
     }
 
-    /** Rows r .. r + 3: four memory streams in flight, which one core needs to read near memory speed. */
+    /**
+     * Rows r .. r + 3: at L = 16 four memory streams in flight, which one core needs to read near memory
+     * speed; at 8 and 4 lanes the default's two pairs ({@link #dotTwoRowsL}).
+     */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L == 16) dotFourRows16(base, stride, x, nb, out, r);
-        else dotFourRowsL(base, stride, x, nb, out, r);
+        else super.dotFourRowsSimd(base, stride, x, nb, out, r);
     }
 
     /** L = 16: the block's 16 bytes zero-extended to 16 int lanes, low nibbles then high. */
@@ -250,12 +253,6 @@ final class Q4_0Matrix extends QuantMatrix {
         acc = acc.add(acc.rearrange(X2));
         acc = acc.add(acc.rearrange(X1));
         return acc.lane(0) - 8f * corr;
-    }
-
-    /** L = 8 or 4, rows r .. r + 3: two calls of the two-row kernel (see there). */
-    private void dotFourRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
-        dotTwoRowsL(base, stride, x, nb, out, r);
-        dotTwoRowsL(base + 2 * stride, stride, x, nb, out, r + 2);
     }
 
     @Override
