@@ -49,33 +49,26 @@ final class Q6_KMatrix extends QuantMatrix {
     // OR), converted to 16 floats, multiplied by x and FMAd into the row's accumulator with the
     // sub-block's scale d*sc. The offset comes out once per super-block: sum (q - 32) s x = sum q s x -
     // 32 sum s X, X the sub-block sums of x (BLOCK_SUMS), s . X as one 16-lane FMA into a running
-    // correction. Against the signed form on bytes (per 16 elements a byte shift, a rotate, two ANDs, an
-    // OR, a subtract, then a sign extension) this is about a third fewer instructions per quant: 1.2-1.3x
-    // in L2, 0.94-1.22x from L3 or memory (KernelAB). Two accumulators per row (even and odd sub-blocks)
-    // keep the FMA chain from setting the pace.
+    // correction. Two accumulators per row (even and odd sub-blocks) keep the FMA chain from setting the
+    // pace.
     //
-    // Rows go in pairs, one super-block of each in turn (two memory streams), a row's accumulators
-    // parked in the scratch array between turns so that the vector code appears once (C2 boxes
-    // vectors past its inlining node budget). Four rows (the matvec's quarters) run as two pairs taking
-    // turns every CHUNK super-blocks, so that all four streams stay active: one pair after the other
-    // over whole rows read 6-7 GB/s from memory on rows of 7168 or 18944 columns (ffn_down) against 10
-    // on 3584, and in turns 8-10 on all three. Pairs in turns every super-block, or four rows in
-    // lockstep, were several times slower at some strides. A row's values do not depend on the turns
-    // (its accumulators resume where they stopped).
+    // One kernel for 1, 2 and 4 rows: four rows in lockstep, one super-block of each in turn, their eight
+    // accumulators in registers and x loaded once for all four (fewer rows repeat a row in the free
+    // slots, so a row's bits do not depend on its group). Against the former pairs in turns (two rows'
+    // accumulators parked in a scratch array between super-blocks, x loaded per row) this is 1.1-1.3x
+    // on one core (KernelAB, 512 to 32768 rows of 1536 to 18944 columns) and 1.26-1.43x with two
+    // threads from memory (QuantThroughput), the same bits.
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
-
-    /** Super-blocks a pair of rows takes per turn in {@link #dotFourRowsSimd}. */
-    private static final int CHUNK = 4;
 
     @Override int blockSumSpan() { return L == 16 ? 16 : 0; }
 
     /**
-     * Per-thread scratch of {@link #dotRows}: [0, 16) the current super-block's scales d*sc; [16 + 16k,
-     * 32 + 16k) row k's running correction s . X per sub-block position; [80 + 32k, 112 + 32k) its two
-     * accumulators (k < 4). {@link #dotRowsL} uses [0, 48) its own way.
+     * Per-thread scratch of {@link #dotFour}: [16k, 16k + 16) row slot k's scales d*sc in the current
+     * super-block; [64 + 16k, 80 + 16k) its running correction s . X per sub-block position; [128 + 16k,
+     * 144 + 16k) its accumulators summed at the end (k < 4). {@link #dotRowsL} uses [0, 48) its own way.
      */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[208]);
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[192]);
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
@@ -85,10 +78,8 @@ final class Q6_KMatrix extends QuantMatrix {
             return one[0];
         }
         float[] t = SCRATCH.get();
-        java.util.Arrays.fill(t, 0f);
-        dotRows(base, 0, 1, x, 0, nb, 0, t);
-        finish(t, 1, one, 0);
-        return one[0];
+        dotFour(base, base, base, base, x, nb, t);
+        return result(t, 0);
     }
 
     @Override
@@ -98,9 +89,9 @@ final class Q6_KMatrix extends QuantMatrix {
             return;
         }
         float[] t = SCRATCH.get();
-        java.util.Arrays.fill(t, 0f);
-        dotRows(base, stride, 2, x, 0, nb, 0, t);
-        finish(t, 2, out, r);
+        dotFour(base, base + stride, base, base + stride, x, nb, t);
+        out[r] = result(t, 0);
+        out[r + 1] = result(t, 1);
     }
 
     @Override
@@ -111,66 +102,76 @@ final class Q6_KMatrix extends QuantMatrix {
             return;
         }
         float[] t = SCRATCH.get();
-        java.util.Arrays.fill(t, 0f);
-        for (int b0 = 0; b0 < nb; b0 += CHUNK) {
-            int b1 = Math.min(nb, b0 + CHUNK);
-            dotRows(base, stride, 2, x, b0, b1, 0, t);
-            dotRows(base + 2 * stride, stride, 2, x, b0, b1, 2, t);
-        }
-        finish(t, 4, out, r);
+        dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, t);
+        for (int k = 0; k < 4; k++) out[r + k] = result(t, k);
     }
 
-    /**
-     * Super-blocks [b0, b1) of the n (1 or 2) rows at base + k * stride, into the scratch slots of rows
-     * k0 + k (accumulators and corrections resumed from t and parked back).
-     */
-    private static void dotRows(long base, long stride, int n, float[] x, int b0, int b1, int k0, float[] t) {
+    /** Row slot k's value after {@link #dotFour}: its accumulators' lane sum minus 32 times its correction's. */
+    private static float result(float[] t, int k) {
+        return QuantSimd.laneSum(t, 128 + 16 * k) - 32f * QuantSimd.laneSum(t, 64 + 16 * k);
+    }
+
+    /** The rows at b0 .. b3 (nb super-blocks each) times x, into the scratch (see {@link #SCRATCH}). */
+    private static void dotFour(long b0, long b1, long b2, long b3, float[] x, int nb, float[] t) {
         float[] sums = BLOCK_SUMS.get();
-        for (int blk = b0; blk < b1; blk++) {
-            for (int k = 0; k < n; k++) {
-                int slot = k0 + k;
-                long off = base + k * stride + (long) blk * BB;
+        java.util.Arrays.fill(t, 64, 128, 0f);
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0, g0 = a0, g1 = a0;
+        for (int blk = 0; blk < nb; blk++) {
+            long blkOff = (long) blk * BB;
+            FloatVector xs = FloatVector.fromArray(F, sums, 16 * blk);
+            for (int k = 0; k < 4; k++) {
+                long off = (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + blkOff;
                 FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, off + 192, QuantSimd.LE)
                         .convertShape(VectorOperators.B2F, F, 0)).mul(f16(ALL, off + 208));
-                sc.intoArray(t, 0);
-                sc.fma(FloatVector.fromArray(F, sums, 16 * blk), FloatVector.fromArray(F, t, 16 + 16 * slot)).intoArray(t, 16 + 16 * slot);
-                FloatVector acc0 = FloatVector.fromArray(F, t, 80 + 32 * slot), acc1 = FloatVector.fromArray(F, t, 96 + 32 * slot);
-                for (int h = 0; h < 2; h++) {
-                    for (int l = 0; l < 32; l += 16) {
-                        // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh[32h + l] >> 2g
+                sc.intoArray(t, 16 * k);
+                sc.fma(xs, FloatVector.fromArray(F, t, 64 + 16 * k)).intoArray(t, 64 + 16 * k);
+            }
+            for (int h = 0; h < 2; h++) {
+                for (int l = 0; l < 32; l += 16) {
+                    // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh[32h + l] >> 2g
+                    int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
+                    FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 32);
+                    FloatVector x2 = FloatVector.fromArray(F, x, e + 64), x3 = FloatVector.fromArray(F, x, e + 96);
+                    for (int k = 0; k < 4; k++) {
+                        long off = (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + blkOff;
                         IntVector hh = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 128 + 32 * h + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        IntVector a0 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + l, QuantSimd.LE)
+                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        IntVector a1 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + 32 + l, QuantSimd.LE)
+                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + 32 + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
-                        IntVector q0 = a0.and(15).or(hh.lanewise(VectorOperators.LSHL, 4).and(0x30));
-                        IntVector q1 = a1.and(15).or(hh.lanewise(VectorOperators.LSHL, 2).and(0x30));
-                        IntVector q2 = a0.lanewise(VectorOperators.LSHR, 4).or(hh.and(0x30));
-                        IntVector q3 = a1.lanewise(VectorOperators.LSHR, 4).or(hh.lanewise(VectorOperators.LSHR, 2).and(0x30));
-                        acc0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e))
-                                .fma(FloatVector.broadcast(F, t[si]), acc0);
-                        acc1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 32))
-                                .fma(FloatVector.broadcast(F, t[si + 2]), acc1);
-                        acc0 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 64))
-                                .fma(FloatVector.broadcast(F, t[si + 4]), acc0);
-                        acc1 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(FloatVector.fromArray(F, x, e + 96))
-                                .fma(FloatVector.broadcast(F, t[si + 6]), acc1);
+                        IntVector q0 = w0.and(15).or(hh.lanewise(VectorOperators.LSHL, 4).and(0x30));
+                        IntVector q1 = w1.and(15).or(hh.lanewise(VectorOperators.LSHL, 2).and(0x30));
+                        IntVector q2 = w0.lanewise(VectorOperators.LSHR, 4).or(hh.and(0x30));
+                        IntVector q3 = w1.lanewise(VectorOperators.LSHR, 4).or(hh.lanewise(VectorOperators.LSHR, 2).and(0x30));
+                        FloatVector p0 = ((FloatVector) q0.convertShape(VectorOperators.I2F, F, 0)).mul(x0);
+                        FloatVector p1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).mul(x1);
+                        FloatVector p2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).mul(x2);
+                        FloatVector p3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(x3);
+                        FloatVector s0 = FloatVector.broadcast(F, t[16 * k + si]), s1 = FloatVector.broadcast(F, t[16 * k + si + 2]);
+                        FloatVector s2 = FloatVector.broadcast(F, t[16 * k + si + 4]), s3 = FloatVector.broadcast(F, t[16 * k + si + 6]);
+                        // row slot k's accumulators (a branch C2 resolves per unrolled k)
+                        if (k == 0) {
+                            a0 = p2.fma(s2, p0.fma(s0, a0));
+                            a1 = p3.fma(s3, p1.fma(s1, a1));
+                        } else if (k == 1) {
+                            c0 = p2.fma(s2, p0.fma(s0, c0));
+                            c1 = p3.fma(s3, p1.fma(s1, c1));
+                        } else if (k == 2) {
+                            e0 = p2.fma(s2, p0.fma(s0, e0));
+                            e1 = p3.fma(s3, p1.fma(s1, e1));
+                        } else {
+                            g0 = p2.fma(s2, p0.fma(s0, g0));
+                            g1 = p3.fma(s3, p1.fma(s1, g1));
+                        }
                     }
                 }
-                acc0.intoArray(t, 80 + 32 * slot);
-                acc1.intoArray(t, 96 + 32 * slot);
             }
         }
-    }
-
-    /** out[r + k] = row k's accumulators summed, minus 32 times its correction (k < n). */
-    private static void finish(float[] t, int n, float[] out, int r) {
-        for (int k = 0; k < n; k++) {
-            FloatVector.fromArray(F, t, 80 + 32 * k).add(FloatVector.fromArray(F, t, 96 + 32 * k)).intoArray(t, 80 + 32 * k);
-            out[r + k] = QuantSimd.laneSum(t, 80 + 32 * k) - 32f * QuantSimd.laneSum(t, 16 + 16 * k);
-        }
+        a0.add(a1).intoArray(t, 128);
+        c0.add(c1).intoArray(t, 144);
+        e0.add(e1).intoArray(t, 160);
+        g0.add(g1).intoArray(t, 176);
     }
 
     /**

@@ -116,13 +116,13 @@ class QuantMatmulTest {
     }
 
     /**
-     * Q6_K's matvec takes four rows as two pairs in turns, a few super-blocks at a time, two rows as a pair
-     * and one alone: each row's values are the same bits whichever way (its accumulators resume where
-     * they stopped), over row ranges of 1 to 9 rows at every offset of a 23-row matrix.
+     * Q6_K's matvec takes rows four at a time, and two or one in the slots of the same four-row kernel
+     * (repeated): each row's values are the same bits whichever way and in whichever slot, over row ranges
+     * of 1 to 9 rows at every offset of a 23-row matrix.
      */
     @org.junit.jupiter.api.Test
     void q6kRowsDoNotDependOnTheirGroup() {
-        int rows = 23, cols = 256 * 11; // 11 super-blocks: turns of 4, 4 and 3
+        int rows = 23, cols = 256 * 11;
         QuantMatrix simd = QuantMatrix.of(DType.Q6_K, RandomBlocks.allocate(DType.Q6_K, rows, cols, 91), rows, cols, Kernels.SIMD);
         float[] x = RandomBlocks.vector(cols, 92), all = new float[rows];
         simd.matvec(x, all, 0, rows);
