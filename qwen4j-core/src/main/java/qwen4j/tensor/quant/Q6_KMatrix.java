@@ -149,7 +149,7 @@ final class Q6_KMatrix extends QuantMatrix {
                         FloatVector p3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(x3);
                         FloatVector s0 = FloatVector.broadcast(F, t[16 * k + si]), s1 = FloatVector.broadcast(F, t[16 * k + si + 2]);
                         FloatVector s2 = FloatVector.broadcast(F, t[16 * k + si + 4]), s3 = FloatVector.broadcast(F, t[16 * k + si + 6]);
-                        // row slot k's accumulators (a branch C2 resolves per unrolled k)
+                        // row slot k's accumulators (a branch per pair; the four rows written out were no faster)
                         if (k == 0) {
                             a0 = p2.fma(s2, p0.fma(s0, a0));
                             a1 = p3.fma(s3, p1.fma(s1, a1));
