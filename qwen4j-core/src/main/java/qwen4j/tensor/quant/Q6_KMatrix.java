@@ -173,16 +173,6 @@ final class Q6_KMatrix extends QuantMatrix {
         g0.add(g1).intoArray(t, 176);
     }
 
-    /**
-     * Any L (8: AVX2, 4: NEON): the n (1, 2 or 4) rows one super-block each in turn, a row's accumulator
-     * parked in the scratch between turns, with 2L-byte loads converted in two parts (so the accumulation
-     * order per row differs from L = 16, but not between 1, 2 and 4 rows). The high pair reaches bits 4-5
-     * with a plain int-lane shift (one instruction, where a rotate is three without AVX-512): the byte mask
-     * drops what crosses in from the neighbouring byte. Four rows in turn rather than two pairs one after
-     * the other (four memory streams, not two): 8 lanes 1.05-1.15x on one core (KernelAB), 1.15-1.22x with
-     * two threads from memory (QuantThroughput); 4 lanes 0.94-1.04x. With the four accumulators in
-     * registers instead of parked: 0.97-1.04x.
-     */
     /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */
     private static final int QB = 2 * Math.min(L, 8);
     private static final VectorSpecies<Byte> BL = VectorSpecies.of(byte.class, jdk.incubator.vector.VectorShape.forBitSize(8 * QB));
@@ -190,6 +180,15 @@ final class Q6_KMatrix extends QuantMatrix {
     /** The load's second half moved to the front. */
     private static final jdk.incubator.vector.VectorShuffle<Byte> UP = jdk.incubator.vector.VectorShuffle.fromOp(BL, i -> (i + L) % QB);
 
+    /**
+     * Any L (8: AVX2, 4: NEON): the n (1, 2 or 4) rows one super-block each in turn, a row's accumulator
+     * parked in the scratch between turns, with 2L-byte loads converted in two parts (so the accumulation
+     * order per row differs from L = 16, but not between 1, 2 and 4 rows). The high pair reaches bits 4-5
+     * with a plain int-lane shift (one instruction, where a rotate is three without AVX-512): the byte mask
+     * drops what crosses in from the neighbouring byte. Four rows in turn rather than two pairs one after
+     * the other (four memory streams, not two): 8 lanes 1.05-1.15x on one core (KernelAB), 1.15-1.22x with
+     * two threads from memory (QuantThroughput); 4 lanes 0.94-1.04x.
+     */
     private static void dotRowsL(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] t = SCRATCH.get();
         java.util.Arrays.fill(t, 0f);
