@@ -23,9 +23,7 @@ import jdk.incubator.vector.VectorOperators;
  * reading from cache, so for a few tokens (decode of a few sequences) this is the fastest way, and
  * each token gets the values of its matvec alone. BF16 and F16 (finite) fuse 2 to {@link #FUSED_TOKENS_MAX}
  * tokens instead, and at 16 lanes Q4_0 and Q8_0 2 to {@link #FUSED_QUANT_TOKENS_MAX} ({@link #fused}): the
- * same steps per token, each weight decoded once per four tokens (two below 16 lanes); Q4_0 and Q8_0 then
- * take up to {@link #PAIRED_QUANT_TOKENS_MAX} in pairs of rows x 8 tokens, each weight decoded and scaled
- * once per 8 tokens (rounded differently from their matvec: within the float32 bound of the sum).</li>
+ * same steps per token, each weight decoded once per four tokens (two below 16 lanes).</li>
  * <li><b>Token vectors</b> (n >= {@link #TOKEN_VECTORS_MIN}, 13 at 16 lanes): x is packed once per dispatch
  * ({@link Tokens}: blocks of 32 tokens, k-major, so the 32 tokens' values of one column are 32 / L
  * vectors: 2 at 16 lanes, 4 at 8, 8 at 4). A tile of 16 weight rows is converted to float32 (a column
@@ -158,7 +156,7 @@ public final class MatMul {
      * 0.216-0.220, 0.248; 512 KB 0.225, 0.252-0.258); Q4_0 and Q8_0 the same within 3%, and BF16 at 8 and
      * 4 lanes. The matvecs' chunks stay at 256 KB: Q4_K's 2-3 tokens were 8-11% slower at 128.
      */
-    public static final long FUSED_CHUNK_BYTES = 128 * 1024;
+    static final long FUSED_CHUNK_BYTES = 128 * 1024;
     /** Tokens per block of the token-vector kernel: a whole number of pairs of L-lane vectors for L in 4, 8, 16. */
     static final int TB = 32;
 
@@ -339,18 +337,11 @@ public final class MatMul {
      */
     public static final int FUSED_TOKENS_MAX = L >= 16 ? 16 : L == 8 ? 12 : 8;
     /**
-     * Most tokens of the quantized four-row fused kernels (Q4_0, Q8_0 at 16 lanes); 5 to {@link
-     * #PAIRED_QUANT_TOKENS_MAX} go through their paired kernels (QuantMatrix.pairsOfRows), which cost two
-     * FMAs per token and block where these cost three. One core, 8192 x 3584, ns per weight, four-row
-     * passes / paired: Q4_0 8 tokens 0.219 / 0.188, Q8_0 0.222 / 0.182; 6 tokens even.
+     * Most tokens of the quantized fused kernels (Q4_0, Q8_0 at 16 lanes): 12 and 16 tokens ran within 3% of
+     * the tiles, and a perplexity run through 9-16-token Q8_0 passes gave other bits with C2 only than with
+     * tiered compilation (ReproducibleScoringTest), so they stop at 8 as before.
      */
-    public static final int FUSED_QUANT_TOKENS_MAX = 4;
-    /**
-     * Most tokens of the quantized paired kernels: 16 at 16 lanes, two groups of 8 per chunk of rows. One
-     * core, ns per weight, paired / dot products over float tiles / token vectors (the path before): Q4_0
-     * 4096 x 3584 0.351 / 0.384 / 0.46, 3584 x 18944 0.374 / 0.477 / 0.448; Q8_0 8192 x 3584 0.385 / 0.427.
-     */
-    public static final int PAIRED_QUANT_TOKENS_MAX = 16;
+    public static final int FUSED_QUANT_TOKENS_MAX = 8;
     /**
      * Most tokens per pass: 4 at 16 lanes (16 accumulators of 32 registers); 2 below, where AVX2 has 16
      * vector registers and four rows x 4 tokens would spill (the passes then take tokens in pairs).

@@ -224,49 +224,6 @@ final class Q4_0Matrix extends QuantMatrix {
         a3.intoArray(acc, 12 * L); b3.intoArray(acc, 13 * L); c3.intoArray(acc, 14 * L); e3.intoArray(acc, 15 * L);
     }
 
-    @Override
-    void twoRowsEightTokens(long base, long stride, float[] x, int x0, int cols, int last, int nb, float[] acc) {
-        int x1 = x0 + Math.min(1, last) * cols, x2 = x0 + Math.min(2, last) * cols, x3 = x0 + Math.min(3, last) * cols;
-        int x4 = x0 + Math.min(4, last) * cols, x5 = x0 + Math.min(5, last) * cols, x6 = x0 + Math.min(6, last) * cols;
-        int x7 = x0 + Math.min(7, last) * cols;
-        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-        FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            FloatVector dA = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
-            FloatVector dB = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
-            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector lA = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(dA);
-            FloatVector hA = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(dA);
-            w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
-                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector lB = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(dB);
-            FloatVector hB = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(dB);
-            FloatVector xl, xh;
-            xl = FloatVector.fromArray(F, x, x0 + xo); xh = FloatVector.fromArray(F, x, x0 + xo + 16);
-            a0 = hA.fma(xh, lA.fma(xl, a0)); b0 = hB.fma(xh, lB.fma(xl, b0));
-            xl = FloatVector.fromArray(F, x, x1 + xo); xh = FloatVector.fromArray(F, x, x1 + xo + 16);
-            a1 = hA.fma(xh, lA.fma(xl, a1)); b1 = hB.fma(xh, lB.fma(xl, b1));
-            xl = FloatVector.fromArray(F, x, x2 + xo); xh = FloatVector.fromArray(F, x, x2 + xo + 16);
-            a2 = hA.fma(xh, lA.fma(xl, a2)); b2 = hB.fma(xh, lB.fma(xl, b2));
-            xl = FloatVector.fromArray(F, x, x3 + xo); xh = FloatVector.fromArray(F, x, x3 + xo + 16);
-            a3 = hA.fma(xh, lA.fma(xl, a3)); b3 = hB.fma(xh, lB.fma(xl, b3));
-            xl = FloatVector.fromArray(F, x, x4 + xo); xh = FloatVector.fromArray(F, x, x4 + xo + 16);
-            a4 = hA.fma(xh, lA.fma(xl, a4)); b4 = hB.fma(xh, lB.fma(xl, b4));
-            xl = FloatVector.fromArray(F, x, x5 + xo); xh = FloatVector.fromArray(F, x, x5 + xo + 16);
-            a5 = hA.fma(xh, lA.fma(xl, a5)); b5 = hB.fma(xh, lB.fma(xl, b5));
-            xl = FloatVector.fromArray(F, x, x6 + xo); xh = FloatVector.fromArray(F, x, x6 + xo + 16);
-            a6 = hA.fma(xh, lA.fma(xl, a6)); b6 = hB.fma(xh, lB.fma(xl, b6));
-            xl = FloatVector.fromArray(F, x, x7 + xo); xh = FloatVector.fromArray(F, x, x7 + xo + 16);
-            a7 = hA.fma(xh, lA.fma(xl, a7)); b7 = hB.fma(xh, lB.fma(xl, b7));
-        }
-        a0.intoArray(acc, 0); b0.intoArray(acc, L); a1.intoArray(acc, 2 * L); b1.intoArray(acc, 3 * L);
-        a2.intoArray(acc, 4 * L); b2.intoArray(acc, 5 * L); a3.intoArray(acc, 6 * L); b3.intoArray(acc, 7 * L);
-        a4.intoArray(acc, 8 * L); b4.intoArray(acc, 9 * L); a5.intoArray(acc, 10 * L); b5.intoArray(acc, 11 * L);
-        a6.intoArray(acc, 12 * L); b6.intoArray(acc, 13 * L); a7.intoArray(acc, 14 * L); b7.intoArray(acc, 15 * L);
-    }
-
     // Any L (8: AVX2, 4: NEON), the same fold: per block and row, Q-byte loads zero-extended to L ints
     // (P parts per load), nibbles split on the int lanes, t = sum q*x over the block, acc += t * d.
     // The two- and four-row kernels do each row's operations in the same order as dotRowL.

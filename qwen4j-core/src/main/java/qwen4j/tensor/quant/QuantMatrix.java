@@ -184,8 +184,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(n)) {
             MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
-        } else if (simd && pairsTokens(n)) {
-            pairsOfRows(x, n, out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
         } else {
@@ -198,8 +196,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(x.n())) {
             MatMul.fused(fusedPass, rows, cols, rowBytes, x.x(), x.n(), out, from, to);
-        } else if (simd && pairsTokens(x.n())) {
-            pairsOfRows(x.x(), x.n(), out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, out, from, to, scratch);
         } else {
@@ -306,52 +302,6 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
 
     /** Fused kernel: rows at base + k stride (k = 0..3) times the tokens at x0 .. x3: accumulators as above. */
     void fourRowsFourTokens(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] acc) { throw noFusedKernels(); }
-
-    /**
-     * Whether a product with n tokens runs {@link #pairsOfRows}: past the fused kernels' tokens, up to
-     * {@link MatMul#PAIRED_QUANT_TOKENS_MAX}, where the type has the kernel.
-     */
-    final boolean pairsTokens(int n) {
-        return simd && hasFusedKernels() && n > MatMul.FUSED_QUANT_TOKENS_MAX && n <= MatMul.PAIRED_QUANT_TOKENS_MAX;
-    }
-
-    /**
-     * out[t * rows + r] for 5-16 tokens: rows in pairs x 8 tokens per call of {@link #twoRowsEightTokens}
-     * (tokens 0-7, then the rest with the last repeated), per chunk of rows that stays in L2, so the second
-     * group reads the weights from cache. Each weight is decoded and scaled once per call (a multiply per
-     * weight vector), then every token takes two FMAs per block, where the four-row kernels spend three
-     * per token and block (t = sum over the block, then acc += t d).
-     */
-    private void pairsOfRows(float[] x, int n, float[] out, int from, int to) {
-        if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
-        if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
-        float[] acc = ACC.get(), o = SIXTEEN.get();
-        int chunk = (int) Math.max(2, MatMul.FUSED_CHUNK_BYTES / Math.max(1, rowBytes) / 2 * 2);
-        for (int c0 = from; c0 < to; c0 += chunk) {
-            int c1 = Math.min(to, c0 + chunk);
-            for (int t = 0; t < n; t += 8) {
-                int m = Math.min(8, n - t);
-                for (int r = c0; r < c1; r += 2) {
-                    boolean two = r + 1 < c1;
-                    twoRowsEightTokens(address + r * rowBytes, two ? rowBytes : 0, x, t * cols, cols, m - 1, blocksPerRow, acc);
-                    QuantSimd.laneSums(acc, 16, o, 0);
-                    for (int u = 0; u < m; u++) {
-                        out[(t + u) * rows + r] = o[2 * u];
-                        if (two) out[(t + u) * rows + r + 1] = o[2 * u + 1];
-                    }
-                }
-            }
-        }
-    }
-
-    /** Outputs of one {@link #twoRowsEightTokens} call, per thread. */
-    private static final ThreadLocal<float[]> SIXTEEN = ThreadLocal.withInitial(() -> new float[16]);
-
-    /**
-     * Paired kernel: rows at base and base + stride times the tokens at x0 + min(u, last) cols (u = 0..7);
-     * stores the accumulator of token u and row k as the L floats at acc[(2 u + k) L].
-     */
-    void twoRowsEightTokens(long base, long stride, float[] x, int x0, int cols, int last, int nb, float[] acc) { throw noFusedKernels(); }
 
     private IllegalStateException noFusedKernels() {
         return new IllegalStateException("bug: " + type() + " has no fused multi-token kernel at " + QuantSimd.L + " lanes");
