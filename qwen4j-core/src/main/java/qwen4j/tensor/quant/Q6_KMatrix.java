@@ -58,17 +58,24 @@ final class Q6_KMatrix extends QuantMatrix {
     // accumulators parked in a scratch array between super-blocks, x loaded per row) this is 1.1-1.3x
     // on one core (KernelAB, 512 to 32768 rows of 1536 to 18944 columns) and 1.26-1.43x with two
     // threads from memory (QuantThroughput), the same bits.
+    //
+    // The kernel takes a sub-block's scale d*sc straight from its byte (a scalar multiply and a
+    // broadcast) and keeps its sums in registers: scales converted as a vector, stored and read back as
+    // single floats cannot be store-forwarded (a 64-byte store, 4-byte loads), so the loads waited for
+    // the store to retire, behind the row's cache-missing loads: a memory latency per super-block where
+    // the hardware prefetcher fell behind (on Zen 5 the 7B output matrix in the pool's 16 row chunks ran
+    // at 5 GB/s, 19.8 now, 26 in 2 chunks either way). dotRowsL (8 and 4 lanes) still converts its
+    // scales as a vector: from the bytes it was 0.5x in the good case (8 lanes) and no better in the bad.
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
     @Override int blockSumSpan() { return L == 16 ? 16 : 0; }
 
     /**
-     * Per-thread scratch of {@link #dotFour}: [16k, 16k + 16) row slot k's scales d*sc in the current
-     * super-block; [64 + 16k, 80 + 16k) its running correction s . X per sub-block position; [128 + 16k,
-     * 144 + 16k) its accumulators summed at the end (k < 4). {@link #dotRowsL} uses [0, 80) its own way.
+     * Per-thread scratch: {@link #dotFour}'s four results in [0, 4); {@link #dotRowsL}'s scales d*sc of the
+     * current super-block in [0, 16) and row k's accumulator parked in [16 + 16k, 32 + 16k) between turns.
      */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[192]);
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[80]);
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
@@ -79,7 +86,7 @@ final class Q6_KMatrix extends QuantMatrix {
         }
         float[] t = SCRATCH.get();
         dotFour(base, base, base, base, x, nb, t);
-        return result(t, 0);
+        return t[0];
     }
 
     @Override
@@ -90,8 +97,8 @@ final class Q6_KMatrix extends QuantMatrix {
         }
         float[] t = SCRATCH.get();
         dotFour(base, base + stride, base, base + stride, x, nb, t);
-        out[r] = result(t, 0);
-        out[r + 1] = result(t, 1);
+        out[r] = t[0];
+        out[r + 1] = t[1];
     }
 
     @Override
@@ -102,29 +109,25 @@ final class Q6_KMatrix extends QuantMatrix {
         }
         float[] t = SCRATCH.get();
         dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, t);
-        for (int k = 0; k < 4; k++) out[r + k] = result(t, k);
+        for (int k = 0; k < 4; k++) out[r + k] = t[k];
     }
 
-    /** Row slot k's value after {@link #dotFour}: its accumulators' lane sum minus 32 times its correction's. */
-    private static float result(float[] t, int k) {
-        return QuantSimd.laneSum(t, 128 + 16 * k) - 32f * QuantSimd.laneSum(t, 64 + 16 * k);
-    }
-
-    /** The rows at b0 .. b3 (nb super-blocks each) times x, into the scratch (see {@link #SCRATCH}). */
+    /**
+     * The rows at b0 .. b3 (nb super-blocks each) times x into t[0 .. 4): row slot k's accumulators' lane
+     * sum minus 32 times its correction's (r0 .. r3: s . X per sub-block position).
+     */
     private static void dotFour(long b0, long b1, long b2, long b3, float[] x, int nb, float[] t) {
         float[] sums = BLOCK_SUMS.get();
-        java.util.Arrays.fill(t, 64, 128, 0f);
         FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0, g0 = a0, g1 = a0;
+        FloatVector r0 = a0, r1 = a0, r2 = a0, r3 = a0;
         for (int blk = 0; blk < nb; blk++) {
             long blkOff = (long) blk * BB;
             FloatVector xs = FloatVector.fromArray(F, sums, 16 * blk);
-            for (int k = 0; k < 4; k++) {
-                long off = (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + blkOff;
-                FloatVector sc = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, off + 192, QuantSimd.LE)
-                        .convertShape(VectorOperators.B2F, F, 0)).mul(f16(ALL, off + 208));
-                sc.intoArray(t, 16 * k);
-                sc.fma(xs, FloatVector.fromArray(F, t, 64 + 16 * k)).intoArray(t, 64 + 16 * k);
-            }
+            float d0 = f16(ALL, b0 + blkOff + 208), d1 = f16(ALL, b1 + blkOff + 208), d2 = f16(ALL, b2 + blkOff + 208), d3 = f16(ALL, b3 + blkOff + 208);
+            r0 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b0 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xs, r0);
+            r1 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b1 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xs, r1);
+            r2 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b2 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xs, r2);
+            r3 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b3 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xs, r3);
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l += 16) {
                     // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh[32h + l] >> 2g
@@ -133,6 +136,7 @@ final class Q6_KMatrix extends QuantMatrix {
                     FloatVector x2 = FloatVector.fromArray(F, x, e + 64), x3 = FloatVector.fromArray(F, x, e + 96);
                     for (int k = 0; k < 4; k++) {
                         long off = (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + blkOff;
+                        float d = k == 0 ? d0 : k == 1 ? d1 : k == 2 ? d2 : d3;
                         IntVector hh = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 128 + 32 * h + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                         IntVector w0 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + l, QuantSimd.LE)
@@ -147,8 +151,10 @@ final class Q6_KMatrix extends QuantMatrix {
                         FloatVector p1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).mul(x1);
                         FloatVector p2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).mul(x2);
                         FloatVector p3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(x3);
-                        FloatVector s0 = FloatVector.broadcast(F, t[16 * k + si]), s1 = FloatVector.broadcast(F, t[16 * k + si + 2]);
-                        FloatVector s2 = FloatVector.broadcast(F, t[16 * k + si + 4]), s3 = FloatVector.broadcast(F, t[16 * k + si + 6]);
+                        FloatVector s0 = FloatVector.broadcast(F, ALL.get(BYTE, off + 192 + si) * d);
+                        FloatVector s1 = FloatVector.broadcast(F, ALL.get(BYTE, off + 194 + si) * d);
+                        FloatVector s2 = FloatVector.broadcast(F, ALL.get(BYTE, off + 196 + si) * d);
+                        FloatVector s3 = FloatVector.broadcast(F, ALL.get(BYTE, off + 198 + si) * d);
                         // row slot k's accumulators (a branch per pair; the four rows written out were no faster)
                         if (k == 0) {
                             a0 = p2.fma(s2, p0.fma(s0, a0));
@@ -167,10 +173,19 @@ final class Q6_KMatrix extends QuantMatrix {
                 }
             }
         }
-        a0.add(a1).intoArray(t, 128);
-        c0.add(c1).intoArray(t, 144);
-        e0.add(e1).intoArray(t, 160);
-        g0.add(g1).intoArray(t, 176);
+        a0 = a0.add(a1); c0 = c0.add(c1); e0 = e0.add(e1); g0 = g0.add(g1);
+        a0 = a0.add(a0.rearrange(QuantSimd.X8)); c0 = c0.add(c0.rearrange(QuantSimd.X8)); e0 = e0.add(e0.rearrange(QuantSimd.X8)); g0 = g0.add(g0.rearrange(QuantSimd.X8));
+        r0 = r0.add(r0.rearrange(QuantSimd.X8)); r1 = r1.add(r1.rearrange(QuantSimd.X8)); r2 = r2.add(r2.rearrange(QuantSimd.X8)); r3 = r3.add(r3.rearrange(QuantSimd.X8));
+        a0 = a0.add(a0.rearrange(QuantSimd.X4)); c0 = c0.add(c0.rearrange(QuantSimd.X4)); e0 = e0.add(e0.rearrange(QuantSimd.X4)); g0 = g0.add(g0.rearrange(QuantSimd.X4));
+        r0 = r0.add(r0.rearrange(QuantSimd.X4)); r1 = r1.add(r1.rearrange(QuantSimd.X4)); r2 = r2.add(r2.rearrange(QuantSimd.X4)); r3 = r3.add(r3.rearrange(QuantSimd.X4));
+        a0 = a0.add(a0.rearrange(QuantSimd.X2)); c0 = c0.add(c0.rearrange(QuantSimd.X2)); e0 = e0.add(e0.rearrange(QuantSimd.X2)); g0 = g0.add(g0.rearrange(QuantSimd.X2));
+        r0 = r0.add(r0.rearrange(QuantSimd.X2)); r1 = r1.add(r1.rearrange(QuantSimd.X2)); r2 = r2.add(r2.rearrange(QuantSimd.X2)); r3 = r3.add(r3.rearrange(QuantSimd.X2));
+        a0 = a0.add(a0.rearrange(QuantSimd.X1)); c0 = c0.add(c0.rearrange(QuantSimd.X1)); e0 = e0.add(e0.rearrange(QuantSimd.X1)); g0 = g0.add(g0.rearrange(QuantSimd.X1));
+        r0 = r0.add(r0.rearrange(QuantSimd.X1)); r1 = r1.add(r1.rearrange(QuantSimd.X1)); r2 = r2.add(r2.rearrange(QuantSimd.X1)); r3 = r3.add(r3.rearrange(QuantSimd.X1));
+        t[0] = a0.lane(0) - 32f * r0.lane(0);
+        t[1] = c0.lane(0) - 32f * r1.lane(0);
+        t[2] = e0.lane(0) - 32f * r2.lane(0);
+        t[3] = g0.lane(0) - 32f * r3.lane(0);
     }
 
     /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */

@@ -14,7 +14,9 @@ import qwen4j.tensor.Kernels;
 /**
  * Streaming throughput of the quantized matvecs: a random off-heap matrix of about {@code -Dmb=128} MB
  * (cols {@code -Dcols=18944}), x float32, rows split over 1 and 2 plain Java threads. Reports GB/s of
- * weight bytes read (best of the timed repetitions). Not a unit test; run it with
+ * weight bytes read (best of the timed repetitions). {@code -Dchunks=16} splits the rows into 16 ranges,
+ * the two threads taking every other one (one thread all in turn), as WorkerPool hands out a matvec (2
+ * threads x 8 chunks); the default 2 gives each thread one half. Not a unit test; run it with
  * {@code java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes qwen4j.tensor.quant.QuantThroughput [TYPES...]}.
  */
 public final class QuantThroughput {
@@ -22,6 +24,7 @@ public final class QuantThroughput {
         int cols = Integer.getInteger("cols", 18944);
         long mb = Long.getLong("mb", 128);
         int reps = Integer.getInteger("reps", 15);
+        chunks = Integer.getInteger("chunks", 2);
         boolean scalar = Boolean.parseBoolean(System.getProperty("scalar", "true"));
         List<DType> types = new ArrayList<>();
         if (args.length == 0) {
@@ -29,7 +32,7 @@ public final class QuantThroughput {
         } else {
             for (String a : args) types.add(DType.valueOf(a));
         }
-        System.out.printf(Locale.ROOT, "species %s, cols %d, ~%d MB per matrix%n", QuantSimd.F, cols, mb);
+        System.out.printf(Locale.ROOT, "species %s, cols %d, ~%d MB per matrix, %d row chunks%n", QuantSimd.F, cols, mb, chunks);
         System.out.printf(Locale.ROOT, "%-5s %8s %10s %10s %10s %10s%n", "type", "MB", "simd 1T", "simd 2T", "scalar 1T",
                 "scalar 2T");
         try (ExecutorService pool = Executors.newFixedThreadPool(2)) {
@@ -64,15 +67,23 @@ public final class QuantThroughput {
         return m.byteSize() / (double) best;
     }
 
+    private static int chunks;
+
     static void run(QuantMatrix m, float[] x, float[] out, int threads, ExecutorService pool) throws Exception {
         if (threads == 1) {
-            pool.submit(() -> m.matvec(x, out, 0, m.rows())).get();
+            if (chunks <= 2) pool.submit(() -> m.matvec(x, out, 0, m.rows())).get(); // by default one call
+            else pool.submit(() -> chunks(m, x, out, 0, 1)).get();
             return;
         }
-        int half = m.rows() / 2;
-        Future<?> f = pool.submit(() -> m.matvec(x, out, half, m.rows()));
-        Future<?> g = pool.submit(() -> m.matvec(x, out, 0, half));
+        Future<?> f = pool.submit(() -> chunks(m, x, out, 1, 2));
+        Future<?> g = pool.submit(() -> chunks(m, x, out, 0, 2));
         f.get();
         g.get();
+    }
+
+    /** Chunks first, first + step, ... of the rows in {@link #chunks} ranges. */
+    private static void chunks(QuantMatrix m, float[] x, float[] out, int first, int step) {
+        int rows = m.rows();
+        for (int c = first; c < chunks; c += step) m.matvec(x, out, (int) ((long) rows * c / chunks), (int) ((long) rows * (c + 1) / chunks));
     }
 }
