@@ -60,12 +60,11 @@ final class Q6_KMatrix extends QuantMatrix {
     // threads from memory (QuantThroughput), the same bits.
     //
     // The kernel takes a sub-block's scale d*sc straight from its byte (a scalar multiply and a
-    // broadcast) and keeps its sums in registers: scales converted as a vector, stored and read back as
-    // single floats cannot be store-forwarded (a 64-byte store, 4-byte loads), so the loads waited for
-    // the store to retire, behind the row's cache-missing loads: a memory latency per super-block where
-    // the hardware prefetcher fell behind (on Zen 5 the 7B output matrix in the pool's 16 row chunks ran
-    // at 5 GB/s, 19.8 now, 26 in 2 chunks either way). dotRowsL (8 and 4 lanes) still converts its
-    // scales as a vector: from the bytes it was 0.5x in the good case (8 lanes) and no better in the bad.
+    // broadcast) and keeps its sums in registers, with no store in the loop: scales converted as a
+    // vector, stored and read back as single floats (a 64-byte store, 4-byte loads: not forwarded, we
+    // think) ran at a fifth of the speed at some row spacings (on Zen 5 the 7B output matrix in the
+    // pool's 16 row chunks: 5 GB/s, 20 now, 27 in 2 chunks either way). dotRowsL (8 and 4 lanes) keeps
+    // its vector scales: it is slow at the same spacings with or without stores (PERFORMANCE.md).
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
