@@ -39,6 +39,30 @@ class MappedWeightsTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"})
     void mappedWeightsAreAsFastAsAnonymousOnesAndBoxNothingMore(DType t, @TempDir Path dir) throws Exception {
+        // The time ratio gets a second child JVM when the first is over the bound: a mapping that is slower
+        // reads slower every time; a run that met a noisy neighbour or an unlucky layout (once in CI: Q6_K
+        // at 8 lanes, 1.82 ms mapped against 0.95, where 6 reruns gave 1.00-1.11) does not repeat.
+        String first = null;
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            String line = child(t, dir);
+            // result SAME MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS MAPPED_TOTAL ANON_TOTAL: bytes are the median
+            // call's, since C2 recompiling a kernel mid-loop (seen once in CI under load) boxes vectors for a few
+            // calls on either memory; a mapping that boxes does so on every call.
+            String[] f = line.split(" ");
+            assertThat(f[1]).as("results on the mapping equal those on the copy: %s", line).isEqualTo("same");
+            assertThat(Long.parseLong(f[2])).as("bytes allocated by the median of 40 matvecs on the mapping vs the copy: %s", line)
+                    .isLessThanOrEqualTo(Long.parseLong(f[3]) + 1024);
+            double ratio = Double.parseDouble(f[4]) / Double.parseDouble(f[5]);
+            if (ratio < MAX_SLOWDOWN) return;
+            if (first != null) {
+                assertThat(ratio).as("mapped / anonymous time, twice over %s: %s; %s", MAX_SLOWDOWN, first, line).isLessThan(MAX_SLOWDOWN);
+            }
+            first = line;
+        }
+    }
+
+    /** Runs the child for type t in a JVM of its own (the test's JVM options) and returns its result line. */
+    private static String child(DType t, Path dir) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add") || a.startsWith("--enable") || a.startsWith("-XX:") || a.startsWith("@")).toList());
@@ -48,15 +72,7 @@ class MappedWeightsTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(out).isZero();
-        String line = out.lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow(() -> new AssertionError(out));
-        // result SAME MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS MAPPED_TOTAL ANON_TOTAL: bytes are the median call's,
-        // since C2 recompiling a kernel mid-loop (seen once in CI under load) boxes vectors for a few calls
-        // on either memory; a mapping that boxes does so on every call.
-        String[] f = line.split(" ");
-        assertThat(f[1]).as("results on the mapping equal those on the copy: %s", line).isEqualTo("same");
-        assertThat(Long.parseLong(f[2])).as("bytes allocated by the median of 40 matvecs on the mapping vs the copy: %s", line)
-                .isLessThanOrEqualTo(Long.parseLong(f[3]) + 1024);
-        assertThat(Double.parseDouble(f[4]) / Double.parseDouble(f[5])).as("mapped / anonymous time: %s", line).isLessThan(MAX_SLOWDOWN);
+        return out.lines().filter(l -> l.startsWith("result ")).findFirst().orElseThrow(() -> new AssertionError(out));
     }
 
     /** The child: one type, mapped vs anonymous; prints "result same|differ MAPPED_BYTES ANON_BYTES MAPPED_NS ANON_NS MAPPED_TOTAL ANON_TOTAL". */
