@@ -71,21 +71,17 @@ final class Q6_KMatrix extends QuantMatrix {
     @Override int blockSumSpan() { return L == 16 ? 16 : 0; }
 
     /**
-     * Per-thread scratch: {@link #dotFour}'s four results in [0, 4); {@link #dotRowsL}'s scales d*sc of the
-     * current super-block in [0, 16) and row k's accumulator parked in [16 + 16k, 32 + 16k) between turns.
+     * Per-thread scratch of {@link #dotRowsL}: the scales d*sc of the current super-block in [0, 16), row
+     * k's accumulator parked in [16 + 16k, 32 + 16k) between turns.
      */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[80]);
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
         float[] one = ONE.get();
-        if (L != 16) {
-            dotRowsL(base, 0, 1, x, nb, one, 0);
-            return one[0];
-        }
-        float[] t = SCRATCH.get();
-        dotFour(base, base, base, base, x, nb, t);
-        return t[0];
+        if (L != 16) dotRowsL(base, 0, 1, x, nb, one, 0);
+        else dotFour(base, base, base, base, x, nb, one, 0, 1);
+        return one[0];
     }
 
     @Override
@@ -94,10 +90,7 @@ final class Q6_KMatrix extends QuantMatrix {
             dotRowsL(base, stride, 2, x, nb, out, r);
             return;
         }
-        float[] t = SCRATCH.get();
-        dotFour(base, base + stride, base, base + stride, x, nb, t);
-        out[r] = t[0];
-        out[r + 1] = t[1];
+        dotFour(base, base + stride, base, base + stride, x, nb, out, r, 2);
     }
 
     @Override
@@ -106,16 +99,14 @@ final class Q6_KMatrix extends QuantMatrix {
             dotRowsL(base, stride, 4, x, nb, out, r);
             return;
         }
-        float[] t = SCRATCH.get();
-        dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, t);
-        for (int k = 0; k < 4; k++) out[r + k] = t[k];
+        dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, out, r, 4);
     }
 
     /**
-     * The rows at b0 .. b3 (nb super-blocks each) times x into t[0 .. 4): row slot k's accumulators' lane
-     * sum minus 32 times its correction's (r0 .. r3: s . X per sub-block position).
+     * The rows at b0 .. b3 (nb super-blocks each) times x, the first n (1, 2 or 4) into out[r ..): row slot k's
+     * accumulators' lane sum minus 32 times its correction's (r0 .. r3: s . X per sub-block position).
      */
-    private static void dotFour(long b0, long b1, long b2, long b3, float[] x, int nb, float[] t) {
+    private static void dotFour(long b0, long b1, long b2, long b3, float[] x, int nb, float[] out, int r, int n) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector a0 = FloatVector.zero(F), a1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0, g0 = a0, g1 = a0;
         FloatVector r0 = a0, r1 = a0, r2 = a0, r3 = a0;
@@ -181,10 +172,12 @@ final class Q6_KMatrix extends QuantMatrix {
         r0 = r0.add(r0.rearrange(QuantSimd.X2)); r1 = r1.add(r1.rearrange(QuantSimd.X2)); r2 = r2.add(r2.rearrange(QuantSimd.X2)); r3 = r3.add(r3.rearrange(QuantSimd.X2));
         a0 = a0.add(a0.rearrange(QuantSimd.X1)); c0 = c0.add(c0.rearrange(QuantSimd.X1)); e0 = e0.add(e0.rearrange(QuantSimd.X1)); g0 = g0.add(g0.rearrange(QuantSimd.X1));
         r0 = r0.add(r0.rearrange(QuantSimd.X1)); r1 = r1.add(r1.rearrange(QuantSimd.X1)); r2 = r2.add(r2.rearrange(QuantSimd.X1)); r3 = r3.add(r3.rearrange(QuantSimd.X1));
-        t[0] = a0.lane(0) - 32f * r0.lane(0);
-        t[1] = c0.lane(0) - 32f * r1.lane(0);
-        t[2] = e0.lane(0) - 32f * r2.lane(0);
-        t[3] = g0.lane(0) - 32f * r3.lane(0);
+        out[r] = a0.lane(0) - 32f * r0.lane(0);
+        if (n > 1) out[r + 1] = c0.lane(0) - 32f * r1.lane(0);
+        if (n == 4) {
+            out[r + 2] = e0.lane(0) - 32f * r2.lane(0);
+            out[r + 3] = g0.lane(0) - 32f * r3.lane(0);
+        }
     }
 
     /** Bytes per load in {@link #dotRowsL}: 2L (two float parts; 16 at L = 8 halves the byte work per quant). */
