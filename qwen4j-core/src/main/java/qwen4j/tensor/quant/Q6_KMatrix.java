@@ -54,7 +54,11 @@ final class Q6_KMatrix extends QuantMatrix {
     //
     // One kernel for 1, 2 and 4 rows: four rows in lockstep, one super-block of each in turn, their eight
     // accumulators in registers and x loaded once for all four (fewer rows repeat a row in the free
-    // slots, so a row's bits do not depend on its group). Against the former pairs in turns (two rows'
+    // slots, so a row's bits do not depend on its group). The row slots take turns by rotation (slot 0's
+    // address, scale and accumulators computed, then every slot moved down one), not by a branch on the
+    // slot: with the branch the kernel ran at full speed only where C2 unrolled the slot loop, which it
+    // did or not by what the JVM had run before (after a Q4_K matvec, as in every Q4_K_M file: half the
+    // speed, its accumulators spilled); the four rows written out made the method too large for C1. Against the former pairs in turns (two rows'
     // accumulators parked in a scratch array between super-blocks, x loaded per row) this is 1.1-1.3x
     // on one core (KernelAB, 512 to 32768 rows of 1536 to 18944 columns) and 1.26-1.43x with two
     // threads from memory (QuantThroughput), the same bits.
@@ -118,20 +122,21 @@ final class Q6_KMatrix extends QuantMatrix {
             r1 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b1 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xs, r1);
             r2 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b2 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xs, r2);
             r3 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b3 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xs, r3);
+            long o0 = b0 + blkOff, o1 = b1 + blkOff, o2 = b2 + blkOff, o3 = b3 + blkOff;
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l += 16) {
                     // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh[32h + l] >> 2g
                     int e = blk * QK + 128 * h + l, si = 8 * h + l / 16;
                     FloatVector x0 = FloatVector.fromArray(F, x, e), x1 = FloatVector.fromArray(F, x, e + 32);
                     FloatVector x2 = FloatVector.fromArray(F, x, e + 64), x3 = FloatVector.fromArray(F, x, e + 96);
+                    // the four row slots in turn, each pass on slot "a" (o0, d0, a0, a1), then all rotated by one:
+                    // no branch selects a slot, so the code is the same whether or not C2 unrolls the loop
                     for (int k = 0; k < 4; k++) {
-                        long off = (k == 0 ? b0 : k == 1 ? b1 : k == 2 ? b2 : b3) + blkOff;
-                        float d = k == 0 ? d0 : k == 1 ? d1 : k == 2 ? d2 : d3;
-                        IntVector hh = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 128 + 32 * h + l, QuantSimd.LE)
+                        IntVector hh = (IntVector) ByteVector.fromMemorySegment(B16, ALL, o0 + 128 + 32 * h + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + l, QuantSimd.LE)
+                        IntVector w0 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, o0 + 64 * h + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, off + 64 * h + 32 + l, QuantSimd.LE)
+                        IntVector w1 = (IntVector) ByteVector.fromMemorySegment(B16, ALL, o0 + 64 * h + 32 + l, QuantSimd.LE)
                                 .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
                         IntVector q0 = w0.and(15).or(hh.lanewise(VectorOperators.LSHL, 4).and(0x30));
                         IntVector q1 = w1.and(15).or(hh.lanewise(VectorOperators.LSHL, 2).and(0x30));
@@ -141,24 +146,14 @@ final class Q6_KMatrix extends QuantMatrix {
                         FloatVector p1 = ((FloatVector) q1.convertShape(VectorOperators.I2F, F, 0)).mul(x1);
                         FloatVector p2 = ((FloatVector) q2.convertShape(VectorOperators.I2F, F, 0)).mul(x2);
                         FloatVector p3 = ((FloatVector) q3.convertShape(VectorOperators.I2F, F, 0)).mul(x3);
-                        FloatVector s0 = FloatVector.broadcast(F, ALL.get(BYTE, off + 192 + si) * d);
-                        FloatVector s1 = FloatVector.broadcast(F, ALL.get(BYTE, off + 194 + si) * d);
-                        FloatVector s2 = FloatVector.broadcast(F, ALL.get(BYTE, off + 196 + si) * d);
-                        FloatVector s3 = FloatVector.broadcast(F, ALL.get(BYTE, off + 198 + si) * d);
-                        // row slot k's accumulators (a branch per pair; the four rows written out were no faster)
-                        if (k == 0) {
-                            a0 = p2.fma(s2, p0.fma(s0, a0));
-                            a1 = p3.fma(s3, p1.fma(s1, a1));
-                        } else if (k == 1) {
-                            c0 = p2.fma(s2, p0.fma(s0, c0));
-                            c1 = p3.fma(s3, p1.fma(s1, c1));
-                        } else if (k == 2) {
-                            e0 = p2.fma(s2, p0.fma(s0, e0));
-                            e1 = p3.fma(s3, p1.fma(s1, e1));
-                        } else {
-                            g0 = p2.fma(s2, p0.fma(s0, g0));
-                            g1 = p3.fma(s3, p1.fma(s1, g1));
-                        }
+                        FloatVector s0 = FloatVector.broadcast(F, ALL.get(BYTE, o0 + 192 + si) * d0);
+                        FloatVector s1 = FloatVector.broadcast(F, ALL.get(BYTE, o0 + 194 + si) * d0);
+                        FloatVector s2 = FloatVector.broadcast(F, ALL.get(BYTE, o0 + 196 + si) * d0);
+                        FloatVector s3 = FloatVector.broadcast(F, ALL.get(BYTE, o0 + 198 + si) * d0);
+                        FloatVector n0 = p2.fma(s2, p0.fma(s0, a0)), n1 = p3.fma(s3, p1.fma(s1, a1));
+                        a0 = c0; a1 = c1; c0 = e0; c1 = e1; e0 = g0; e1 = g1; g0 = n0; g1 = n1;
+                        long ot = o0; o0 = o1; o1 = o2; o2 = o3; o3 = ot;
+                        float dt = d0; d0 = d1; d1 = d2; d2 = d3; d3 = dt;
                     }
                 }
             }
