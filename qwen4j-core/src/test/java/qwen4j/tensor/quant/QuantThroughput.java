@@ -16,7 +16,9 @@ import qwen4j.tensor.Kernels;
  * (cols {@code -Dcols=18944}), x float32, rows split over 1 and 2 plain Java threads. Reports GB/s of
  * weight bytes read (best of the timed repetitions). {@code -Dchunks=16} splits the rows into 16 ranges,
  * the two threads taking every other one (one thread all in turn), as WorkerPool hands out a matvec (2
- * threads x 8 chunks); the default 2 gives each thread one half. Not a unit test; run it with
+ * threads x 8 chunks); the default 2 gives each thread one half. Types run in the order given, in one JVM, so
+ * {@code Q4_K Q6_K} times Q6_K as a Q4_K_M file runs it (C2's code for one kernel can depend on what ran
+ * before). Not a unit test; run it with
  * {@code java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes qwen4j.tensor.quant.QuantThroughput [TYPES...]}.
  */
 public final class QuantThroughput {
