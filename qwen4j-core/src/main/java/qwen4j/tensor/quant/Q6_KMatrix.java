@@ -53,15 +53,15 @@ final class Q6_KMatrix extends QuantMatrix {
     // pace.
     //
     // One kernel for 1, 2 and 4 rows: four rows in lockstep, one super-block of each in turn, their eight
-    // accumulators in registers and x loaded once for all four (fewer rows repeat a row in the free
-    // slots, so a row's bits do not depend on its group). The row slots take turns by rotation (slot 0's
-    // address, scale and accumulators computed, then every slot moved down one), not by a branch on the
-    // slot: with the branch the kernel ran at full speed only where C2 unrolled the slot loop, which it
-    // did or not by what the JVM had run before (after a Q4_K matvec, as in every Q4_K_M file: half the
-    // speed, its accumulators spilled); the four rows written out made the method too large for C1. Against the former pairs in turns (two rows'
-    // accumulators parked in a scratch array between super-blocks, x loaded per row) this is 1.1-1.3x
-    // on one core (KernelAB, 512 to 32768 rows of 1536 to 18944 columns) and 1.26-1.43x with two
-    // threads from memory (QuantThroughput), the same bits.
+    // accumulators in registers and x loaded once for all four (fewer rows repeat a row in the free slots,
+    // so a row's bits do not depend on its group). Against the former pairs in turns (two rows' accumulators
+    // parked in a scratch array between super-blocks, x loaded per row) this is 1.1-1.3x on one core
+    // (KernelAB, 512 to 32768 rows of 1536 to 18944 columns) and 1.26-1.43x with two threads from memory
+    // (QuantThroughput), the same bits. The row slots take turns by rotation (slot 0's address, scale and
+    // accumulators computed, then every slot moved down one), not by a branch on the slot: with the branch
+    // the kernel ran at full speed only where C2 unrolled the slot loop, which it did or not by what the JVM
+    // had run before (after a Q4_K matvec, as in every Q4_K_M file: half the speed, its accumulators
+    // spilled); the four rows written out made the method too large for C1.
     //
     // The kernel takes a sub-block's scale d*sc straight from its byte (a scalar multiply and a
     // broadcast) and keeps its sums in registers, with no store in the loop: scales converted as a
