@@ -117,12 +117,12 @@ final class Q6_KMatrix extends QuantMatrix {
         for (int blk = 0; blk < nb; blk++) {
             long blkOff = (long) blk * BB;
             FloatVector xs = FloatVector.fromArray(F, sums, 16 * blk);
-            float d0 = f16(ALL, b0 + blkOff + 208), d1 = f16(ALL, b1 + blkOff + 208), d2 = f16(ALL, b2 + blkOff + 208), d3 = f16(ALL, b3 + blkOff + 208);
-            r0 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b0 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xs, r0);
-            r1 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b1 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xs, r1);
-            r2 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b2 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xs, r2);
-            r3 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, b3 + blkOff + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xs, r3);
-            long o0 = b0 + blkOff, o1 = b1 + blkOff, o2 = b2 + blkOff, o3 = b3 + blkOff;
+            long o0 = b0 + blkOff, o1 = b1 + blkOff, o2 = b2 + blkOff, o3 = b3 + blkOff; // rotated below, back in place per loop
+            float d0 = f16(ALL, o0 + 208), d1 = f16(ALL, o1 + 208), d2 = f16(ALL, o2 + 208), d3 = f16(ALL, o3 + 208);
+            r0 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, o0 + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d0).fma(xs, r0);
+            r1 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, o1 + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d1).fma(xs, r1);
+            r2 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, o2 + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d2).fma(xs, r2);
+            r3 = ((FloatVector) ByteVector.fromMemorySegment(B16, ALL, o3 + 192, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d3).fma(xs, r3);
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l += 16) {
                     // elements 128h + 32g + l..: low4 of ql[64h + 32(g&1) + l] >> 4(g>>1), high2 of qh[32h + l] >> 2g
