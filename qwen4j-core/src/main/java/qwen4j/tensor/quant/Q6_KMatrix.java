@@ -68,7 +68,8 @@ final class Q6_KMatrix extends QuantMatrix {
     // vector, stored and read back as single floats (a 64-byte store, 4-byte loads: not forwarded, we
     // think) ran at a fifth of the speed at some row spacings (on Zen 5 the 7B output matrix in the
     // pool's 16 row chunks: 5 GB/s, 20 now, 27 in 2 chunks either way). dotRowsL (8 and 4 lanes) keeps
-    // its vector scales: it is slow at the same spacings with or without stores (PERFORMANCE.md).
+    // its vector scales: with or without stores it was slow at those spacings as long as it took four rows
+    // in turn; two rows in turn are not (QuantMatrix, "two pairs below 16 lanes").
 
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
 
@@ -97,10 +98,12 @@ final class Q6_KMatrix extends QuantMatrix {
         dotFour(base, base + stride, base, base + stride, x, nb, out, r, 2);
     }
 
+    /** Below 16 lanes as two pairs, two memory streams (QuantMatrix, "two pairs below 16 lanes"; at 4 lanes too: 1.9x in the pool's chunks). */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {
-            dotRowsL(base, stride, 4, x, nb, out, r);
+            dotRowsL(base, stride, 2, x, nb, out, r);
+            dotRowsL(base + 2 * stride, stride, 2, x, nb, out, r + 2);
             return;
         }
         dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, out, r, 4);
@@ -187,9 +190,8 @@ final class Q6_KMatrix extends QuantMatrix {
      * parked in the scratch between turns, with 2L-byte loads converted in two parts (so the accumulation
      * order per row differs from L = 16, but not between 1, 2 and 4 rows). The high pair reaches bits 4-5
      * with a plain int-lane shift (one instruction, where a rotate is three without AVX-512): the byte mask
-     * drops what crosses in from the neighbouring byte. Four rows in turn rather than two pairs one after
-     * the other (four memory streams, not two): 8 lanes 1.05-1.15x on one core (KernelAB), 1.15-1.22x with
-     * two threads from memory (QuantThroughput); 4 lanes 0.94-1.04x.
+     * drops what crosses in from the neighbouring byte. Called for at most two rows by the matvec
+     * (QuantMatrix, "two pairs below 16 lanes").
      */
     private static void dotRowsL(long base, long stride, int n, float[] x, int nb, float[] out, int r) {
         float[] t = SCRATCH.get();

@@ -14,9 +14,11 @@ import qwen4j.tensor.Kernels;
 /**
  * Streaming throughput of the quantized matvecs: a random off-heap matrix of about {@code -Dmb=128} MB
  * (cols {@code -Dcols=18944}), x float32, rows split over 1 and 2 plain Java threads. Reports GB/s of
- * weight bytes read (best of the timed repetitions). {@code -Dchunks=16} splits the rows into 16 ranges,
- * the two threads taking every other one (one thread all in turn), as WorkerPool hands out a matvec (2
- * threads x 8 chunks); the default 2 gives each thread one half. Types run in the order given, in one JVM, so
+ * weight bytes read (best of the timed repetitions). The rows are split into {@code -Dchunks=16} ranges
+ * by default, the two threads taking every other one (one thread all in turn), as WorkerPool hands out a
+ * matvec (2 threads x 8 chunks); {@code -Dchunks=2} gives each thread one half (a four-row pass's rows then
+ * lie far apart, which the engine's matvecs never see: the K-quant kernels at 8 lanes ran 1.6-3.6x faster
+ * there with four rows in turn than in 16 chunks). Types run in the order given, in one JVM, so
  * {@code Q4_K Q6_K} times Q6_K as a Q4_K_M file runs it (C2's code for one kernel can depend on what ran
  * before). Not a unit test; run it with
  * {@code java --add-modules jdk.incubator.vector -cp target/classes:target/test-classes qwen4j.tensor.quant.QuantThroughput [TYPES...]}.
@@ -26,7 +28,7 @@ public final class QuantThroughput {
         int cols = Integer.getInteger("cols", 18944);
         long mb = Long.getLong("mb", 128);
         int reps = Integer.getInteger("reps", 15);
-        chunks = Integer.getInteger("chunks", 2);
+        chunks = Integer.getInteger("chunks", 16);
         boolean scalar = Boolean.parseBoolean(System.getProperty("scalar", "true"));
         List<DType> types = new ArrayList<>();
         if (args.length == 0) {
