@@ -71,10 +71,10 @@ final class Q5_KMatrix extends QuantMatrix {
         else dotRows(base, stride, 2, x, nb, out, r);
     }
 
-    /** Rows r .. r + 3: four memory streams in flight at 16 and 4 lanes, two pairs in turn at 8 (QuantMatrix, "two pairs below 16 lanes"). */
+    /** Rows r .. r + 3: four memory streams in flight at 16 and 4 lanes; two pairs at 8 (QuantMatrix, "two pairs below 16 lanes"). */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L == 8) { // two pairs, two memory streams (QuantMatrix, "two pairs below 16 lanes"); at 4 lanes four in turn were as fast or faster
+        if (L == 8) { // at 4 lanes four in turn were as fast or faster
             dotRowsL(base, stride, 2, x, nb, out, r);
             dotRowsL(base + 2 * stride, stride, 2, x, nb, out, r + 2);
         } else if (L != 16) {

@@ -98,7 +98,7 @@ final class Q6_KMatrix extends QuantMatrix {
         dotFour(base, base + stride, base, base + stride, x, nb, out, r, 2);
     }
 
-    /** Below 16 lanes as two pairs, two memory streams (QuantMatrix, "two pairs below 16 lanes"; at 4 lanes too: 1.9x in the pool's chunks). */
+    /** Below 16 lanes as two pairs (QuantMatrix, "two pairs below 16 lanes"; at 4 lanes too, 1.9x there). */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         if (L != 16) {

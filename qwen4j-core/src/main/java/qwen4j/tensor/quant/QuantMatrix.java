@@ -234,19 +234,15 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         out[r + 1] = dotRowSimd(base + stride, x, nb);
     }
 
+    // Two pairs below 16 lanes: the K-quant kernels at 8 and 4 lanes take a pass's rows in turn, a chunk or a
+    // super-block at a time, their accumulators parked between turns. Four rows taken so read memory at a
+    // fraction of the speed of two once the rows lie within a few MB of each other, as they always do in the
+    // pool's 16 chunks per matvec (8 lanes, two threads: Q6_K 4.3 -> 15.3 GB/s, Q4_K 8.7 -> 13.8; the figures
+    // in PERFORMANCE.md). Q4_0 and Q8_0, rows in lockstep and nothing parked, are not affected.
     /**
      * out[r .. r + 4) for four consecutive rows. Types override this with a kernel that streams
      * all four at once; the default does two pairs.
      */
-    // Two pairs below 16 lanes: the K-quant kernels below 16 lanes take each row of a pass a super-block or a 64-element chunk
-    // at a time, in turn, their accumulators parked between turns. Four rows in turn read memory at a
-    // fraction of the speed of two once the rows lie within a few MB of each other, which in the pool's
-    // 16 chunks per matvec they always do (the pass's rows are a quarter chunk apart); with rows 12 MB
-    // or more apart four were 1.05-1.2x faster (the measure that chose them). Two threads from memory
-    // (QuantThroughput -Dmb=400 -Dcols=3584, 16 / 128 chunks), 8 lanes, four rows -> two pairs: Q6_K 4.25 /
-    // 5.39 -> 15.29 / 15.67 GB/s, Q4_K 8.65 / 10.06 -> 13.82 / 13.57, Q5_K 8.02 / 8.19 -> 12.98 / 12.49; in 2
-    // chunks pairs lose 3-7%. At 4 lanes Q6_K 3.21 / 4.30 -> 6.22 / 6.39, Q5_K even, Q4_K 4.30 -> 3.60 (four
-    // stay). Q4_0 and Q8_0 (four rows in lockstep, no parking) and the 16-lane kernels do not show it.
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
         dotTwoRowsSimd(base, stride, x, nb, out, r);
         dotTwoRowsSimd(base + 2 * stride, stride, x, nb, out, r + 2);
