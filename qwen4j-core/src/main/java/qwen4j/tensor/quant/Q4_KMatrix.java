@@ -169,14 +169,9 @@ final class Q4_KMatrix extends QuantMatrix {
     /** Rows r .. r + 3: four memory streams in flight at 16 and 4 lanes; two pairs at 8 (QuantMatrix, "two pairs below 16 lanes"). */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L == 8) { // at 4 lanes four in turn were as fast or faster
-            dotRowsL(base, stride, 2, x, nb, out, r);
-            dotRowsL(base + 2 * stride, stride, 2, x, nb, out, r + 2);
-        } else if (L != 16) {
-            dotRowsL(base, stride, 4, x, nb, out, r);
-        } else {
-            dotRows(base, stride, 4, x, nb, out, r);
-        }
+        if (L == 8) super.dotFourRowsSimd(base, stride, x, nb, out, r); // two pairs; at 4 lanes four in turn were as fast or faster
+        else if (L != 16) dotRowsL(base, stride, 4, x, nb, out, r);
+        else dotRows(base, stride, 4, x, nb, out, r);
     }
 
     /**

@@ -101,12 +101,8 @@ final class Q6_KMatrix extends QuantMatrix {
     /** Below 16 lanes as two pairs (QuantMatrix, "two pairs below 16 lanes"; at 4 lanes too, 1.9x there). */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L != 16) {
-            dotRowsL(base, stride, 2, x, nb, out, r);
-            dotRowsL(base + 2 * stride, stride, 2, x, nb, out, r + 2);
-            return;
-        }
-        dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, out, r, 4);
+        if (L != 16) super.dotFourRowsSimd(base, stride, x, nb, out, r); // two pairs
+        else dotFour(base, base + stride, base + 2 * stride, base + 3 * stride, x, nb, out, r, 4);
     }
 
     /**
