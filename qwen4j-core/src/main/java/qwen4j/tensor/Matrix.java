@@ -18,6 +18,22 @@ public interface Matrix {
     /** out[r] = dot(row r, x) for r in [from, to); x has cols() elements. */
     void matvec(float[] x, float[] out, int from, int to);
 
+    /**
+     * Whether a worker pool should hand out this matrix's matvec a quarter of the matrix apart
+     * ({@link #matvecQuarters}) rather than in contiguous chunks: for kernels that read four rows in each
+     * pass and read memory slower the closer together those rows lie.
+     */
+    default boolean spreadsRows() { return false; }
+
+    /**
+     * out[r + k * quarter] = dot(row r + k * quarter, x) for r in [from, to) and k = 0..3, where
+     * {@code 0 <= from <= to <= quarter} and {@code 4 * quarter <= rows()}: a share of a matvec whose
+     * four-row passes take rows a quarter of the matrix apart, however the rows are shared out.
+     */
+    default void matvecQuarters(float[] x, float[] out, int from, int to, int quarter) {
+        for (int k = 0; k < 4; k++) matvec(x, out, from + k * quarter, to + k * quarter);
+    }
+
     /** Writes row r, converted to float32, to dst[dstOff .. dstOff + cols()). */
     void row(int r, float[] dst, int dstOff);
 

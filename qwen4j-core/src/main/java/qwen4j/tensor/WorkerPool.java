@@ -251,12 +251,27 @@ public final class WorkerPool implements AutoCloseable {
             if (mode == MODE_TASK) {
                 task.run(from, to);
             } else if (from < endA) {
-                ma.matvec(x, outA, from, Math.min(to, ma.rows()));
+                matvecShare(ma, x, outA, from, to);
             } else if (from < endB) {
-                mb.matvec(x, outB, from - endA, Math.min(to - endA, mb.rows()));
+                matvecShare(mb, x, outB, from - endA, to - endA);
             } else {
-                mc.matvec(x, outC, from - endB, Math.min(to - endB, mc.rows()));
+                matvecShare(mc, x, outC, from - endB, to - endB);
             }
+        }
+    }
+
+    /**
+     * Chunk [from, to) of m's (padded) rows: those rows, or for a matrix that {@link Matrix#spreadsRows}
+     * (rows a multiple of 4) rows [from / 4, to / 4) of each quarter, so that its four-row passes take rows a
+     * quarter of the matrix apart; either way a chunk holds as many rows (chunks are multiples of ROW_ALIGN).
+     */
+    private static void matvecShare(Matrix m, float[] x, float[] out, int from, int to) {
+        int rows = m.rows();
+        if (m.spreadsRows() && rows % 4 == 0) {
+            int quarter = rows / 4;
+            if (from / 4 < quarter) m.matvecQuarters(x, out, from / 4, Math.min(to / 4, quarter), quarter);
+        } else {
+            m.matvec(x, out, from, Math.min(to, rows));
         }
     }
 

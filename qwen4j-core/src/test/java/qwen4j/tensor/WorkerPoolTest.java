@@ -38,6 +38,51 @@ class WorkerPoolTest {
         }
     }
 
+    /** A matrix whose matvecs the pool hands out by quarters, counting how often each row is computed. */
+    private static final class Spreading implements Matrix {
+        final Matrix m;
+        final java.util.concurrent.atomic.AtomicIntegerArray hits;
+        Spreading(Matrix m) { this.m = m; this.hits = new java.util.concurrent.atomic.AtomicIntegerArray(m.rows()); }
+        @Override public DType type() { return m.type(); }
+        @Override public int rows() { return m.rows(); }
+        @Override public int cols() { return m.cols(); }
+        @Override public long byteSize() { return m.byteSize(); }
+        @Override public boolean spreadsRows() { return true; }
+        @Override public void row(int r, float[] dst, int off) { m.row(r, dst, off); }
+        @Override public void matvec(float[] x, float[] out, int from, int to) {
+            for (int r = from; r < to; r++) hits.incrementAndGet(r);
+            m.matvec(x, out, from, to);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void spreadMatvecsComputeEveryRowOnce(int threads) {
+        try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(threads)) {
+            int cols = 40;
+            float[] x = TestData.randomVector(cols, 6);
+            for (int[] shape : new int[][] {{4}, {64}, {100}, {516}, {3584}, {101}, {3584, 512, 512}, {8, 1000, 13}}) {
+                Spreading[] ms = new Spreading[shape.length];
+                float[][] want = new float[shape.length][], got = new float[shape.length][];
+                for (int i = 0; i < shape.length; i++) {
+                    Matrix plain = Matrices.of(TestData.randomTensor(arena, DType.F32, shape[i], cols, 20 + i), Kernels.SCALAR);
+                    ms[i] = new Spreading(plain);
+                    want[i] = new float[shape[i]];
+                    got[i] = new float[shape[i]];
+                    plain.matvec(x, want[i], 0, shape[i]);
+                }
+                if (shape.length == 1) pool.matvec(ms[0], x, got[0]);
+                else pool.matvec3(ms[0], got[0], ms[1], got[1], ms[2], got[2], x);
+                for (int i = 0; i < shape.length; i++) {
+                    for (int r = 0; r < shape[i]; r++) {
+                        assertThat(ms[i].hits.get(r)).as("matrix " + i + " of " + java.util.Arrays.toString(shape) + ", row " + r).isEqualTo(1);
+                    }
+                    assertBitsEqual(got[i], want[i]);
+                }
+            }
+        }
+    }
+
     @Test
     void fusedMatvecsMatchSeparateOnes() {
         try (Arena arena = Arena.ofShared(); WorkerPool pool = new WorkerPool(2)) {

@@ -69,6 +69,9 @@ final class Q4_KMatrix extends QuantMatrix {
 
     @Override int blockSumSpan() { return 32; }
 
+    /** At 16 lanes (QuantMatrix, "rows a quarter of the matrix apart"); below, the pairs already read at full speed. */
+    @Override public boolean spreadsRows() { return L == 16; }
+
     /**
      * Per-thread scratch of {@link #dotRows}: [8k, 8k + 8) row k's scales d*sc in the current super-block;
      * [32 + 8k, 40 + 8k) its running min corrections, one per sub-block position; [64 + 16k, 80 + 16k) its

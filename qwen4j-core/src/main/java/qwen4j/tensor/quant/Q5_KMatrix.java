@@ -54,6 +54,9 @@ final class Q5_KMatrix extends QuantMatrix {
 
     @Override int blockSumSpan() { return 32; }
 
+    /** At 16 lanes (QuantMatrix, "rows a quarter of the matrix apart"); below, the pairs already read at full speed. */
+    @Override public boolean spreadsRows() { return L == 16; }
+
     /** Per-thread scratch, Q4_K's layout: scales d*sc, min corrections, accumulators per row. */
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[128]);
 

@@ -75,6 +75,9 @@ final class Q6_KMatrix extends QuantMatrix {
 
     @Override int blockSumSpan() { return L == 16 ? 16 : 0; }
 
+    /** At 16 lanes (QuantMatrix, "rows a quarter of the matrix apart"); below, the pairs already read at full speed. */
+    @Override public boolean spreadsRows() { return L == 16; }
+
     /**
      * Per-thread scratch of {@link #dotRowsL}: the scales d*sc of the current super-block in [0, 16), row
      * k's accumulator parked in [16 + 16k, 32 + 16k) between turns.

@@ -85,6 +85,50 @@ class QuantMatrixRandomTest {
         }
     }
 
+    /** The pool's spread schedule (WorkerPool.matvecShare): rows [from, to) of each quarter, in any pieces. */
+    @Test
+    void matvecQuartersGivesTheMatvecRows() {
+        for (DType t : TYPES) {
+            int cols = t.blockSize() == 32 ? 96 : 512;
+            for (int quarter : new int[] {1, 5, 9}) {
+                int rows = 4 * quarter + 3; // rows past the four quarters are not touched
+                MemorySegment seg = RandomBlocks.allocate(t, rows, cols, 17L * quarter + t.ordinal());
+                float[] x = RandomBlocks.vector(cols, quarter);
+                for (Kernels k : new Kernels[] {Kernels.SCALAR, Kernels.SIMD}) {
+                    QuantMatrix m = QuantMatrix.of(t, seg, rows, cols, k);
+                    float[] want = new float[rows], got = new float[rows];
+                    m.matvec(x, want, 0, rows);
+                    java.util.Arrays.fill(got, Float.NaN);
+                    int cut = quarter / 2;
+                    m.matvecQuarters(x, got, 0, cut, quarter);
+                    m.matvecQuarters(x, got, cut, cut, quarter); // an empty piece
+                    m.matvecQuarters(x, got, cut, quarter, quarter);
+                    float[] w = new float[cols];
+                    for (int r = 0; r < rows; r++) {
+                        if (r >= 4 * quarter) {
+                            assertThat(got[r]).as(t + " " + k + " row " + r + " past the quarters").isNaN();
+                            continue;
+                        }
+                        if (k == Kernels.SCALAR) {
+                            assertThat(Float.floatToRawIntBits(got[r])).as(t + " scalar row " + r).isEqualTo(Float.floatToRawIntBits(want[r]));
+                            continue;
+                        }
+                        m.row(r, w, 0);
+                        double s = 0;
+                        for (int j = 0; j < cols; j++) s += Math.abs((double) w[j] * x[j]);
+                        assertThat(Math.abs((double) got[r] - want[r])).as(t + " SIMD row " + r + " of " + rows)
+                                .isLessThanOrEqualTo(QuantMatrixFixtureTest.bound(cols, s));
+                    }
+                    QuantMatrix mm = m;
+                    assertThatThrownBy(() -> mm.matvecQuarters(x, new float[rows], 0, quarter + 1, quarter))
+                            .isInstanceOf(IndexOutOfBoundsException.class);
+                    assertThatThrownBy(() -> mm.matvecQuarters(x, new float[rows], 0, 1, quarter + 1))
+                            .isInstanceOf(IndexOutOfBoundsException.class);
+                }
+            }
+        }
+    }
+
     @Test
     void heapSegmentsWorkToo() {
         for (DType t : TYPES) {
