@@ -57,8 +57,8 @@ final class Q5_KMatrix extends QuantMatrix {
     /** At 16 lanes (QuantMatrix, "rows a quarter of the matrix apart"); below, the pairs already read at full speed. */
     @Override public boolean spreadsRows() { return L == 16; }
 
-    /** Per-thread scratch, Q4_K's layout: scales d*sc, min corrections, accumulators per row. */
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[128]);
+    /** Per-thread scratch, Q4_K's layouts: scales d*sc, accumulators and min corrections per row. */
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[192]);
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
@@ -89,7 +89,7 @@ final class Q5_KMatrix extends QuantMatrix {
         long pair = n == 1 ? 0 : stride;
         for (int blk = 0; blk < nb; blk++) {
             long sb = base + (long) blk * BB;
-            Q4_KMatrix.superBlocks(ALL, sb, pair, n == 1 ? 2 : n, sums, 8 * blk, t);
+            Q4_KMatrix.superBlocks(sb, pair, n == 1 ? 2 : n, sums, 8 * blk, t);
             for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
                 int xo = blk * QK + 64 * c;
                 for (int k = 0; k < n; k += 2) { // a pair of rows (a single row pairs with itself)
@@ -115,14 +115,14 @@ final class Q5_KMatrix extends QuantMatrix {
                                 .convertShape(VectorOperators.I2F, F, 0)).fma(xh, th1);
                     }
                     FloatVector acc0 = FloatVector.fromArray(F, t, 64 + 16 * k), acc1 = FloatVector.fromArray(F, t, 80 + 16 * k);
-                    acc0 = th0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 1]), tl0.fma(FloatVector.broadcast(F, t[8 * k + 2 * c]), acc0));
-                    acc1 = th1.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 9]), tl1.fma(FloatVector.broadcast(F, t[8 * k + 2 * c + 8]), acc1));
+                    acc0 = th0.fma(FloatVector.broadcast(F, t[16 * k + 2 * c + 9]), tl0.fma(FloatVector.broadcast(F, t[16 * k + 2 * c + 8]), acc0));
+                    acc1 = th1.fma(FloatVector.broadcast(F, t[16 * k + 2 * c + 25]), tl1.fma(FloatVector.broadcast(F, t[16 * k + 2 * c + 24]), acc1));
                     acc0.intoArray(t, 64 + 16 * k);
                     acc1.intoArray(t, 80 + 16 * k);
                 }
             }
         }
-        Q4_KMatrix.finish(t, n, out, r);
+        Q4_KMatrix.finish(t, n, out, r, 128, 16);
     }
 
     /** Any L (8: AVX2, 4: NEON): one row at a time per chunk, Q-byte loads in P parts (as Q4_K's dotRowsL). */
