@@ -9,7 +9,6 @@ import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorShuffle;
@@ -83,7 +82,6 @@ final class Q4_KMatrix extends QuantMatrix {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[192]);
 
     private static final VectorSpecies<Float> F8 = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Long> L2 = LongVector.SPECIES_128; // C2 has no 1-lane long vectors
 
     /** The eight 6-bit scales of a super-block, scale s in byte s, from its 12 packed bytes (as sa, sb). */
     static long scales8(long sa, int sb) {
@@ -206,7 +204,7 @@ final class Q4_KMatrix extends QuantMatrix {
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {
             long sb = base + (long) blk * BB;
-            superBlocksL(ALL, sb, stride, n, sums, 8 * blk, t);
+            superBlocksL(sb, stride, n, sums, 8 * blk, t);
             for (int c = 0; c < 4; c++) { // chunk c: 32 bytes, low nibbles = sub-block 2c, high = 2c + 1
                 int xo = blk * QK + 64 * c;
                 for (int k = 0; k < n; k++) {
@@ -244,19 +242,22 @@ final class Q4_KMatrix extends QuantMatrix {
         }
     }
 
-    /** {@link #superBlocks} for any L (dotRowsL's layout): the eight scales and mins from scales8 and mins8, converted in 8 / L parts. */
-    static void superBlocksL(MemorySegment seg, long sb, long stride, int n, float[] sums, int si, float[] t) {
+    /**
+     * {@link #superBlocks} for any L (dotRowsL's layout): the mins and scales unpacked on byte lanes as there,
+     * converted in 8 / L parts each (the same products and FMAs as from scales8 and mins8).
+     */
+    static void superBlocksL(long sb, long stride, int n, float[] sums, int si, float[] t) {
         for (int k = 0; k < n; k++) {
             long at = sb + k * stride;
-            int dd = seg.get(LE_INT, at);
-            float d = Float.float16ToFloat((short) dd), dmin = Float.float16ToFloat((short) (dd >>> 16));
-            long sa = seg.get(LE_LONG, at + 4);
-            int sbits = seg.get(LE_INT, at + 12);
-            ByteVector sc = ((ByteVector) LongVector.broadcast(L2, scales8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0));
-            ByteVector mn = ((ByteVector) LongVector.broadcast(L2, mins8(sa, sbits)).reinterpretShape(ByteVector.SPECIES_128, 0));
+            ByteVector h = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, ALL, at, QuantSimd.LE);
+            ByteVector a = h.rearrange(PICK_A), b = h.rearrange(PICK_B);
+            ByteVector q = a.and(LOW_BITS)
+                    .or(a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and(HIGH_NIBBLE))
+                    .or(b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and(TOP_BITS));
+            float d = Float.float16ToFloat(ALL.get(LE_SHORT, at)), dmin = Float.float16ToFloat(ALL.get(LE_SHORT, at + 2));
             for (int s = 0; s < 8; s += L) {
-                ((FloatVector) sc.convertShape(VectorOperators.B2F, F, s / L)).mul(d).intoArray(t, 8 * k + s);
-                ((FloatVector) mn.convertShape(VectorOperators.B2F, F, s / L)).mul(dmin)
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, (8 + s) / L)).mul(d).intoArray(t, 8 * k + s);
+                ((FloatVector) q.convertShape(VectorOperators.B2F, F, s / L)).mul(dmin)
                         .fma(FloatVector.fromArray(F, sums, si + s), FloatVector.fromArray(F, t, 32 + 8 * k + s))
                         .intoArray(t, 32 + 8 * k + s);
             }

@@ -131,7 +131,7 @@ final class Q5_KMatrix extends QuantMatrix {
         java.util.Arrays.fill(t, 0f);
         for (int blk = 0; blk < nb; blk++) {
             long sb = base + (long) blk * BB;
-            Q4_KMatrix.superBlocksL(ALL, sb, stride, n, sums, 8 * blk, t);
+            Q4_KMatrix.superBlocksL(sb, stride, n, sums, 8 * blk, t);
             for (int c = 0; c < 4; c++) {
                 int xo = blk * QK + 64 * c;
                 for (int k = 0; k < n; k++) {
