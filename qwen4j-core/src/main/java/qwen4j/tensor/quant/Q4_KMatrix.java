@@ -54,10 +54,10 @@ final class Q4_KMatrix extends QuantMatrix {
     void dequantizeBlock(MemorySegment seg, long off, float[] dst, int o) { dequant(seg, off, dst, o); }
 
     // SIMD kernels: sum over a sub-block of (d*sc*q - dmin*mn) * x = d*sc * sum q*x - dmin*mn * sum x.
-    // Per super-block and row, the eight 6-bit mins and the eight scales are unpacked together (at 16 lanes
-    // on the 16 byte lanes of the super-block's first 16 bytes; below, into the bytes of a long each) and
-    // widened to float lanes; the scales d*sc go to a per-thread scratch array (broadcast from there, one
-    // per sub-block), the mins times the sub-block sums of x (BLOCK_SUMS) into a running correction. The vector loop then only zero-extends 16 bytes to 16
+    // Per super-block and row, the eight 6-bit mins and the eight scales are unpacked together on the 16
+    // byte lanes of the super-block's first 16 bytes and widened to float lanes; the scales d*sc go to a
+    // per-thread scratch array (broadcast from there, one per sub-block), the mins times the sub-block sums
+    // of x (BLOCK_SUMS) into a running correction. The vector loop then only zero-extends 16 bytes to 16
     // ints, splits the nibbles (and, shift), converts them to float and FMAs them with x.
     //
     // One kernel for 1, 2 and 4 rows: per 64-element chunk, the rows take turns a pair at a time (two
@@ -233,7 +233,7 @@ final class Q4_KMatrix extends QuantMatrix {
     /** out[r + k] = row k's accumulator lanes summed, minus its min corrections (the scratch layout above; Q5_K's too). */
     static void finish(float[] t, int n, float[] out, int r) { finish(t, n, out, r, 32, 8); }
 
-    /** As above with row k's corrections at t[corr + k * corrStride ..). */
+    /** As above with row k's corrections at t[corr0 + k * corrStride ..). */
     static void finish(float[] t, int n, float[] out, int r, int corr0, int corrStride) {
         for (int k = 0; k < n; k++) {
             float corr = 0f;
