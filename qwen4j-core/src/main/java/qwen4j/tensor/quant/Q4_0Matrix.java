@@ -21,7 +21,26 @@ import qwen4j.tensor.Kernels;
 final class Q4_0Matrix extends QuantMatrix {
     static final int QK = 32, BB = 18;
 
-    Q4_0Matrix(MemorySegment data, int rows, int cols, Kernels k) { super(data, rows, cols, k); }
+    /**
+     * At 16 lanes every block's d as float32 ({@link QuantMatrix#blockScales}): the one-, four-row and two-token
+     * kernels broadcast it with one load. Converting it from fp16 in the loop (scalar: to a general register, back,
+     * convert, broadcast) was a third of their time: one core, 256 x 3584 in cache 1.43x, from memory 1.13-1.20x, for
+     * 4 bytes more read per 18-byte block. Null at 8 and 4 lanes (no gain there: 0.93-1.13x) and for scalar kernels.
+     */
+    private final MemorySegment scales;
+    private final long scaleAddress;
+
+    Q4_0Matrix(MemorySegment data, int rows, int cols, Kernels k) {
+        super(data, rows, cols, k);
+        scales = simd && L == 16 ? blockScales(this.data, (long) rows * blocksPerRow, BB) : null;
+        scaleAddress = scales != null ? scales.address() : 0;
+    }
+
+    /** The address of the scales of the row at absolute address base. */
+    private long scalesOf(long base) { return scaleAddress + (base - address) / rowBytes * blocksPerRow * 4; }
+
+    /** The distance between the scales of rows stride bytes apart. */
+    private long scaleStride(long stride) { return stride / rowBytes * blocksPerRow * 4; }
 
     @Override public DType type() { return DType.Q4_0; }
 
@@ -42,6 +61,10 @@ final class Q4_0Matrix extends QuantMatrix {
     // lanes C2 spends five instructions on one), and each nibble becomes the float q - 8 directly: OR-ed
     // into the mantissa of 2^23, minus 2^23 + 8 (exact; AND and OR fold into one ternary-logic
     // instruction, and the subtract runs on the adders where a conversion would take the FMA units).
+    // The high nibble is masked in place, not shifted: bits 4-7 OR-ed into 2^19's mantissa, whose last
+    // place is 2^-4, give 2^19 + q exactly (one instruction fewer per row and block; the four-token kernel
+    // keeps the shift and converts its own scales: with two more constants or the scale table it ran 3% and
+    // 24% slower, its 16 accumulators and 8 x vectors leaving no registers).
     // At L = 8 or 4 (no ternary logic; a conversion is cheaper) the unsigned nibbles convert to float
     // and sum (q - 8) x d is taken as sum q x d - 8 d (sum of x over the block), with the block sums of
     // x (BLOCK_SUMS) once per call. Within one width every kernel does the same operations in the same
@@ -51,12 +74,16 @@ final class Q4_0Matrix extends QuantMatrix {
     private static final int MAGIC = 0x4B000000;
     /** 2^23 + 8: (2^23 + q) - BIAS = q - 8, exactly. */
     private static final float BIAS = 8388616f;
+    /** Float bits of 2^19: a byte's high nibble q, masked in place (16 q), OR-ed into them gives 2^19 + q. */
+    private static final int MAGIC_HIGH = 0x49000000;
+    /** 2^19 + 8: (2^19 + q) - BIAS_HIGH = q - 8, exactly. */
+    private static final float BIAS_HIGH = 524296f;
 
     @Override int blockSumSpan() { return L != 16 ? 32 : 0; }
 
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
-        return L == 16 ? dotRow16(base, x, nb) : dotRowL(base, x, nb);
+        return L == 16 ? dotRow16(base, scalesOf(base), x, nb) : dotRowL(base, x, nb);
     }
 
     /**
@@ -65,19 +92,19 @@ final class Q4_0Matrix extends QuantMatrix {
      */
     @Override
     void dotFourRowsSimd(long base, long stride, float[] x, int nb, float[] out, int r) {
-        if (L == 16) dotFourRows16(base, stride, x, nb, out, r);
+        if (L == 16) dotFourRows16(base, stride, scalesOf(base), scaleStride(stride), x, nb, out, r);
         else super.dotFourRowsSimd(base, stride, x, nb, out, r);
     }
 
     /** L = 16: the block's 16 bytes zero-extended to 16 int lanes, low nibbles then high. */
-    private static float dotRow16(long base, float[] x, int nb) {
+    private static float dotRow16(long base, long s, float[] x, int nb) {
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d = Float.float16ToFloat(ALL.get(LE_SHORT, off));
+            float d = ALL.get(SCALE, s + 4L * blk);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector t = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).fma(
+            FloatVector t = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH).fma(
                     FloatVector.fromArray(F, x, xo + 16),
                     ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(FloatVector.fromArray(F, x, xo)));
             acc = t.fma(FloatVector.broadcast(F, d), acc);
@@ -90,14 +117,14 @@ final class Q4_0Matrix extends QuantMatrix {
     }
 
     /** L = 16, rows r .. r + 3; calls the Vector API directly (no helpers): near C2's node budget. */
-    private static void dotFourRows16(long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotFourRows16(long base, long stride, long s, long ss, float[] x, int nb, float[] out, int r) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int blk = 0; blk < nb; blk++) {
             long off = base + (long) blk * BB;
             int xo = blk * QK;
             // scalars first: parsed early, inlined before the node budget runs out
-            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            long so = s + 4L * blk;
+            float d0 = ALL.get(SCALE, so), d1 = ALL.get(SCALE, so + ss), d2 = ALL.get(SCALE, so + 2 * ss), d3 = ALL.get(SCALE, so + 3 * ss);
             FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
             IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
@@ -107,13 +134,13 @@ final class Q4_0Matrix extends QuantMatrix {
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             IntVector w3 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector t0 = ((FloatVector) w0.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+            FloatVector t0 = ((FloatVector) w0.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH)
                     .fma(xh, ((FloatVector) w0.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
-            FloatVector t1 = ((FloatVector) w1.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+            FloatVector t1 = ((FloatVector) w1.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH)
                     .fma(xh, ((FloatVector) w1.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
-            FloatVector t2 = ((FloatVector) w2.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+            FloatVector t2 = ((FloatVector) w2.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH)
                     .fma(xh, ((FloatVector) w2.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
-            FloatVector t3 = ((FloatVector) w3.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS)
+            FloatVector t3 = ((FloatVector) w3.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH)
                     .fma(xh, ((FloatVector) w3.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(xl));
             acc0 = t0.fma(FloatVector.broadcast(F, d0), acc0);
             acc1 = t1.fma(FloatVector.broadcast(F, d1), acc1);
@@ -146,33 +173,32 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        long off = base;
-        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)), d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-            float d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)), d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+        long off = base, so = scalesOf(base), ss = scaleStride(stride);
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK, so += 4) {
+            float d0 = ALL.get(SCALE, so), d1 = ALL.get(SCALE, so + ss), d2 = ALL.get(SCALE, so + 2 * ss), d3 = ALL.get(SCALE, so + 3 * ss);
             FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
             FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            FloatVector wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS), wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
+            FloatVector wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS), wh = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH);
             FloatVector d = FloatVector.broadcast(F, d0);
             a0 = wh.fma(xh, wl.mul(xl)).fma(d, a0);
             b0 = wh.fma(yh, wl.mul(yl)).fma(d, b0);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH);
             d = FloatVector.broadcast(F, d1);
             a1 = wh.fma(xh, wl.mul(xl)).fma(d, a1);
             b1 = wh.fma(yh, wl.mul(yl)).fma(d, b1);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH);
             d = FloatVector.broadcast(F, d2);
             a2 = wh.fma(xh, wl.mul(xl)).fma(d, a2);
             b2 = wh.fma(yh, wl.mul(yl)).fma(d, b2);
             w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.lanewise(VectorOperators.LSHR, 4).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS);
+            wl = ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS); wh = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH);
             d = FloatVector.broadcast(F, d3);
             a3 = wh.fma(xh, wl.mul(xl)).fma(d, a3);
             b3 = wh.fma(yh, wl.mul(yl)).fma(d, b3);
@@ -228,7 +254,7 @@ final class Q4_0Matrix extends QuantMatrix {
     // (P parts per load), nibbles split on the int lanes, t = sum q*x over the block, acc += t * d.
     // The two- and four-row kernels do each row's operations in the same order as dotRowL.
 
-    private float dotRowL(long base, float[] x, int nb) {
+    private static float dotRowL(long base, float[] x, int nb) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc = FloatVector.zero(F);
         float corr = 0f;
@@ -269,7 +295,7 @@ final class Q4_0Matrix extends QuantMatrix {
      * Vector API's Java code (boxed vectors, 20 GB/s allocated at 8 lanes). Calls the Vector API directly (no
      * helpers): C2's inlining node budget (see QuantSimd).
      */
-    private void dotTwoRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
+    private static void dotTwoRowsL(long base, long stride, float[] x, int nb, float[] out, int r) {
         float[] sums = BLOCK_SUMS.get();
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0;
         float corr0 = 0f, corr1 = 0f;

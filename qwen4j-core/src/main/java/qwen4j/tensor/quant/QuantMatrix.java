@@ -354,6 +354,27 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         }
     }
 
+    /** Native-order float32 for the block-scale tables ({@link #blockScales}): written and read on this machine. */
+    static final ValueLayout.OfFloat SCALE = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    /**
+     * Each block's fp16 scale (the first two bytes of every {@code bb}-byte block) as float32, row after row,
+     * {@code blocksPerRow} per row, in memory of its own: the kernels broadcast a scale with one load
+     * instead of converting it (see {@code Q4_0Matrix}). Exact: every fp16 value is a float32. Filled on all
+     * cores into memory committed as it is written (zeroing it first took as long again); it reads every
+     * cache line of the weights: the 7B Q4_0 file, 0.95 GB of scales, about 0.45 s at load.
+     */
+    static MemorySegment blockScales(MemorySegment data, long blocks, int bb) {
+        MemorySegment s = qwen4j.tensor.HugePageMemory.lazy(Math.max(4, 4 * blocks), java.lang.foreign.Arena.ofAuto());
+        long part = 1 << 20;
+        java.util.stream.LongStream.range(0, (blocks + part - 1) / part).parallel().forEach(p -> {
+            for (long b = p * part, end = Math.min(blocks, b + part); b < end; b++) {
+                s.set(SCALE, 4 * b, Float.float16ToFloat(data.get(LE_SHORT, b * bb)));
+            }
+        });
+        return s;
+    }
+
     static float f16(MemorySegment seg, long off) {
         return Float.float16ToFloat(seg.get(LE_SHORT, off));
     }
