@@ -238,7 +238,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // The machine is probed after the model has run: the probes' own Vector API code, run first, left
         // Q4_0's 8-lane kernel compiled with boxed vectors more often (1.5B Q4_0 decode, median of 6 runs 9.2
-        // tok/s probing first, of 10 runs 10.5 probing last, 12.6-13.7 without probes; docs/PERFORMANCE.md).
+        // tok/s probing first, of 10 runs 10.5 probing last, 12.6-13.7 without probes; 2026-12-06).
         double machineGbS, fileGbS = Double.NaN, fmaGflops;
         Path weightFile = model == null ? null : largestWeightFile(model);
         try (WorkerPool pool = new WorkerPool(t)) {

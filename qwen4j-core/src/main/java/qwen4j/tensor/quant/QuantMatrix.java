@@ -266,8 +266,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     // Two pairs below 16 lanes: the K-quant kernels at 8 and 4 lanes take a pass's rows in turn, a chunk or a
     // super-block at a time, their accumulators parked between turns. Four rows taken so read memory at a
     // fraction of the speed of two once the rows lie within a few MB of each other, as they always do in the
-    // pool's 16 chunks per matvec (8 lanes, two threads: Q6_K 4.3 -> 15.3 GB/s, Q4_K 8.7 -> 13.8; the figures
-    // in PERFORMANCE.md). Q4_0 and Q8_0, rows in lockstep and nothing parked, are not affected.
+    // pool's 16 chunks per matvec (8 lanes, two threads: Q6_K 4.3 -> 15.3 GB/s, Q4_K 8.7 -> 13.8; commit 71aa161).
+    // Q4_0 and Q8_0, rows in lockstep and nothing parked, are not affected.
     /**
      * out[r .. r + 4) for four consecutive rows. Types override this with a kernel that streams
      * all four at once; the default does two pairs.
