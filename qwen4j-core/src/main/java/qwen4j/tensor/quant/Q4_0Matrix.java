@@ -25,19 +25,23 @@ final class Q4_0Matrix extends QuantMatrix {
      * At 16 lanes every block's d as float32 ({@link QuantMatrix#blockScales}): the one-, four-row and two-token
      * kernels broadcast it with one load. Converting it from fp16 in the loop (scalar: to a general register, back,
      * convert, broadcast) was a third of their time: one core, 256 x 3584 in cache 1.43x, from memory 1.13-1.20x, for
-     * 4 bytes more read per 18-byte block. Null at 8 and 4 lanes (no gain there: 0.93-1.13x) and for scalar kernels.
+     * 4 bytes more read per 18-byte block. Null at 8 and 4 lanes (no gain there: 0.93-1.13x), for scalar kernels,
+     * and when the tables would pass {@link QuantMatrix#SCALE_TABLE_ROOM}: the kernels then convert d in the loop
+     * (a branch on a loop invariant; the same values, so the same bits).
      */
     private final MemorySegment scales;
     private final long scaleAddress;
 
     Q4_0Matrix(MemorySegment data, int rows, int cols, Kernels k) {
         super(data, rows, cols, k);
-        scales = simd && L == 16 ? blockScales(this.data, (long) rows * blocksPerRow, BB) : null;
+        scales = simd && L == 16 ? blockScales(this, this.data, (long) rows * blocksPerRow, BB) : null;
         scaleAddress = scales != null ? scales.address() : 0;
     }
 
-    /** The address of the scales of the row at absolute address base. */
-    private long scalesOf(long base) { return scaleAddress + (base - address) / rowBytes * blocksPerRow * 4; }
+    @Override boolean hasScaleTable() { return scales != null; }
+
+    /** The address of the scales of the row at absolute address base; 0 without a table (the kernels convert d). */
+    private long scalesOf(long base) { return scales == null ? 0 : scaleAddress + (base - address) / rowBytes * blocksPerRow * 4; }
 
     /** The distance between the scales of rows stride bytes apart. */
     private long scaleStride(long stride) { return stride / rowBytes * blocksPerRow * 4; }
@@ -101,7 +105,7 @@ final class Q4_0Matrix extends QuantMatrix {
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d = ALL.get(SCALE, s + 4L * blk);
+            float d = s != 0 ? ALL.get(SCALE, s + 4L * blk) : Float.float16ToFloat(ALL.get(LE_SHORT, off));
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             FloatVector t = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH).fma(
@@ -124,7 +128,13 @@ final class Q4_0Matrix extends QuantMatrix {
             int xo = blk * QK;
             // scalars first: parsed early, inlined before the node budget runs out
             long so = s + 4L * blk;
-            float d0 = ALL.get(SCALE, so), d1 = ALL.get(SCALE, so + ss), d2 = ALL.get(SCALE, so + 2 * ss), d3 = ALL.get(SCALE, so + 3 * ss);
+            float d0, d1, d2, d3;
+            if (s != 0) {
+                d0 = ALL.get(SCALE, so); d1 = ALL.get(SCALE, so + ss); d2 = ALL.get(SCALE, so + 2 * ss); d3 = ALL.get(SCALE, so + 3 * ss);
+            } else {
+                d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)); d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+                d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)); d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            }
             FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
             IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
@@ -173,9 +183,15 @@ final class Q4_0Matrix extends QuantMatrix {
     @Override
     void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-        long off = base, so = scalesOf(base), ss = scaleStride(stride);
+        long off = base, s = scalesOf(base), so = s, ss = scaleStride(stride);
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK, so += 4) {
-            float d0 = ALL.get(SCALE, so), d1 = ALL.get(SCALE, so + ss), d2 = ALL.get(SCALE, so + 2 * ss), d3 = ALL.get(SCALE, so + 3 * ss);
+            float d0, d1, d2, d3;
+            if (s != 0) {
+                d0 = ALL.get(SCALE, so); d1 = ALL.get(SCALE, so + ss); d2 = ALL.get(SCALE, so + 2 * ss); d3 = ALL.get(SCALE, so + 3 * ss);
+            } else {
+                d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)); d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
+                d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)); d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
+            }
             FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
             FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)

@@ -299,6 +299,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /** A one-float output, per thread, for types whose one-row kernel is their n-row kernel with n = 1. */
     static final ThreadLocal<float[]> ONE = ThreadLocal.withInitial(() -> new float[1]);
 
+    /** Whether this matrix's kernels read its block scales from a float32 table ({@link #blockScales}). */
+    boolean hasScaleTable() { return false; }
+
     /** Elements per sum in {@link #BLOCK_SUMS} that this type's SIMD kernels read (0: they read none). */
     int blockSumSpan() { return 0; }
 
@@ -362,10 +365,18 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      * {@code blocksPerRow} per row, in memory of its own: the kernels broadcast a scale with one load
      * instead of converting it (see {@code Q4_0Matrix}). Exact: every fp16 value is a float32. Filled on all
      * cores into memory committed as it is written (zeroing it first took as long again); it reads every
-     * cache line of the weights: the 7B Q4_0 file, 0.95 GB of scales, about 0.45 s at load.
+     * cache line of the weights: the 7B Q4_0 file, 0.95 GB of scales, about 0.45 s at load. Null when the
+     * tables of the live matrices would take more than {@link #SCALE_TABLE_ROOM} (the kernels then convert
+     * each scale in the loop: the same values, so the same results, slower).
      */
-    static MemorySegment blockScales(MemorySegment data, long blocks, int bb) {
-        MemorySegment s = qwen4j.tensor.HugePageMemory.lazy(Math.max(4, 4 * blocks), java.lang.foreign.Arena.ofAuto());
+    static MemorySegment blockScales(Object owner, MemorySegment data, long blocks, int bb) {
+        long bytes = Math.max(4, 4 * blocks);
+        if (SCALE_TABLE_ROOM.addAndGet(-bytes) < 0) {
+            SCALE_TABLE_ROOM.addAndGet(bytes);
+            return null;
+        }
+        CLEANER.register(owner, () -> SCALE_TABLE_ROOM.addAndGet(bytes)); // the table goes with its matrix
+        MemorySegment s = qwen4j.tensor.HugePageMemory.lazy(bytes, java.lang.foreign.Arena.ofAuto());
         long part = 1 << 20;
         java.util.stream.LongStream.range(0, (blocks + part - 1) / part).parallel().forEach(p -> {
             for (long b = p * part, end = Math.min(blocks, b + part); b < end; b++) {
@@ -373,6 +384,24 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
             }
         });
         return s;
+    }
+
+    /**
+     * Bytes the block-scale tables of all live matrices may still take: an eighth of the machine's memory
+     * (a 7B Q4_0 model needs 0.95 GB, a 72B one 9 GB), or {@code -Dqwen4j.scaleTableBytes}.
+     */
+    static final java.util.concurrent.atomic.AtomicLong SCALE_TABLE_ROOM =
+            new java.util.concurrent.atomic.AtomicLong(Long.getLong("qwen4j.scaleTableBytes", physicalMemory() / 8));
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+
+    /** The machine's memory (Long.MAX_VALUE when the JVM cannot tell). */
+    private static long physicalMemory() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long total = os.getTotalMemorySize();
+            if (total > 0) return total;
+        }
+        return Long.MAX_VALUE;
     }
 
     static float f16(MemorySegment seg, long off) {

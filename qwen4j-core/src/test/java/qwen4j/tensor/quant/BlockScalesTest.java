@@ -19,12 +19,15 @@ class BlockScalesTest {
         int bb = Q4_0Matrix.BB, blocks = 1 << 16; // every fp16 bit pattern once: zeros, subnormals, inf, NaNs
         MemorySegment data = Arena.ofAuto().allocate((long) blocks * bb);
         for (int h = 0; h < blocks; h++) data.set(LE_SHORT, (long) h * bb, (short) h);
-        MemorySegment scales = QuantMatrix.blockScales(data, blocks, bb);
+        Object owner = new Object();
+        MemorySegment scales = QuantMatrix.blockScales(owner, data, blocks, bb);
+        assertThat(scales).as("room for a 256 KB table").isNotNull();
         for (int h = 0; h < blocks; h++) {
             // raw bits: NaN payloads and the sign of zero kept, as Float.float16ToFloat gives them
             assertThat(Float.floatToRawIntBits(scales.get(QuantMatrix.SCALE, 4L * h)))
                     .as("fp16 0x%04x", h).isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat((short) h)));
         }
+        java.lang.ref.Reference.reachabilityFence(owner);
     }
 
     @Test
@@ -61,5 +64,34 @@ class BlockScalesTest {
             m.matvec(x, one, 5, 6); // one row alone: the one-row kernel, its scales found from its address
             assertThat(one[5]).isEqualTo(out[5]);
         }
+    }
+
+    @Test
+    void withoutRoomForATableTheKernelsConvertAndGiveTheSameBits() {
+        int rows = 13, cols = 1024;
+        MemorySegment data = RandomBlocks.allocate(DType.Q4_0, rows, cols, 77);
+        float[] x = RandomBlocks.vector(2 * cols, 78);
+        QuantMatrix table = QuantMatrix.of(DType.Q4_0, data, rows, cols, Kernels.SIMD);
+        long room = QuantMatrix.SCALE_TABLE_ROOM.getAndSet(0);
+        QuantMatrix converting;
+        try {
+            converting = QuantMatrix.of(DType.Q4_0, data, rows, cols, Kernels.SIMD);
+        } finally {
+            QuantMatrix.SCALE_TABLE_ROOM.addAndGet(room);
+        }
+        assertThat(table.hasScaleTable()).as("a table at 16 lanes").isEqualTo(QuantSimd.L == 16);
+        assertThat(converting.hasScaleTable()).isFalse();
+        // one row, four-row passes, a sub-range, and two tokens (the fused kernel at 16 lanes)
+        float[] a = new float[rows], b = new float[rows];
+        table.matvec(x, a, 0, rows);
+        converting.matvec(x, b, 0, rows);
+        assertThat(b).containsExactly(a);
+        table.matvec(x, a, 3, 4);
+        converting.matvec(x, b, 3, 4);
+        assertThat(b[3]).isEqualTo(a[3]);
+        float[] two = new float[2 * rows], twoConverting = new float[2 * rows];
+        table.matmul(x, 2, two, 0, rows, new float[table.matmulScratch()]);
+        converting.matmul(x, 2, twoConverting, 0, rows, new float[converting.matmulScratch()]);
+        assertThat(twoConverting).containsExactly(two);
     }
 }
