@@ -34,7 +34,7 @@ final class Q4_0Matrix extends QuantMatrix {
 
     Q4_0Matrix(MemorySegment data, int rows, int cols, Kernels k) {
         super(data, rows, cols, k);
-        scales = simd && L == 16 ? blockScales(this, this.data, (long) rows * blocksPerRow, BB) : null;
+        scales = simd && L == 16 ? blockScales(this, address, (long) rows * blocksPerRow, BB) : null;
         scaleAddress = scales != null ? scales.address() : 0;
     }
 
@@ -45,6 +45,11 @@ final class Q4_0Matrix extends QuantMatrix {
 
     /** The distance between the scales of rows stride bytes apart. */
     private long scaleStride(long stride) { return stride / rowBytes * blocksPerRow * 4; }
+
+    /** A block's d: from the table at so where the row has one (s != 0, invariant in a kernel's loop), else from its fp16 at off. */
+    private static float d(long s, long so, long off) {
+        return s != 0 ? ALL.get(SCALE, so) : Float.float16ToFloat(ALL.get(LE_SHORT, off));
+    }
 
     @Override public DType type() { return DType.Q4_0; }
 
@@ -105,7 +110,7 @@ final class Q4_0Matrix extends QuantMatrix {
         FloatVector acc = FloatVector.zero(F);
         long off = base;
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
-            float d = s != 0 ? ALL.get(SCALE, s + 4L * blk) : Float.float16ToFloat(ALL.get(LE_SHORT, off));
+            float d = d(s, s + 4L * blk, off);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             FloatVector t = ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH).fma(
@@ -128,13 +133,7 @@ final class Q4_0Matrix extends QuantMatrix {
             int xo = blk * QK;
             // scalars first: parsed early, inlined before the node budget runs out
             long so = s + 4L * blk;
-            float d0, d1, d2, d3;
-            if (s != 0) {
-                d0 = ALL.get(SCALE, so); d1 = ALL.get(SCALE, so + ss); d2 = ALL.get(SCALE, so + 2 * ss); d3 = ALL.get(SCALE, so + 3 * ss);
-            } else {
-                d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)); d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-                d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)); d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
-            }
+            float d0 = d(s, so, off), d1 = d(s, so + ss, off + stride), d2 = d(s, so + 2 * ss, off + 2 * stride), d3 = d(s, so + 3 * ss, off + 3 * stride);
             FloatVector xl = FloatVector.fromArray(F, x, xo), xh = FloatVector.fromArray(F, x, xo + 16);
             IntVector w0 = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
                     .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
@@ -185,13 +184,7 @@ final class Q4_0Matrix extends QuantMatrix {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         long off = base, s = scalesOf(base), so = s, ss = scaleStride(stride);
         for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK, so += 4) {
-            float d0, d1, d2, d3;
-            if (s != 0) {
-                d0 = ALL.get(SCALE, so); d1 = ALL.get(SCALE, so + ss); d2 = ALL.get(SCALE, so + 2 * ss); d3 = ALL.get(SCALE, so + 3 * ss);
-            } else {
-                d0 = Float.float16ToFloat(ALL.get(LE_SHORT, off)); d1 = Float.float16ToFloat(ALL.get(LE_SHORT, off + stride));
-                d2 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)); d3 = Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride));
-            }
+            float d0 = d(s, so, off), d1 = d(s, so + ss, off + stride), d2 = d(s, so + 2 * ss, off + 2 * stride), d3 = d(s, so + 3 * ss, off + 3 * stride);
             FloatVector xl = FloatVector.fromArray(F, x, x0 + xo), xh = FloatVector.fromArray(F, x, x0 + xo + 16);
             FloatVector yl = FloatVector.fromArray(F, x, x1 + xo), yh = FloatVector.fromArray(F, x, x1 + xo + 16);
             IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)

@@ -361,7 +361,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     static final ValueLayout.OfFloat SCALE = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     /**
-     * Each block's fp16 scale (the first two bytes of every {@code bb}-byte block) as float32, row after row,
+     * Each block's fp16 scale (the first two bytes of every {@code bb}-byte block from {@code address}) as float32, row after row,
      * {@code blocksPerRow} per row, in memory of its own: the kernels broadcast a scale with one load
      * instead of converting it (see {@code Q4_0Matrix}). Exact: every fp16 value is a float32. Filled on all
      * cores into memory committed as it is written (zeroing it first took as long again); it reads every
@@ -369,7 +369,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      * tables of the live matrices would take more than {@link #SCALE_TABLE_ROOM} (the kernels then convert
      * each scale in the loop: the same values, so the same results, slower).
      */
-    static MemorySegment blockScales(Object owner, MemorySegment data, long blocks, int bb) {
+    static MemorySegment blockScales(Object owner, long address, long blocks, int bb) {
         long bytes = Math.max(4, 4 * blocks);
         if (SCALE_TABLE_ROOM.addAndGet(-bytes) < 0) {
             SCALE_TABLE_ROOM.addAndGet(bytes);
@@ -380,7 +380,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         long part = 1 << 20;
         java.util.stream.LongStream.range(0, (blocks + part - 1) / part).parallel().forEach(p -> {
             for (long b = p * part, end = Math.min(blocks, b + part); b < end; b++) {
-                s.set(SCALE, 4 * b, Float.float16ToFloat(data.get(LE_SHORT, b * bb)));
+                s.set(SCALE, 4 * b, Float.float16ToFloat(ALL.get(LE_SHORT, address + b * bb))); // ALL: any thread may read
             }
         });
         return s;

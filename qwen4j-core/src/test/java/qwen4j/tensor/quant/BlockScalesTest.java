@@ -20,7 +20,7 @@ class BlockScalesTest {
         MemorySegment data = Arena.ofAuto().allocate((long) blocks * bb);
         for (int h = 0; h < blocks; h++) data.set(LE_SHORT, (long) h * bb, (short) h);
         Object owner = new Object();
-        MemorySegment scales = QuantMatrix.blockScales(owner, data, blocks, bb);
+        MemorySegment scales = QuantMatrix.blockScales(owner, data.address(), blocks, bb);
         assertThat(scales).as("room for a 256 KB table").isNotNull();
         for (int h = 0; h < blocks; h++) {
             // raw bits: NaN payloads and the sign of zero kept, as Float.float16ToFloat gives them
@@ -28,6 +28,18 @@ class BlockScalesTest {
                     .as("fp16 0x%04x", h).isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat((short) h)));
         }
         java.lang.ref.Reference.reachabilityFence(owner);
+    }
+
+    @Test
+    void weightsInAConfinedArenaAreReadFromOtherThreads() {
+        try (Arena arena = Arena.ofConfined()) {
+            int rows = 8192, cols = 8192; // 2M blocks: the table is filled in two tasks, one on a pool thread
+            MemorySegment data = arena.allocate((long) rows * (cols / 32) * Q4_0Matrix.BB);
+            QuantMatrix m = QuantMatrix.of(DType.Q4_0, data, rows, cols, Kernels.SIMD);
+            float[] out = new float[rows];
+            m.matvec(new float[cols], out, 0, rows);
+            assertThat(out).containsOnly(0f);
+        }
     }
 
     @Test
