@@ -104,8 +104,8 @@ public final class SyntheticModel implements AutoCloseable {
         }
         need += typeFor(Role.OUTPUT, 0, h).bytesFor((long) v * h);
         if (!config.tieWordEmbeddings()) need += typeFor(Role.TOKEN_EMBD, 0, h).bytesFor((long) v * h);
-        long physical = physicalMemory();
-        if (physical > 0 && need > physical * 0.85) {
+        long physical = qwen4j.tensor.HugePageMemory.physicalMemory(); // Long.MAX_VALUE when unknown: no check
+        if (need > physical * 0.85) {
             throw new Qwen4jException(String.format(Locale.ROOT,
                     "synthetic %s in %s needs %.1f GB of memory but this machine has %.1f GB", size, type,
                     need / 1e9, physical / 1e9));
@@ -297,14 +297,6 @@ public final class SyntheticModel implements AutoCloseable {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * 0.1);
         return a;
-    }
-
-    static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-                instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getTotalMemorySize();
-        }
-        return -1;
     }
 
     @Override

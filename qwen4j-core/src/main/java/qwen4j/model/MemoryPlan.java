@@ -48,16 +48,7 @@ public record MemoryPlan(long kvBytesPerSession, long scratchBytesPerSession, lo
     /** Throws a one-line user error when the plan cannot be allocated or does not fit. */
     public void check() {
         Runtime rt = Runtime.getRuntime();
-        check(() -> rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), physicalMemory());
-    }
-
-    /** The machine's memory (Long.MAX_VALUE when the JVM cannot tell). */
-    static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long total = os.getTotalMemorySize();
-            if (total > 0) return total;
-        }
-        return Long.MAX_VALUE;
+        check(() -> rt.maxMemory() - (rt.totalMemory() - rt.freeMemory()), qwen4j.tensor.HugePageMemory.physicalMemory());
     }
 
     /** {@code heapFree}: the heap's free bytes now; {@code machine}: the machine's memory. */

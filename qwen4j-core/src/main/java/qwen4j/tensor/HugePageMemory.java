@@ -49,6 +49,15 @@ public final class HugePageMemory {
 
     private HugePageMemory() {}
 
+    /** The machine's physical memory in bytes (Long.MAX_VALUE when the JVM cannot tell). */
+    public static long physicalMemory() {
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            long total = os.getTotalMemorySize();
+            if (total > 0) return total;
+        }
+        return Long.MAX_VALUE;
+    }
+
     /** Whether huge-page allocation is available (Linux with native access). */
     public static boolean available() {
         return MMAP != null;

@@ -391,18 +391,9 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
      * (a 7B Q4_0 model needs 0.95 GB, a 72B one 9 GB), or {@code -Dqwen4j.scaleTableBytes}.
      */
     static final java.util.concurrent.atomic.AtomicLong SCALE_TABLE_ROOM =
-            new java.util.concurrent.atomic.AtomicLong(Long.getLong("qwen4j.scaleTableBytes", physicalMemory() / 8));
+            new java.util.concurrent.atomic.AtomicLong(Long.getLong("qwen4j.scaleTableBytes", qwen4j.tensor.HugePageMemory.physicalMemory() / 8));
 
     private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
-
-    /** The machine's memory (Long.MAX_VALUE when the JVM cannot tell). */
-    private static long physicalMemory() {
-        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            long total = os.getTotalMemorySize();
-            if (total > 0) return total;
-        }
-        return Long.MAX_VALUE;
-    }
 
     static float f16(MemorySegment seg, long off) {
         return Float.float16ToFloat(seg.get(LE_SHORT, off));
