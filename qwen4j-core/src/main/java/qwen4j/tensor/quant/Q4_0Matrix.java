@@ -105,6 +105,28 @@ final class Q4_0Matrix extends QuantMatrix {
         else super.dotFourRowsSimd(base, stride, x, nb, out, r);
     }
 
+    /** At 16 lanes the matvec's decode (one zero-extension, q - 8 through the mantissa, d from the table); else QuantDecode's. */
+    @Override
+    public void decodeRange(int r, int k0, int n, float[] dst, int off) {
+        if (L != 16 || k0 % QK != 0 || n % QK != 0) {
+            super.decodeRange(r, k0, n, dst, off);
+            return;
+        }
+        long base = address + r * rowBytes, s = scalesOf(base);
+        decode16(base + (long) (k0 / QK) * BB, s, s + (long) (k0 / QK) * 4, n / QK, dst, off);
+    }
+
+    /** L = 16: nb blocks at off as (q - 8) * d, the bits of {@link #dequant} (q - 8 exact, one multiply by d). */
+    private static void decode16(long off, long s, long so, int nb, float[] dst, int o) {
+        for (int blk = 0; blk < nb; blk++, off += BB, so += 4, o += QK) {
+            FloatVector d = FloatVector.broadcast(F, d(s, so, off));
+            IntVector w = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            ((FloatVector) w.and(15).or(MAGIC).reinterpretShape(F, 0)).sub(BIAS).mul(d).intoArray(dst, o);
+            ((FloatVector) w.and(0xF0).or(MAGIC_HIGH).reinterpretShape(F, 0)).sub(BIAS_HIGH).mul(d).intoArray(dst, o + 16);
+        }
+    }
+
     /** L = 16: the block's 16 bytes zero-extended to 16 int lanes, low nibbles then high. */
     private static float dotRow16(long base, long s, float[] x, int nb) {
         FloatVector acc = FloatVector.zero(F);

@@ -169,6 +169,17 @@ final class Q4_KMatrix extends QuantMatrix {
         }
     }
 
+    /** L = 16: the super-block at sb's [dmin * mn x 8, d * sc x 8], unpacked as in {@link #superBlocks}. */
+    static FloatVector minsAndScales(long sb) {
+        ByteVector h = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, ALL, sb, QuantSimd.LE);
+        ByteVector a = h.rearrange(PICK_A), b = h.rearrange(PICK_B);
+        ByteVector q = a.and(LOW_BITS)
+                .or(a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and(HIGH_NIBBLE))
+                .or(b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and(TOP_BITS));
+        float d = Float.float16ToFloat(ALL.get(LE_SHORT, sb)), dmin = Float.float16ToFloat(ALL.get(LE_SHORT, sb + 2));
+        return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, d).blend(dmin, MINS));
+    }
+
     @Override
     float dotRowSimd(long base, float[] x, int nb) {
         float[] one = ONE.get();

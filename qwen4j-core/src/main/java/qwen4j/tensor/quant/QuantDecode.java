@@ -37,6 +37,15 @@ final class QuantDecode {
     }
 
     static void q8_0(long base, int nb, float[] dst, int off) {
+        if (L == 16) { // the two halves written out (a loop of two per block was split into pre-, main and post-loops; see q4_k16)
+            for (int i = 0; i < nb; i++) {
+                long o = base + (long) i * Q8_0Matrix.BB;
+                FloatVector d = FloatVector.broadcast(QuantSimd.F, QuantMatrix.f16(ALL, o));
+                QuantSimd.toFloat(QuantSimd.load(ALL, o + 2)).mul(d).intoArray(dst, off + 32 * i);
+                QuantSimd.toFloat(QuantSimd.load(ALL, o + 18)).mul(d).intoArray(dst, off + 32 * i + 16);
+            }
+            return;
+        }
         long o = base;
         for (int b = 0; b < nb; b++, o += Q8_0Matrix.BB, off += Q8_0Matrix.QK) {
             float d = QuantMatrix.f16(ALL, o);
@@ -64,6 +73,10 @@ final class QuantDecode {
 
     /** y = (d * sc) * q - dmin * mn per sub-block of 32: a multiply then a subtract, as the scalar code. */
     static void q4_k(long base, int nb, float[] dst, int off) {
+        if (L == 16) {
+            q4_k16(base, nb, dst, off);
+            return;
+        }
         long o = base;
         for (int b = 0; b < nb; b++, o += Q4_KMatrix.BB, off += Q4_KMatrix.QK) {
             float d = QuantMatrix.f16(ALL, o), dmin = QuantMatrix.f16(ALL, o + 2);
@@ -96,8 +109,39 @@ final class QuantDecode {
         }
     }
 
+    /** Per-thread room for a super-block's [dmin * mn x 8, d * sc x 8] (16 lanes). */
+    private static final ThreadLocal<float[]> K_SCALES = ThreadLocal.withInitial(() -> new float[16]);
+
+    /**
+     * Q4_K at 16 lanes: a super-block's mins and scales unpacked together on byte lanes and multiplied by
+     * dmin and d in one vector (as the matvec's superBlocks), each broadcast from there; in scalar code per
+     * sub-block pair they were most of the decode. The same products, so the same bits.
+     */
+    private static void q4_k16(long base, int nb, float[] dst, int off) {
+        float[] t = K_SCALES.get();
+        // one loop over all chunks (c = i % 4): a loop of four per super-block was split into pre-, main
+        // and post-loops for its range checks each time, and as a method called four times it stayed a call
+        for (int i = 0; i < 4 * nb; i++) {
+            int c = i & 3, at = off + 64 * i;
+            long o = base + (long) (i >> 2) * Q4_KMatrix.BB;
+            if (c == 0) Q4_KMatrix.minsAndScales(o).intoArray(t, 0);
+            FloatVector d1 = FloatVector.broadcast(QuantSimd.F, t[8 + 2 * c]), m1 = FloatVector.broadcast(QuantSimd.F, t[2 * c]);
+            FloatVector d2 = FloatVector.broadcast(QuantSimd.F, t[9 + 2 * c]), m2 = FloatVector.broadcast(QuantSimd.F, t[1 + 2 * c]);
+            IntVector q = (IntVector) QuantSimd.load(ALL, o + 16 + 32 * c).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            ((FloatVector) q.and(15).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, at);
+            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2).intoArray(dst, at + 32);
+            q = (IntVector) QuantSimd.load(ALL, o + 32 + 32 * c).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            ((FloatVector) q.and(15).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, at + 16);
+            ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2).intoArray(dst, at + 48);
+        }
+    }
+
     /** As Q4_K, with q = nibble | (bit 2c, or 2c + 1, of qh[l]) << 4 in chunk c. */
     static void q5_k(long base, int nb, float[] dst, int off) {
+        if (L == 16) {
+            q5_k16(base, nb, dst, off);
+            return;
+        }
         long o = base;
         for (int b = 0; b < nb; b++, o += Q5_KMatrix.BB, off += Q5_KMatrix.QK) {
             float d = QuantMatrix.f16(ALL, o), dmin = QuantMatrix.f16(ALL, o + 2);
@@ -116,6 +160,27 @@ final class QuantDecode {
                         QuantSimd.toFloat(hi, p).mul(d2).sub(m2).intoArray(dst, off + 64 * c + 32 + l + p * L);
                     }
                 }
+            }
+        }
+    }
+
+    /** Q5_K at 16 lanes: as q4_k16, the fifth bit of each quant OR-ed in on the int lanes of its qh byte. */
+    private static void q5_k16(long base, int nb, float[] dst, int off) {
+        float[] t = K_SCALES.get();
+        for (int i = 0; i < 4 * nb; i++) {
+            int c = i & 3, at = off + 64 * i;
+            long o = base + (long) (i >> 2) * Q5_KMatrix.BB;
+            if (c == 0) Q4_KMatrix.minsAndScales(o).intoArray(t, 0);
+            FloatVector d1 = FloatVector.broadcast(QuantSimd.F, t[8 + 2 * c]), m1 = FloatVector.broadcast(QuantSimd.F, t[2 * c]);
+            FloatVector d2 = FloatVector.broadcast(QuantSimd.F, t[9 + 2 * c]), m2 = FloatVector.broadcast(QuantSimd.F, t[1 + 2 * c]);
+            for (int l = 0; l < 32; l += 16) {
+                IntVector q = (IntVector) QuantSimd.load(ALL, o + 48 + 32 * c + l).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                IntVector qh = (IntVector) QuantSimd.load(ALL, o + 16 + l).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)
+                        .lanewise(VectorOperators.LSHR, 2 * c);
+                IntVector lo = q.and(15).or(qh.and(1).lanewise(VectorOperators.LSHL, 4));
+                IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(qh.and(2).lanewise(VectorOperators.LSHL, 3));
+                ((FloatVector) lo.convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, at + l);
+                ((FloatVector) hi.convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2).intoArray(dst, at + 32 + l);
             }
         }
     }
