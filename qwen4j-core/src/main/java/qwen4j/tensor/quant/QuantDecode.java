@@ -41,8 +41,11 @@ final class QuantDecode {
             for (int i = 0; i < nb; i++) {
                 long o = base + (long) i * Q8_0Matrix.BB;
                 FloatVector d = FloatVector.broadcast(QuantSimd.F, QuantMatrix.f16(ALL, o));
-                QuantSimd.toFloat(QuantSimd.load(ALL, o + 2)).mul(d).intoArray(dst, off + 32 * i);
-                QuantSimd.toFloat(QuantSimd.load(ALL, o + 18)).mul(d).intoArray(dst, off + 32 * i + 16);
+                // the Vector API called directly: through QuantSimd's helpers C2 left the conversion out of line and boxed
+                ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, QuantSimd.F, 0))
+                        .mul(d).intoArray(dst, off + 32 * i);
+                ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, QuantSimd.F, 0))
+                        .mul(d).intoArray(dst, off + 32 * i + 16);
             }
             return;
         }
@@ -127,10 +130,10 @@ final class QuantDecode {
             if (c == 0) Q4_KMatrix.minsAndScales(o).intoArray(t, 0);
             FloatVector d1 = FloatVector.broadcast(QuantSimd.F, t[8 + 2 * c]), m1 = FloatVector.broadcast(QuantSimd.F, t[2 * c]);
             FloatVector d2 = FloatVector.broadcast(QuantSimd.F, t[9 + 2 * c]), m2 = FloatVector.broadcast(QuantSimd.F, t[1 + 2 * c]);
-            IntVector q = (IntVector) QuantSimd.load(ALL, o + 16 + 32 * c).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            IntVector q = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 16 + 32 * c, QuantSimd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             ((FloatVector) q.and(15).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, at);
             ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2).intoArray(dst, at + 32);
-            q = (IntVector) QuantSimd.load(ALL, o + 32 + 32 * c).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+            q = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 32 + 32 * c, QuantSimd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
             ((FloatVector) q.and(15).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d1).sub(m1).intoArray(dst, at + 16);
             ((FloatVector) q.lanewise(VectorOperators.LSHR, 4).convertShape(VectorOperators.I2F, QuantSimd.F, 0)).mul(d2).sub(m2).intoArray(dst, at + 48);
         }
@@ -174,8 +177,8 @@ final class QuantDecode {
             FloatVector d1 = FloatVector.broadcast(QuantSimd.F, t[8 + 2 * c]), m1 = FloatVector.broadcast(QuantSimd.F, t[2 * c]);
             FloatVector d2 = FloatVector.broadcast(QuantSimd.F, t[9 + 2 * c]), m2 = FloatVector.broadcast(QuantSimd.F, t[1 + 2 * c]);
             for (int l = 0; l < 32; l += 16) {
-                IntVector q = (IntVector) QuantSimd.load(ALL, o + 48 + 32 * c + l).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
-                IntVector qh = (IntVector) QuantSimd.load(ALL, o + 16 + l).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)
+                IntVector q = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 48 + 32 * c + l, QuantSimd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0);
+                IntVector qh = (IntVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, o + 16 + l, QuantSimd.LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, QuantSimd.I, 0)
                         .lanewise(VectorOperators.LSHR, 2 * c);
                 IntVector lo = q.and(15).or(qh.and(1).lanewise(VectorOperators.LSHL, 4));
                 IntVector hi = q.lanewise(VectorOperators.LSHR, 4).or(qh.and(2).lanewise(VectorOperators.LSHL, 3));

@@ -24,7 +24,7 @@ class QuantMatmulTest {
         List<Arguments> out = new ArrayList<>();
         for (DType t : TYPES) {
             int[] colsList = t.blockSize() == 32 ? new int[] {32, 96, 288} : new int[] {256, 512};
-            for (int cols : colsList) for (int rows : new int[] {1, 7, 21}) for (int n : new int[] {1, 2, 3, 6, 13, 16, 17, 40, 64}) {
+            for (int cols : colsList) for (int rows : new int[] {1, 7, 21}) for (int n : new int[] {1, 2, 3, 6, 9, 12, 13, 16, 17, 40, 64}) {
                 out.add(Arguments.of(t, n, rows, cols));
             }
         }
