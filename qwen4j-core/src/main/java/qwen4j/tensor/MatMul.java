@@ -125,7 +125,7 @@ public final class MatMul {
      * tokens the paired kernel beats the dot-product kernel (FewTokensCpuTime, 2048 x 3584, one core:
      * Q4_0 13 tokens 0.24 vs 0.30 ns per weight, BF16 0.29 vs 0.38; at 12 they are even).
      */
-    static final int PAIRED_TOKENS_MIN = 13;
+    public static final int PAIRED_TOKENS_MIN = 13;
     /**
      * Most tokens for matrix-vector products over cached row chunks (see the class comment): quantized,
      * F16 and F32 weights. FewTokensCpuTime, one core, ns per weight, matvecs against the dot-product
@@ -337,9 +337,13 @@ public final class MatMul {
      */
     public static final int FUSED_TOKENS_MAX = L >= 16 ? 16 : L == 8 ? 12 : 8;
     /**
-     * Most tokens of the quantized fused kernels (Q4_0, Q8_0 at 16 lanes): 12 and 16 tokens ran within 3% of
-     * the tiles, and a perplexity run through 9-16-token Q8_0 passes gave other bits with C2 only than with
-     * tiered compilation (ReproducibleScoringTest), so they stop at 8 as before.
+     * Most tokens of the quantized fused kernels that keep each token's matvec bits (Q4_0, Q8_0 at 16 lanes):
+     * 12 and 16 tokens ran within 3% of the tiles, and a perplexity run through 9-16-token Q8_0 passes gave
+     * other bits with C2 only than with tiered compilation (ReproducibleScoringTest), so they stop at 8. Past
+     * 8, Q4_0 (to 16) and Q8_0 (to 12) take fused kernels with each row's weights times d first
+     * (QuantMatrix.scalesTokens; one core, 16384 x 3584, ns per weight: Q4_0 9 tokens 0.154 against float
+     * tiles' 0.211, 12 0.164-0.171 against 0.230, 16 0.207-0.213 against the token vectors' 0.226-0.236;
+     * Q8_0 9 0.18 against 0.26-0.28, 12 0.18 against 0.27-0.33).
      */
     public static final int FUSED_QUANT_TOKENS_MAX = 8;
     /**

@@ -48,7 +48,7 @@ class NoAllocationTest {
 
     /**
      * Batched products too, on every kernel: x packed for 40 tokens (token vectors; the last block in
-     * column pairs at 16 lanes), BF16, F16, Q4_0 and Q8_0 with 2, 4 and 8 tokens (their fused kernels at 16
+     * column pairs at 16 lanes), BF16, F16, Q4_0 and Q8_0 with 2, 4, 8 and 12 tokens (their fused kernels at 16
      * lanes; matvecs over row chunks elsewhere).
      */
     @Test
@@ -61,7 +61,7 @@ class NoAllocationTest {
             Matrix q8 = Matrices.of(TestData.randomWeights(arena, DType.Q8_0, 64, cols), Kernels.SIMD);
             float[] x = TestData.randomVector(40 * cols, 4);
             float[] oa = new float[40 * 96], ob = new float[40 * 64];
-            Runnable dispatches = () -> { // 13 dispatches
+            Runnable dispatches = () -> { // 15 dispatches
                 pool.matmul2(a, oa, b, ob, x, 40);
                 pool.matmul(b, x, 2, ob);
                 pool.matmul(b, x, 4, ob);
@@ -75,8 +75,10 @@ class NoAllocationTest {
                 pool.matmul(q8, x, 2, ob);
                 pool.matmul(q8, x, 4, ob);
                 pool.matmul(q8, x, 8, ob);
+                pool.matmul(q, x, 12, ob); // 9-12 tokens: the fused kernels with scaled weights
+                pool.matmul(q8, x, 12, ob);
             };
-            assertSteadyStateAllocatesNothing("1300 matmul dispatches", () -> {
+            assertSteadyStateAllocatesNothing("1500 matmul dispatches", () -> {
                 for (int i = 0; i < 300; i++) dispatches.run();
             }, () -> {
                 for (int i = 0; i < 100; i++) dispatches.run();

@@ -319,6 +319,12 @@ final class Q8_0Matrix extends QuantMatrix {
 
     @Override boolean hasFusedKernels() { return L == 16; }
 
+    /**
+     * 9-12 tokens at 16 lanes, below the paired token-vector kernel (7B file, aggregate decode against the float
+     * tiles: 10 sequences 1.3-1.5x, 12 1.2-1.3x; 16 sequences 0.67-0.86x, so the tiles keep 13-16).
+     */
+    @Override int scaledTokensMax() { return L == 16 ? qwen4j.tensor.MatMul.PAIRED_TOKENS_MIN - 1 : 0; }
+
     @Override
     void fourRowsTwoTokens(long base, long stride, float[] x, int x0, int x1, int nb, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -383,6 +389,44 @@ final class Q8_0Matrix extends QuantMatrix {
             wh = (FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0);
             e0 = wh.fma(xh0, wl.mul(xl0)).fma(d, e0); e1 = wh.fma(xh1, wl.mul(xl1)).fma(d, e1);
             e2 = wh.fma(xh2, wl.mul(xl2)).fma(d, e2); e3 = wh.fma(xh3, wl.mul(xl3)).fma(d, e3);
+        }
+        a0.intoArray(acc, 0); b0.intoArray(acc, L); c0.intoArray(acc, 2 * L); e0.intoArray(acc, 3 * L);
+        a1.intoArray(acc, 4 * L); b1.intoArray(acc, 5 * L); c1.intoArray(acc, 6 * L); e1.intoArray(acc, 7 * L);
+        a2.intoArray(acc, 8 * L); b2.intoArray(acc, 9 * L); c2.intoArray(acc, 10 * L); e2.intoArray(acc, 11 * L);
+        a3.intoArray(acc, 12 * L); b3.intoArray(acc, 13 * L); c3.intoArray(acc, 14 * L); e3.intoArray(acc, 15 * L);
+    }
+
+    /** As Q4_0's: 9-16 tokens, each row's weights times d once per block, then two FMAs per token. */
+    @Override
+    void fourRowsFourTokensScaled(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+        long off = base;
+        for (int blk = 0, xo = 0; blk < nb; blk++, off += BB, xo += QK) {
+            FloatVector xl0 = FloatVector.fromArray(F, x, x0 + xo), xh0 = FloatVector.fromArray(F, x, x0 + xo + 16);
+            FloatVector xl1 = FloatVector.fromArray(F, x, x1 + xo), xh1 = FloatVector.fromArray(F, x, x1 + xo + 16);
+            FloatVector xl2 = FloatVector.fromArray(F, x, x2 + xo), xh2 = FloatVector.fromArray(F, x, x2 + xo + 16);
+            FloatVector xl3 = FloatVector.fromArray(F, x, x3 + xo), xh3 = FloatVector.fromArray(F, x, x3 + xo + 16);
+            FloatVector d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off)));
+            FloatVector wl = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            FloatVector wh = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            a0 = wh.fma(xh0, wl.fma(xl0, a0)); a1 = wh.fma(xh1, wl.fma(xl1, a1));
+            a2 = wh.fma(xh2, wl.fma(xl2, a2)); a3 = wh.fma(xh3, wl.fma(xl3, a3));
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + stride)));
+            wl = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            wh = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            b0 = wh.fma(xh0, wl.fma(xl0, b0)); b1 = wh.fma(xh1, wl.fma(xl1, b1));
+            b2 = wh.fma(xh2, wl.fma(xl2, b2)); b3 = wh.fma(xh3, wl.fma(xl3, b3));
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 2 * stride)));
+            wl = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            wh = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 2 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            c0 = wh.fma(xh0, wl.fma(xl0, c0)); c1 = wh.fma(xh1, wl.fma(xl1, c1));
+            c2 = wh.fma(xh2, wl.fma(xl2, c2)); c3 = wh.fma(xh3, wl.fma(xl3, c3));
+            d = FloatVector.broadcast(F, Float.float16ToFloat(ALL.get(LE_SHORT, off + 3 * stride)));
+            wl = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 2, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            wh = ((FloatVector) ByteVector.fromMemorySegment(QuantSimd.B, ALL, off + 3 * stride + 18, QuantSimd.LE).convertShape(VectorOperators.B2F, F, 0)).mul(d);
+            e0 = wh.fma(xh0, wl.fma(xl0, e0)); e1 = wh.fma(xh1, wl.fma(xl1, e1));
+            e2 = wh.fma(xh2, wl.fma(xl2, e2)); e3 = wh.fma(xh3, wl.fma(xl3, e3));
         }
         a0.intoArray(acc, 0); b0.intoArray(acc, L); c0.intoArray(acc, 2 * L); e0.intoArray(acc, 3 * L);
         a1.intoArray(acc, 4 * L); b1.intoArray(acc, 5 * L); c1.intoArray(acc, 6 * L); e1.intoArray(acc, 7 * L);

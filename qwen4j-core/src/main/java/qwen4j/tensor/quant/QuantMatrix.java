@@ -213,6 +213,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(n)) {
             MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
+        } else if (scalesTokens(n)) {
+            MatMul.fused(scaledPass, rows, cols, rowBytes, x, n, out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, n, out, from, to, scratch);
         } else {
@@ -225,6 +227,8 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
         java.util.Objects.checkFromToIndex(from, to, rows);
         if (simd && fusesTokens(x.n())) {
             MatMul.fused(fusedPass, rows, cols, rowBytes, x.x(), x.n(), out, from, to);
+        } else if (scalesTokens(x.n())) {
+            MatMul.fused(scaledPass, rows, cols, rowBytes, x.x(), x.n(), out, from, to);
         } else if (simd) {
             qwen4j.tensor.MatMul.tiled(this, x, out, from, to, scratch);
         } else {
@@ -319,6 +323,26 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
 
     /** {@link #pass} as made once (a method reference made per call would be an allocation per call). */
     private final MatMul.FourRowPass fusedPass = this::pass;
+
+    /** Whether a product with n tokens runs {@link MatMul#fused} through {@link #scaledPass} (9 to {@link #scaledTokensMax()}). */
+    final boolean scalesTokens(int n) {
+        return simd && n > MatMul.FUSED_QUANT_TOKENS_MAX && n <= scaledTokensMax();
+    }
+
+    /** Most tokens this type multiplies with {@link #fourRowsFourTokensScaled} (0: it has none). */
+    int scaledTokensMax() { return 0; }
+
+    private final MatMul.FourRowPass scaledPass = this::scaledPass;
+
+    /** Four rows x 4 tokens (for g = 2, tokens past the second repeat the last and their sums are dropped). */
+    private void scaledPass(int g, int r0, int step, float[] x, int xa, int xb, int xc, int xd, float[] o) {
+        float[] acc = ACC.get();
+        fourRowsFourTokensScaled(address + r0 * rowBytes, step * rowBytes, x, xa, xb, xc, xd, blocksPerRow, acc);
+        QuantSimd.laneSums(acc, 4 * g, o, 0);
+    }
+
+    /** Fused kernel for 9-16 tokens, weights times their scales first: accumulators as in {@link #fourRowsTwoTokens}. */
+    void fourRowsFourTokensScaled(long base, long stride, float[] x, int x0, int x1, int x2, int x3, int nb, float[] acc) { throw noFusedKernels(); }
 
     /**
      * Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, then their lane sums
