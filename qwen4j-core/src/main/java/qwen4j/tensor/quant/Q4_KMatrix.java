@@ -156,20 +156,16 @@ final class Q4_KMatrix extends QuantMatrix {
     static void superBlocks(long sb, long stride, int n, float[] sums, int si, float[] t) {
         FloatVector xs = (FloatVector) FloatVector.fromArray(F8, sums, si).reinterpretShape(F, 0); // [xs, 0 x 8]
         for (int k = 0; k < n; k++) {
-            long at = sb + k * stride;
-            ByteVector h = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, ALL, at, QuantSimd.LE);
-            ByteVector a = h.rearrange(PICK_A), b = h.rearrange(PICK_B);
-            ByteVector q = a.and(LOW_BITS)
-                    .or(a.reinterpretAsInts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and(HIGH_NIBBLE))
-                    .or(b.reinterpretAsInts().lanewise(VectorOperators.LSHR, 2).reinterpretAsBytes().and(TOP_BITS));
-            float d = Float.float16ToFloat(ALL.get(LE_SHORT, at)), dmin = Float.float16ToFloat(ALL.get(LE_SHORT, at + 2));
-            FloatVector m = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.broadcast(F, d).blend(dmin, MINS));
+            FloatVector m = minsAndScales(sb + k * stride);
             m.intoArray(t, 16 * k);
             m.fma(xs, FloatVector.fromArray(F, t, 128 + 16 * k)).intoArray(t, 128 + 16 * k);
         }
     }
 
-    /** L = 16: the super-block at sb's [dmin * mn x 8, d * sc x 8], unpacked as in {@link #superBlocks}. */
+    /**
+     * L = 16: the super-block at sb's [dmin * mn x 8, d * sc x 8] (for {@link #superBlocks} and the prefill's
+     * tile decode, QuantDecode.q4_k16 and q5_k16).
+     */
     static FloatVector minsAndScales(long sb) {
         ByteVector h = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, ALL, sb, QuantSimd.LE);
         ByteVector a = h.rearrange(PICK_A), b = h.rearrange(PICK_B);
