@@ -134,7 +134,7 @@ sealed class SimdF16Matrix implements Matrix, MatMul.Rows permits SimdF16Matrix.
 
     /** out[t * rows + r] for r in [from, to), t in [0, n), n accepted by {@link #fusesTokens}. */
     final void matvecsFused(float[] x, int n, float[] out, int from, int to) {
-        MatMul.fused(fusedPass, rows, cols, rowBytes, x, n, out, from, to);
+        MatMul.fused(fusedPass, address, rows, cols, rowBytes, x, n, out, from, to);
     }
 
     /** Four rows x 2 or 4 tokens for {@link MatMul#fused}: the kernel's accumulators, their lane sums, the tails. */

@@ -190,6 +190,23 @@ class MatmulKernelsTest {
         assertThat(MatMul.touch(seg, 300, 0)).isZero();
     }
 
+    /** The fused products' chunk read takes one long at every 64th byte whose 8 bytes lie inside the range, none past its end. */
+    @Test
+    void touchLinesReadsOneLongPerCacheLineAndNothingPastTheEnd() {
+        try (Arena arena = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment seg = arena.allocate(256, 64);
+            java.lang.foreign.ValueLayout.OfLong at = java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+            for (int i = 0; i < 32; i++) seg.set(at, 8L * i, 1L << i); // a distinct bit per 8-byte word
+            long a = seg.address();
+            long words0to3 = 1L | 1L << 8 | 1L << 16 | 1L << 24; // the longs at bytes 0, 64, 128, 192
+            assertThat(MatMul.touchLines(a, 200)).as("192 + 8 <= 200: the long at 192 is inside").isEqualTo(words0to3);
+            assertThat(MatMul.touchLines(a, 199)).as("the long at 192 would pass the end").isEqualTo(words0to3 & ~(1L << 24));
+            assertThat(MatMul.touchLines(a + 8, 64)).as("from byte 8: the longs at 8 and none at 72").isEqualTo(1L << 1);
+            assertThat(MatMul.touchLines(a, 7)).isZero();
+            assertThat(MatMul.touchLines(a, 0)).isZero();
+        }
+    }
+
     /**
      * Token vectors over three column slices, split by the pool's threads into row chunks: each
      * thread keeps its partial sums between slices, and every result is the same FMA chain
