@@ -371,7 +371,8 @@ public final class MatMul {
      * ({@code StreamOverlapCpuTime}); reading first, then computing, costs the sum of the two at full speed
      * each. One core, BF16 16384 x 3584 from memory, ns per weight: 2 tokens 0.109-0.113 -> 0.071, 4
      * 0.120-0.125 -> 0.083, 8 0.157-0.163 -> 0.122-0.124, 16 0.220-0.230 -> 0.180-0.199 (F16 alike). Q4_0
-     * gained nothing (its kernel is bound by its arithmetic) and Q8_0 only past 4 tokens: they pass 0.
+     * gained nothing (its kernel is bound by its arithmetic), Q8_0 1.06-1.07x one core past 4 tokens but nothing
+     * in the engine: they pass 0.
      */
     public static void fused(FourRowPass k, long address, int rows, int cols, long rowBytes, float[] x, int n, float[] out, int from, int to) {
         java.util.Objects.checkFromToIndex(from, to, rows);
@@ -410,16 +411,14 @@ public final class MatMul {
         if (touch) touched = (int) sink;
     }
 
-    /** All of memory, for {@link #touchLines} at absolute addresses (see QuantMatrix.ALL). */
-    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
-
     /**
      * Reads one long per 64 bytes of [addr, addr + bytes), none past its end: brings the lines into cache at
-     * the speed of a plain read (a byte per line ran at two thirds of it). Returns their sum, for a sink.
+     * the speed of a plain read (a byte per line, as {@link #touch} reads the GEMM's next tile, ran at two thirds
+     * of it). Returns their sum, for a sink.
      */
     static long touchLines(long addr, long bytes) {
         long s = 0;
-        for (long o = addr, last = addr + bytes - 8; o <= last; o += 64) s += ALL.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
+        for (long o = addr, last = addr + bytes - 8; o <= last; o += 64) s += SimdHalfFused.ALL.get(ValueLayout.JAVA_LONG_UNALIGNED, o);
         return s;
     }
 

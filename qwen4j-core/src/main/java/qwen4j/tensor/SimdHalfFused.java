@@ -30,8 +30,11 @@ final class SimdHalfFused {
      */
     private static final boolean COUNTED = L == 4;
 
-    /** All of memory (see QuantMatrix.ALL): the kernels load from absolute addresses through this constant. */
-    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+    /**
+     * All of memory (see QuantMatrix.ALL): the kernels load from absolute addresses through this constant, as
+     * {@link MatMul#touchLines} does.
+     */
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     /** L halves at an absolute address as floats: F16 with finite values ({@link Simd#f16Finite}) or BF16. */
     static FloatVector load(boolean f16, long addr) {

@@ -210,7 +210,7 @@ public abstract sealed class QuantMatrix implements Matrix, qwen4j.tensor.MatMul
     /**
      * SIMD: the fused kernels or the tiled kernel over rows decoded once per tile; scalar: the reference default.
      * The fused passes read their weights from memory themselves (address 0 to {@link MatMul#fused}): reading
-     * each chunk first paid for BF16 and F16, not for Q4_0 and Q8_0, whose kernels are bound by their arithmetic.
+     * each chunk first paid for BF16 and F16, not in the engine for Q4_0 and Q8_0 (figures there).
      */
     @Override
     public void matmul(float[] x, int n, float[] out, int from, int to, float[] scratch) {
