@@ -113,15 +113,22 @@ class MatmulKernelsTest {
     /**
      * BF16 and finite F16 fuse 2 to MatMul.FUSED_TOKENS_MAX tokens into four-row passes (past 4, passes of
      * 4 per row chunk): each token's products are bit for bit its matvec's. Columns off the vector width (tails),
-     * a row range off the quarters and chunks, and one of fewer than four rows.
+     * a row range off the quarters and chunks, and one of fewer than four rows; rows wide enough that each chunk
+     * is read first (MatMul.READ_FIRST_X_BYTES) and rows narrow enough that the passes read memory themselves.
      */
     @ParameterizedTest(name = "{0} {1} tokens")
     @org.junit.jupiter.params.provider.CsvSource({"BF16, 2", "BF16, 3", "BF16, 4", "BF16, 5", "BF16, 6", "BF16, 7", "BF16, 8",
             "BF16, 9", "BF16, 12", "BF16, 13", "BF16, 16",
             "F16, 2", "F16, 3", "F16, 4", "F16, 5", "F16, 6", "F16, 7", "F16, 8", "F16, 11", "F16, 16"})
     void fusedHalfTokensAreTheirMatvecs(DType type, int n) {
+        for (int cols : new int[] {2055, 517}) fusedHalfTokensAreTheirMatvecs(type, n, cols);
+    }
+
+    private static void fusedHalfTokensAreTheirMatvecs(DType type, int n, int cols) {
         try (Arena arena = Arena.ofConfined()) {
-            int rows = 301, cols = 2055;
+            int rows = 301;
+            assertThat((long) Math.min(n, MatMul.FUSED_GROUP) * cols * Float.BYTES > MatMul.READ_FIRST_X_BYTES)
+                    .as("%d columns read first", cols).isEqualTo(cols == 2055);
             Matrix m = Matrices.of(TestData.randomTensor(arena, type, rows, cols, 90 + n), Kernels.SIMD);
             boolean fuses = m instanceof SimdBF16Matrix b ? b.fusesTokens(n) : ((SimdF16Matrix) m).fusesTokens(n);
             org.junit.jupiter.api.Assumptions.assumeTrue(fuses, "no fused kernel at this vector width");
@@ -134,7 +141,7 @@ class MatmulKernelsTest {
                     m.matvec(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), alone, 0, rows);
                     for (int r = 0; r < rows; r++) {
                         float want = r >= range[0] && r < range[1] ? alone[r] : 0f;
-                        assertThat(got[t * rows + r]).as("rows %s row %d token %d", java.util.Arrays.toString(range), r, t).isEqualTo(want);
+                        assertThat(got[t * rows + r]).as("%d columns, rows %s row %d token %d", cols, java.util.Arrays.toString(range), r, t).isEqualTo(want);
                     }
                 }
             }
