@@ -357,6 +357,11 @@ public final class MatMul {
      * their reads with the arithmetic.
      */
     static final long READ_FIRST_X_BYTES = 12 * 1024;
+
+    /** Whether {@link #fused} reads each chunk first (given the weights' address) for n tokens of cols columns. */
+    static boolean readsFirst(int n, int cols) {
+        return (long) Math.min(n, FUSED_GROUP) * cols * Float.BYTES > READ_FIRST_X_BYTES;
+    }
     /** Outputs of one fused pass, one buffer per thread. */
     private static final ThreadLocal<float[]> FUSED_OUT = ThreadLocal.withInitial(() -> new float[16]);
 
@@ -390,7 +395,7 @@ public final class MatMul {
         if (x.length < (long) n * cols) throw new IllegalArgumentException("x has " + x.length + " floats, need " + (long) n * cols);
         if (out.length < (long) n * rows) throw new IllegalArgumentException("out has " + out.length + " floats, need " + (long) n * rows);
         float[] o = FUSED_OUT.get();
-        boolean touch = address != 0 && (long) Math.min(n, FUSED_GROUP) * cols * Float.BYTES > READ_FIRST_X_BYTES;
+        boolean touch = address != 0 && readsFirst(n, cols);
         int chunk = n <= FUSED_GROUP && !touch ? Math.max(1, to - from) : (int) Math.max(4, FUSED_CHUNK_BYTES / Math.max(1, rowBytes) / 4 * 4);
         long sink = 0;
         for (int c0 = from; c0 < to; c0 += chunk) {

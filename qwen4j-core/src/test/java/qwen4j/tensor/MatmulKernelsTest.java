@@ -127,8 +127,7 @@ class MatmulKernelsTest {
     private static void fusedHalfTokensAreTheirMatvecs(DType type, int n, int cols) {
         try (Arena arena = Arena.ofConfined()) {
             int rows = 301;
-            assertThat((long) Math.min(n, MatMul.FUSED_GROUP) * cols * Float.BYTES > MatMul.READ_FIRST_X_BYTES)
-                    .as("%d columns read first", cols).isEqualTo(cols == 2055);
+            assertThat(MatMul.readsFirst(n, cols)).as("%d columns read first", cols).isEqualTo(cols == 2055);
             Matrix m = Matrices.of(TestData.randomTensor(arena, type, rows, cols, 90 + n), Kernels.SIMD);
             boolean fuses = m instanceof SimdBF16Matrix b ? b.fusesTokens(n) : ((SimdF16Matrix) m).fusesTokens(n);
             org.junit.jupiter.api.Assumptions.assumeTrue(fuses, "no fused kernel at this vector width");
